@@ -1,0 +1,134 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One module per layer; see docs/architecture.md for the picture.
+let package = Package(
+    name: "mcp-observatory",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "observatory", targets: ["ObservatoryCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"6.0.0"),
+    ],
+    targets: [
+        // Generated OTLP message types (scripts/generate-otlp.sh); nothing hand-written.
+        .target(
+            name: "ObservatoryOTLP",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        // Settings from the environment, with their validation.
+        .target(
+            name: "ObservatoryConfiguration",
+            dependencies: []
+        ),
+        // PostgreSQL access: the span record, COPY encoding, the writer's SQL. No business logic.
+        .target(
+            name: "ObservatoryStore",
+            dependencies: [
+                "ObservatoryConfiguration",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The migration runner: versioned SQL files, checksums, advisory lock.
+        .target(
+            name: "ObservatoryMigrations",
+            dependencies: [
+                "ObservatoryStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // Decoding, validation, redaction, classification, sampling and the batching span writer.
+        .target(
+            name: "ObservatoryIngest",
+            dependencies: [
+                "ObservatoryOTLP",
+                "ObservatoryStore",
+                "ObservatoryConfiguration",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ]
+        ),
+        // HTTP routes: ingestion endpoints and health.
+        .target(
+            name: "ObservatoryWeb",
+            dependencies: [
+                "ObservatoryIngest",
+                "ObservatoryStore",
+                "ObservatoryMigrations",
+                "ObservatoryConfiguration",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Realistic MCP gateway traffic as OTLP protobuf, for `demo` and `bench`.
+        .target(
+            name: "ObservatoryDemo",
+            dependencies: [
+                "ObservatoryOTLP",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        // The `observatory` command and its subcommands.
+        .executableTarget(
+            name: "ObservatoryCLI",
+            dependencies: [
+                "ObservatoryWeb",
+                "ObservatoryIngest",
+                "ObservatoryStore",
+                "ObservatoryMigrations",
+                "ObservatoryConfiguration",
+                "ObservatoryDemo",
+                "ObservatoryOTLP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "ObservatoryIngestTests",
+            dependencies: ["ObservatoryIngest", "ObservatoryOTLP", "ObservatoryDemo", "ObservatoryStore"]
+        ),
+        .testTarget(
+            name: "ObservatoryDemoTests",
+            dependencies: ["ObservatoryDemo", "ObservatoryOTLP"]
+        ),
+        .testTarget(
+            name: "ObservatoryConfigurationTests",
+            dependencies: ["ObservatoryConfiguration"]
+        ),
+        // Against a real PostgreSQL server (POSTGRES_* or OBSERVABILITY_TEST_DATABASE_URL).
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "ObservatoryWeb",
+                "ObservatoryIngest",
+                "ObservatoryStore",
+                "ObservatoryMigrations",
+                "ObservatoryConfiguration",
+                "ObservatoryDemo",
+                "ObservatoryOTLP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+    ]
+)

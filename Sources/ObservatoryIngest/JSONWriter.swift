@@ -1,0 +1,117 @@
+import ObservatoryStore
+
+/// Serializes attributes and events to the JSON stored in the jsonb columns. Written by
+/// hand because it runs for every span: no intermediate dictionaries, one byte array.
+public struct JSONWriter {
+    public private(set) var bytes: [UInt8] = []
+
+    public init(capacity: Int = 256) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    public var string: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// `{"key": value, ...}`; nested maps become objects, arrays arrays, bytes base64.
+    public mutating func writeObject(_ attributes: [Attribute]) {
+        bytes.append(UInt8(ascii: "{"))
+        for (index, attribute) in attributes.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            writeString(attribute.key)
+            bytes.append(UInt8(ascii: ":"))
+            writeValue(attribute.value)
+        }
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    /// `[{"name": ..., "time": "RFC 3339", "attributes": {...}}, ...]`.
+    public mutating func writeEvents(_ events: [EventInput]) {
+        bytes.append(UInt8(ascii: "["))
+        for (index, event) in events.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(contentsOf: #"{"name":"#.utf8)
+            writeString(event.name)
+            bytes.append(contentsOf: #","time":""#.utf8)
+            UnixTime.write(unixNano: event.timeUnixNano, style: .rfc3339, into: &bytes)
+            bytes.append(contentsOf: #"","attributes":"#.utf8)
+            writeObject(event.attributes)
+            bytes.append(UInt8(ascii: "}"))
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    mutating func writeValue(_ value: AttributeValue) {
+        switch value {
+        case .string(let text):
+            writeString(text)
+        case .bool(let flag):
+            bytes.append(contentsOf: (flag ? "true" : "false").utf8)
+        case .int(let number):
+            bytes.append(contentsOf: String(number).utf8)
+        case .double(let number):
+            if number.isFinite {
+                bytes.append(contentsOf: String(number).utf8)
+            } else {
+                writeString(number.isNaN ? "NaN" : (number > 0 ? "Infinity" : "-Infinity"))
+            }
+        case .bytes(let data):
+            writeString(Base64.encode(data))
+        case .array(let values):
+            bytes.append(UInt8(ascii: "["))
+            for (index, element) in values.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                writeValue(element)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        case .map(let entries):
+            writeObject(entries)
+        }
+    }
+
+    /// A JSON string. Control characters are escaped; U+0000, which jsonb refuses, never
+    /// gets here (the redactor replaces it).
+    mutating func writeString(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        let hex = Array("0123456789abcdef".utf8)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "\""))
+            case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "\\"))
+            case UInt8(ascii: "\n"): bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "n"))
+            case UInt8(ascii: "\r"): bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "r"))
+            case UInt8(ascii: "\t"): bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "t"))
+            case 0..<0x20:
+                bytes.append(contentsOf: "\\u00".utf8)
+                bytes.append(hex[Int(byte >> 4)])
+                bytes.append(hex[Int(byte & 0xF)])
+            default:
+                bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}
+
+/// Standard base64 (RFC 4648 with padding), for bytes attribute values.
+enum Base64 {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    static func encode(_ data: [UInt8]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity((data.count + 2) / 3 * 4)
+        var index = 0
+        while index + 2 < data.count {
+            let chunk = UInt32(data[index]) << 16 | UInt32(data[index + 1]) << 8 | UInt32(data[index + 2])
+            for shift in [18, 12, 6, 0] { out.append(alphabet[Int(chunk >> UInt32(shift) & 0x3F)]) }
+            index += 3
+        }
+        let rest = data.count - index
+        if rest > 0 {
+            let chunk = UInt32(data[index]) << 16 | (rest == 2 ? UInt32(data[index + 1]) << 8 : 0)
+            out.append(alphabet[Int(chunk >> 18 & 0x3F)])
+            out.append(alphabet[Int(chunk >> 12 & 0x3F)])
+            out.append(rest == 2 ? alphabet[Int(chunk >> 6 & 0x3F)] : UInt8(ascii: "="))
+            out.append(UInt8(ascii: "="))
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

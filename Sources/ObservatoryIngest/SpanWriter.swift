@@ -1,0 +1,275 @@
+import Logging
+import ObservatoryStore
+import ServiceLifecycle
+import Synchronization
+
+/// The bounded queue between HTTP requests and PostgreSQL.
+///
+/// Requests hand their spans to ``submit(_:)`` and wait; workers take whatever has queued
+/// up (up to a batch size, after a short wait to let a batch fill), write it in one round
+/// trip, and only then answer every request in the batch. So a 200 means committed, and
+/// the queue never holds more than its capacity: beyond it, requests are refused at once
+/// (429) instead of buffered. When PostgreSQL is unreachable, waiting requests fail with
+/// 503 and new ones are refused for a moment, so clients back off instead of piling up.
+public final class SpanWriter: Service, Sendable {
+    public struct Settings: Sendable {
+        /// Spans accepted but not committed, at most.
+        public var queueCapacity: Int
+        /// Spans per round trip, at most (a single larger request still goes as one batch).
+        public var batchMaxSpans: Int
+        /// How long a worker waits for a batch to fill once spans are queued.
+        public var batchMaxWait: Duration
+        /// Batches written at once, each on its own connection.
+        public var concurrency: Int
+        /// A write that takes longer is abandoned and its requests get 503.
+        public var writeTimeout: Duration = .seconds(10)
+        /// After an unreachable database, new requests are refused this long before the next try.
+        public var unavailableCooldown: Duration = .seconds(1)
+
+        public init(queueCapacity: Int, batchMaxSpans: Int, batchMaxWait: Duration, concurrency: Int) {
+            self.queueCapacity = queueCapacity
+            self.batchMaxSpans = batchMaxSpans
+            self.batchMaxWait = batchMaxWait
+            self.concurrency = concurrency
+        }
+    }
+
+    /// Why spans were not stored; each maps to an HTTP status with `Retry-After` where retrying helps.
+    public enum Rejection: Error, Equatable, CustomStringConvertible {
+        /// The queue is full (429).
+        case saturated(retryAfterSeconds: Int)
+        /// PostgreSQL is unreachable or the write timed out (503).
+        case unavailable(retryAfterSeconds: Int)
+        /// The service is shutting down (503).
+        case shuttingDown
+        /// The database refused this request's data (400); other requests in its batch were stored.
+        case rejectedData(String)
+
+        public var description: String {
+            switch self {
+            case .saturated: "the span writer's queue is full; retry later"
+            case .unavailable: "the database is unavailable; retry later"
+            case .shuttingDown: "the service is shutting down; retry against another instance or later"
+            case .rejectedData(let reason): "the database refused the spans: \(reason)"
+            }
+        }
+    }
+
+    /// Running totals, for logs, `/metrics` and the benchmark.
+    public struct Statistics: Sendable, Equatable {
+        public var committedSpans = 0
+        public var committedBatches = 0
+        public var deduplicatedBatches = 0
+        public var failedBatches = 0
+        public var refusedRequests = 0
+        public var queuedSpans = 0
+    }
+
+    private struct Pending {
+        var records: [SpanRecord]
+        var continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct State {
+        var queue: [Pending] = []
+        var head = 0
+        var queuedSpans = 0
+        var idleWorkers: [CheckedContinuation<Void, Never>] = []
+        var draining = false
+        var refuseUntil: ContinuousClock.Instant?
+        var statistics = Statistics()
+
+        var isEmpty: Bool { head == queue.count }
+
+        mutating func popUpTo(spans limit: Int) -> [Pending] {
+            var taken: [Pending] = []
+            var count = 0
+            while head < queue.count, taken.isEmpty || count + queue[head].records.count <= limit {
+                count += queue[head].records.count
+                taken.append(queue[head])
+                head += 1
+            }
+            queuedSpans -= count
+            if head > 1024, head * 2 > queue.count {
+                queue.removeFirst(head)
+                head = 0
+            }
+            return taken
+        }
+
+        mutating func popAll() -> [Pending] {
+            let rest = Array(queue[head...])
+            queue.removeAll(keepingCapacity: true)
+            head = 0
+            queuedSpans = 0
+            return rest
+        }
+    }
+
+    public let settings: Settings
+    private let store: SpanStore
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let clock = ContinuousClock()
+
+    public init(store: SpanStore, settings: Settings, logger: Logger) {
+        self.store = store
+        self.settings = settings
+        self.logger = logger
+    }
+
+    public var statistics: Statistics {
+        state.withLock { state in
+            var statistics = state.statistics
+            statistics.queuedSpans = state.queuedSpans
+            return statistics
+        }
+    }
+
+    /// Returns once `records` are committed, or throws why they were not.
+    public func submit(_ records: [SpanRecord]) async throws {
+        guard !records.isEmpty else { return }
+        let now = clock.now
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            enum Decision { case refuse(Rejection), enqueue(wake: CheckedContinuation<Void, Never>?) }
+            let decision: Decision = state.withLock { state in
+                if state.draining {
+                    state.statistics.refusedRequests += 1
+                    return .refuse(.shuttingDown)
+                }
+                if let until = state.refuseUntil, now < until {
+                    state.statistics.refusedRequests += 1
+                    return .refuse(.unavailable(retryAfterSeconds: 2))
+                }
+                if state.queuedSpans > 0, state.queuedSpans + records.count > settings.queueCapacity {
+                    state.statistics.refusedRequests += 1
+                    return .refuse(.saturated(retryAfterSeconds: 1))
+                }
+                state.queue.append(Pending(records: records, continuation: continuation))
+                state.queuedSpans += records.count
+                return .enqueue(wake: state.idleWorkers.popLast())
+            }
+            switch decision {
+            case .refuse(let rejection): continuation.resume(throwing: rejection)
+            case .enqueue(let worker): worker?.resume()
+            }
+        }
+    }
+
+    /// Runs the workers until graceful shutdown, then writes what is still queued and returns.
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<settings.concurrency {
+                    group.addTask { await self.work() }
+                }
+            }
+        } onGracefulShutdown: {
+            self.beginDraining()
+        }
+        logger.info("span writer stopped", metadata: ["committed_spans": "\(statistics.committedSpans)"])
+    }
+
+    /// Stops accepting and wakes every idle worker so the queue drains.
+    public func beginDraining() {
+        let idle = state.withLock { state in
+            state.draining = true
+            defer { state.idleWorkers.removeAll() }
+            return state.idleWorkers
+        }
+        idle.forEach { $0.resume() }
+    }
+
+    private func work() async {
+        while let batch = await nextBatch() {
+            await write(batch)
+        }
+    }
+
+    /// The next batch, or nil when draining and nothing is left.
+    private func nextBatch() async -> [Pending]? {
+        while true {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready = state.withLock { state in
+                    if !state.isEmpty || state.draining { return true }
+                    state.idleWorkers.append(continuation)
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+            let (queued, draining) = state.withLock { ($0.queuedSpans, $0.draining) }
+            if queued == 0 {
+                if draining { return nil }
+                continue
+            }
+            if !draining, settings.batchMaxWait > .zero, settings.batchMaxSpans > queued {
+                try? await Task.sleep(for: settings.batchMaxWait)
+            }
+            let batch = state.withLock { $0.popUpTo(spans: settings.batchMaxSpans) }
+            if !batch.isEmpty { return batch }
+        }
+    }
+
+    private func write(_ batch: [Pending]) async {
+        let records = batch.count == 1 ? batch[0].records : batch.flatMap(\.records)
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let path = try await writeWithTimeout(records)
+                state.withLock { state in
+                    state.statistics.committedSpans += records.count
+                    state.statistics.committedBatches += 1
+                    if case .deduplicated = path { state.statistics.deduplicatedBatches += 1 }
+                    state.refuseUntil = nil
+                }
+                batch.forEach { $0.continuation.resume() }
+                return
+            } catch .transient(let message) where attempt < 4 {
+                logger.debug("retrying batch after a transient conflict", metadata: ["error": "\(message)"])
+                continue
+            } catch .unavailable(let message) {
+                logger.warning("database unavailable; failing queued requests with 503", metadata: ["error": "\(message)"])
+                let queued = state.withLock { state in
+                    state.statistics.failedBatches += 1
+                    state.refuseUntil = clock.now.advanced(by: settings.unavailableCooldown)
+                    return state.popAll()
+                }
+                for pending in batch + queued {
+                    pending.continuation.resume(throwing: Rejection.unavailable(retryAfterSeconds: 2))
+                }
+                return
+            } catch {
+                // The data itself was refused: find the request(s) responsible by writing
+                // each on its own, so one bad request does not fail the others.
+                if batch.count > 1 {
+                    for pending in batch { await write([pending]) }
+                    return
+                }
+                logger.error("database refused a request's spans", metadata: ["error": "\(error)"])
+                state.withLock { $0.statistics.failedBatches += 1 }
+                batch[0].continuation.resume(throwing: Rejection.rejectedData(error.description))
+                return
+            }
+        }
+    }
+
+    private func writeWithTimeout(_ records: [SpanRecord]) async throws(DatabaseError) -> SpanStore.Path {
+        do {
+            return try await withThrowingTaskGroup(of: SpanStore.Path?.self) { group in
+                group.addTask { try await self.store.write(records) }
+                group.addTask {
+                    try await Task.sleep(for: self.settings.writeTimeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let path = first else {
+                    throw DatabaseError.unavailable("the write did not finish within \(settings.writeTimeout)")
+                }
+                return path
+            }
+        } catch {
+            throw DatabaseError(error)
+        }
+    }
+}

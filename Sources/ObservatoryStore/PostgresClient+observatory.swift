@@ -1,0 +1,33 @@
+import Logging
+import ObservatoryConfiguration
+import PostgresNIO
+
+extension PostgresClient.Configuration {
+    /// A client configuration for `url` whose connections resolve unqualified names in the
+    /// `observability` schema (COPY takes a bare table name) and name themselves in
+    /// `pg_stat_activity` as `application_name`.
+    public static func observatory(
+        url: DatabaseURL, maximumConnections: Int, applicationName: String
+    ) -> PostgresClient.Configuration {
+        var configuration: PostgresClient.Configuration
+        if let socket = url.unixSocketPath {
+            configuration = .init(unixSocketPath: socket, username: url.user, password: url.password, database: url.database)
+        } else {
+            let tls: PostgresClient.Configuration.TLS
+            switch url.tls {
+            case .disable: tls = .disable
+            case .prefer: tls = .prefer(.makeClientConfiguration())
+            case .require: tls = .require(.makeClientConfiguration())
+            }
+            configuration = .init(
+                host: url.host, port: url.port, username: url.user, password: url.password, database: url.database, tls: tls)
+        }
+        configuration.options.maximumConnections = maximumConnections
+        configuration.options.connectTimeout = .seconds(5)
+        configuration.options.additionalStartupParameters = [
+            ("search_path", "observability, public"),
+            ("application_name", applicationName),
+        ]
+        return configuration
+    }
+}

@@ -1,0 +1,85 @@
+/// One span in the shape of a row of `observability.spans`: validated, redacted and
+/// classified by the ingest layer, with its JSON columns already serialized.
+public struct SpanRecord: Sendable, Equatable {
+    public var traceID: TraceID
+    public var spanID: SpanID
+    public var parentSpanID: SpanID?
+    public var name: String
+    public var kind: SpanKind
+    public var operation: Operation
+    /// What dashboards group by: tool name, prompt name, resource URI, route, SQL operation.
+    public var target: String?
+    public var serviceName: String
+    public var scopeName: String?
+    public var startTimeUnixNano: UInt64
+    public var endTimeUnixNano: UInt64
+    public var status: SpanStatus
+    public var statusMessage: String?
+    /// A JSON object, already redacted.
+    public var attributesJSON: String
+    /// A JSON object, already redacted; usually shared by every span of one export.
+    public var resourceAttributesJSON: String
+    /// A JSON array of `{"name", "time", "attributes"}` objects.
+    public var eventsJSON: String
+
+    public init(
+        traceID: TraceID, spanID: SpanID, parentSpanID: SpanID?, name: String, kind: SpanKind,
+        operation: Operation, target: String?, serviceName: String, scopeName: String?,
+        startTimeUnixNano: UInt64, endTimeUnixNano: UInt64, status: SpanStatus, statusMessage: String?,
+        attributesJSON: String, resourceAttributesJSON: String, eventsJSON: String
+    ) {
+        self.traceID = traceID
+        self.spanID = spanID
+        self.parentSpanID = parentSpanID
+        self.name = name
+        self.kind = kind
+        self.operation = operation
+        self.target = target
+        self.serviceName = serviceName
+        self.scopeName = scopeName
+        self.startTimeUnixNano = startTimeUnixNano
+        self.endTimeUnixNano = endTimeUnixNano
+        self.status = status
+        self.statusMessage = statusMessage
+        self.attributesJSON = attributesJSON
+        self.resourceAttributesJSON = resourceAttributesJSON
+        self.eventsJSON = eventsJSON
+    }
+
+    /// The duration in milliseconds, from nanoseconds, so sub-microsecond spans keep their length.
+    public var durationMilliseconds: Double {
+        endTimeUnixNano >= startTimeUnixNano ? Double(endTimeUnixNano - startTimeUnixNano) / 1_000_000 : 0
+    }
+}
+
+/// The span kinds of OpenTelemetry, as stored in the `kind` column.
+public enum SpanKind: String, Sendable, CaseIterable {
+    case unspecified, `internal`, server, client, producer, consumer
+
+    /// From OTLP's `SpanKind` number; unknown numbers are `unspecified`.
+    public init(otlpValue: Int) {
+        switch otlpValue {
+        case 1: self = .internal
+        case 2: self = .server
+        case 3: self = .client
+        case 4: self = .producer
+        case 5: self = .consumer
+        default: self = .unspecified
+        }
+    }
+}
+
+/// What a span did, as the dashboards group it; see docs/classification.md.
+public enum Operation: String, Sendable, CaseIterable {
+    case toolInvoke = "tool_invoke"
+    case promptRender = "prompt_render"
+    case resourceFetch = "resource_fetch"
+    case httpRequest = "http_request"
+    case dbQuery = "db_query"
+    case `internal` = "internal"
+}
+
+/// The outcome column: OpenTelemetry's status, with errors also inferred from attributes.
+public enum SpanStatus: String, Sendable {
+    case ok, error, unset
+}
