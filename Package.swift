@@ -73,6 +73,10 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "ObservatoryOTLP",
             ]
         ),
         // Realistic MCP gateway traffic as OTLP protobuf, for `demo` and `bench`.
@@ -83,6 +87,15 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        // Scheduled database upkeep run inside `serve`.
+        .target(
+            name: "ObservatoryMaintenance",
+            dependencies: [
+                "ObservatoryStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The `observatory` command and its subcommands.
         .executableTarget(
             name: "ObservatoryCLI",
@@ -91,6 +104,7 @@ let package = Package(
                 "ObservatoryIngest",
                 "ObservatoryStore",
                 "ObservatoryMigrations",
+                "ObservatoryMaintenance",
                 "ObservatoryConfiguration",
                 "ObservatoryDemo",
                 "ObservatoryOTLP",
@@ -118,6 +132,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "ObservatoryWeb",
+                "ObservatoryMaintenance",
                 "ObservatoryIngest",
                 "ObservatoryStore",
                 "ObservatoryMigrations",

@@ -111,7 +111,7 @@ public struct MigrationRunner: Sendable {
     private func migrateLocked(dryRun: Bool, on connection: PostgresConnection) async throws -> [Migration] {
         try await bootstrap(on: connection)
         let applied = try await appliedChecksums(on: connection)
-        let changed = migrations.filter { applied[$0.version].map { sum in sum != $0.checksum } ?? false }
+        let changed = migrations.filter { migration in applied[migration.version].map { $0 != migration.checksum } ?? false }
         if !changed.isEmpty { throw Failure.changed(changed.map(\.identifier)) }
         let pending = migrations.filter { applied[$0.version] == nil }
         if dryRun { return pending }

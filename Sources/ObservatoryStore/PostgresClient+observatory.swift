@@ -31,3 +31,23 @@ extension PostgresClient.Configuration {
         return configuration
     }
 }
+
+extension PostgresClient {
+    /// Runs `body` with a client whose connection pool is running, and shuts the pool down
+    /// afterwards: for one-shot commands (`migrate`, startup checks) outside a service group.
+    public static func withRunning<Result: Sendable>(
+        _ configuration: PostgresClient.Configuration, logger: Logger,
+        _ body: @Sendable (PostgresClient) async throws -> Result
+    ) async throws -> Result {
+        // The pool may log that it is not running yet when the first lease races `run()`;
+        // that is expected here, so the pool's own chatter is kept to errors.
+        var poolLogger = logger
+        poolLogger.logLevel = .error
+        let client = PostgresClient(configuration: configuration, backgroundLogger: poolLogger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            return try await body(client)
+        }
+    }
+}

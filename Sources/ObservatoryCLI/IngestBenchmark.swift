@@ -1,0 +1,183 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NIOCore
+import ObservatoryConfiguration
+import ObservatoryDemo
+import ObservatoryIngest
+import ObservatoryStore
+import PostgresNIO
+
+/// `observatory bench ingest`: OTLP/HTTP protobuf ingestion through a running server,
+/// against raw `COPY` of the very same rows into a scratch copy of the spans table.
+struct IngestBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Measure committed spans per second through POST /v1/traces against raw COPY of the same rows.",
+        discussion: """
+            Needs a running `observatory serve` on --url whose database is OBSERVABILITY_DATABASE_URL, \
+            empty of spans (the benchmark counts what got committed). Payloads are generated and \
+            encoded before the clock starts. The baseline decodes the same payloads through the same \
+            pipeline offline, then times one COPY of all rows into bench_copy.spans: same columns, \
+            same daily partitions, same indexes, no trigger.
+            """
+    )
+
+    @Option(help: "Base URL of the server under test.")
+    var url = "http://127.0.0.1:4318"
+
+    @Option(help: "Spans to send, at least.")
+    var spans = 1_000_000
+
+    @Option(help: "Traces per export request (about 5 spans each).")
+    var tracesPerRequest = 200
+
+    @Option(help: "Requests in flight at once.")
+    var concurrency = 8
+
+    @Option(help: "PID of the server, to report its peak resident memory.")
+    var serverPid: Int?
+
+    func run() async throws {
+        let configuration = try Runtime.loadConfiguration()
+        let databaseURL = try Runtime.requireDatabaseURL(configuration)
+        let logger = {
+            var logger = Runtime.logger(configuration)
+            logger.logLevel = .warning
+            return logger
+        }()
+        guard let base = URL(string: url) else { throw ValidationError("--url is not a URL") }
+
+        // 1. Payloads, generated before timing.
+        let now = UInt64(Date().timeIntervalSince1970 * 1e9)
+        var traffic = DemoTraffic(seed: 7, startUnixNano: now - 3_600_000_000_000, spacingNanos: 2_000_000)
+        var generated: (bodies: [Data], weights: [Int]) = ([], [])
+        var generatedSpans = 0
+        while generatedSpans < spans {
+            let request = traffic.makeRequest(traces: tracesPerRequest)
+            generated.bodies.append(try request.serializedData())
+            generated.weights.append(traffic.lastRequestSpanCount)
+            generatedSpans += traffic.lastRequestSpanCount
+        }
+        let (bodies, weights, total) = (generated.bodies, generated.weights, generatedSpans)
+        let megabytes = Double(bodies.reduce(0) { $0 + $1.count }) / 1_048_576
+        print("payload: \(total) spans in \(bodies.count) protobuf requests, \(String(format: "%.0f", megabytes)) MiB")
+
+        try await PostgresClient.withRunning(
+            .observatory(url: databaseURL, maximumConnections: 2, applicationName: "observatory-bench"), logger: logger
+        ) { client in
+            let before = try await countSpans(client, table: "observability.spans")
+            guard before == 0 else {
+                throw ValidationError("observability.spans already holds \(before) spans; run against an empty database")
+            }
+
+            // 2. Through the service.
+            let runner = ExportRunner(
+                sender: OTLPSender(endpoint: base.appendingPathComponent("v1/traces"), token: configuration.ingestToken),
+                concurrency: concurrency)
+            let started = ContinuousClock.now
+            let report = await runner.send(bodies: bodies, progressLabel: "ingest", weights: weights)
+            let serviceSeconds = (ContinuousClock.now - started).seconds
+            let committed = try await countSpans(client, table: "observability.spans")
+            let latencies = report.latencies.sorted()
+
+            // 3. Baseline: the same rows through raw COPY.
+            let pipeline = IngestPipeline(configuration: ObservatoryConfiguration())
+            var records: [SpanRecord] = []
+            records.reserveCapacity(total)
+            for body in bodies {
+                records += pipeline.process(try OTLPProtobufDecoder.decode(body)).records
+            }
+            try await prepareScratchTable(client)
+            let copyStarted = ContinuousClock.now
+            try await client.withConnection { connection in
+                // COPY names a bare table: resolve it in bench_copy on this connection only.
+                _ = try await connection.query("SET search_path TO bench_copy", logger: logger)
+                try await connection.copyFrom(table: "spans", columns: SpanCopyEncoder.columns, logger: logger) { writer in
+                    var buffer = ByteBufferAllocator().buffer(capacity: 1 << 20)
+                    for record in records {
+                        SpanCopyEncoder.encode(record, into: &buffer)
+                        if buffer.readableBytes >= 1 << 20 {
+                            try await writer.write(buffer)
+                            buffer.clear()
+                        }
+                    }
+                    try await writer.write(buffer)
+                }
+                _ = try await connection.query("RESET search_path", logger: logger)
+            }
+            let copySeconds = (ContinuousClock.now - copyStarted).seconds
+            let copied = try await countSpans(client, table: "bench_copy.spans")
+
+            let serviceRate = Double(committed) / serviceSeconds
+            let copyRate = Double(copied) / copySeconds
+            print("")
+            print("OTLP/HTTP protobuf ingest: \(committed) spans committed in \(format(serviceSeconds)) s = \(format(serviceRate, 0)) spans/s")
+            print("  requests: \(report.accepted) accepted, \(report.failed) failed, \(report.retries) retried after 429/503, \(report.rejectedSpans) spans rejected")
+            print("  request latency: p50 \(format(percentile(latencies, 0.5) * 1000, 1)) ms, p95 \(format(percentile(latencies, 0.95) * 1000, 1)) ms, concurrency \(concurrency)")
+            print("raw COPY baseline:         \(copied) rows in \(format(copySeconds)) s = \(format(copyRate, 0)) rows/s")
+            print("ratio ingest / COPY:       \(format(100 * serviceRate / copyRate, 1)) %")
+            if let serverPid, let peak = peakResidentMemory(pid: serverPid) {
+                print("server peak RSS (VmHWM):   \(peak / 1024) MiB")
+            }
+            if committed != total - report.rejectedSpans {
+                print("WARNING: sent \(total) spans but \(committed) were committed")
+            }
+        }
+    }
+
+    private func countSpans(_ client: PostgresClient, table: String) async throws -> Int {
+        let rows = try await client.query(PostgresQuery(unsafeSQL: "SELECT count(*)::bigint FROM \(table)"))
+        for try await count in rows.decode(Int.self) { return count }
+        return 0
+    }
+
+    /// bench_copy.spans: the columns, partitions and indexes of observability.spans, no trigger.
+    private func prepareScratchTable(_ client: PostgresClient) async throws {
+        let statements = [
+            "DROP SCHEMA IF EXISTS bench_copy CASCADE",
+            "CREATE SCHEMA bench_copy",
+            "CREATE TABLE bench_copy.spans (LIKE observability.spans INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE (start_time)",
+            "CREATE TABLE bench_copy.spans_default PARTITION OF bench_copy.spans DEFAULT",
+            """
+            DO $$
+            DECLARE v record;
+            BEGIN
+                FOR v IN
+                    SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) AS bound
+                    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                    WHERE i.inhparent = 'observability.spans'::regclass AND c.relname <> 'spans_default'
+                LOOP
+                    EXECUTE format('CREATE TABLE bench_copy.%I PARTITION OF bench_copy.spans %s', v.relname, v.bound);
+                END LOOP;
+            END $$
+            """,
+            "CREATE UNIQUE INDEX ON bench_copy.spans (trace_id, span_id, start_time)",
+            "CREATE INDEX ON bench_copy.spans (operation, target, start_time)",
+            "CREATE INDEX ON bench_copy.spans (start_time) WHERE status = 'error'",
+            "CHECKPOINT",
+        ]
+        for statement in statements {
+            _ = try await client.query(PostgresQuery(unsafeSQL: statement))
+        }
+    }
+
+    private func percentile(_ sorted: [Double], _ fraction: Double) -> Double {
+        guard !sorted.isEmpty else { return 0 }
+        return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * fraction))]
+    }
+
+    private func format(_ value: Double, _ digits: Int = 2) -> String {
+        String(format: "%.\(digits)f", value)
+    }
+
+    private func peakResidentMemory(pid: Int) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
+        return line.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") }
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import Hummingbird
+import Logging
+import ObservatoryMigrations
+import PostgresNIO
+
+/// `/healthz`: the process answers. `/readyz`: it can do its work, i.e. the database is
+/// reachable and its schema is the one this build expects. Load balancers route on the
+/// second; orchestrators restart on the first.
+public struct HealthController: Sendable {
+    let migrations: MigrationRunner
+
+    public init(migrations: MigrationRunner) {
+        self.migrations = migrations
+    }
+
+    public func addRoutes(to router: Router<some RequestContext>) {
+        router.get("/healthz") { _, _ in
+            NativeAnswer.json(["status": "ok"], status: .ok)
+        }
+        router.get("/readyz") { _, _ in
+            await readiness()
+        }
+    }
+
+    func readiness() async -> Response {
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await migrations.requireCurrent() }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(3))
+                    throw MigrationRunner.Failure.database(.unavailable("no answer within 3 s"))
+                }
+                defer { group.cancelAll() }
+                try await group.next()
+            }
+            return NativeAnswer.json(["status": "ready"], status: .ok)
+        } catch {
+            return NativeAnswer.json(["status": "not ready", "reason": String(describing: error)], status: .serviceUnavailable)
+        }
+    }
+}
