@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"6.0.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // Generated OTLP message types (scripts/generate-otlp.sh); nothing hand-written.
@@ -124,6 +125,14 @@ let package = Package(
             dependencies: ["ObservatoryDemo", "ObservatoryOTLP"]
         ),
         .testTarget(
+            name: "ObservatoryStoreTests",
+            dependencies: ["ObservatoryStore", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "ObservatoryMigrationsTests",
+            dependencies: ["ObservatoryMigrations"]
+        ),
+        .testTarget(
             name: "ObservatoryConfigurationTests",
             dependencies: ["ObservatoryConfiguration"]
         ),
@@ -141,6 +150,7 @@ let package = Package(
                 "ObservatoryOTLP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -46,7 +46,10 @@ struct OperationProfile: Sendable {
     }
 
     var handlerFunction: String {
-        method == .toolsCall ? target : dispatcher
+        switch method {
+        case .toolsCall, .promptsGet: target
+        case .resourcesRead: "read_\(target.prefix { $0 != ":" })_resource"
+        }
     }
 }
 

@@ -13,18 +13,28 @@ import Darwin
 public struct ProgressBar: Sendable {
     public let total: Int
     public let label: String
+    /// The last count passed to `update`, clamped to `0...total`.
+    public private(set) var done = 0
     private let isTerminal: Bool
+    private let write: @Sendable (String) -> Void
     private let started: ContinuousClock.Instant
-    private var done = 0
     private var lastDrawn: ContinuousClock.Instant?
 
     static let width = 30
     static let redrawInterval = Duration.milliseconds(100)
 
     public init(total: Int, label: String) {
+        self.init(total: total, label: label, isTerminal: isatty(2) == 1) { text in
+            FileHandle.standardError.write(Data(text.utf8))
+        }
+    }
+
+    /// For tests: where the text goes and whether to behave as on a terminal.
+    init(total: Int, label: String, isTerminal: Bool, write: @escaping @Sendable (String) -> Void) {
         self.total = max(total, 0)
         self.label = label
-        isTerminal = isatty(2) == 1
+        self.isTerminal = isTerminal
+        self.write = write
         started = .now
     }
 
@@ -35,13 +45,13 @@ public struct ProgressBar: Sendable {
         let now = ContinuousClock.now
         if let lastDrawn, now - lastDrawn < Self.redrawInterval, self.done < total { return }
         lastDrawn = now
-        Self.writeStandardError("\r" + Self.bar(label: label, done: self.done, total: total, seconds: seconds(until: now)))
+        write("\r" + Self.bar(label: label, done: self.done, total: total, seconds: seconds(until: now)))
     }
 
     /// Prints the summary line, replacing the bar on a terminal.
     public func finish() {
         let line = Self.summary(label: label, done: done, total: total, seconds: seconds(until: .now))
-        Self.writeStandardError((isTerminal ? "\r\u{1B}[2K" : "") + line + "\n")
+        write((isTerminal ? "\r\u{1B}[2K" : "") + line + "\n")
     }
 
     private func seconds(until now: ContinuousClock.Instant) -> Double {
@@ -65,9 +75,5 @@ public struct ProgressBar: Sendable {
         guard seconds > 0 else { return "-/s" }
         let perSecond = Double(done) / seconds
         return perSecond < 10 ? String(format: "%.1f/s", perSecond) : String(format: "%.0f/s", perSecond)
-    }
-
-    private static func writeStandardError(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
     }
 }

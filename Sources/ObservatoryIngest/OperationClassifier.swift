@@ -7,7 +7,7 @@ public enum OperationClassifier {
     /// A rule: when `matches` holds for a span, it is `operation` and `target` names it.
     struct Rule: Sendable {
         var source: String
-        var operation: Operation
+        var operation: SpanOperation
         var matches: @Sendable (_ name: String, _ kind: SpanKind, _ attributes: [Attribute]) -> Bool
         var target: @Sendable (_ name: String, _ attributes: [Attribute]) -> String?
     }
@@ -76,7 +76,7 @@ public enum OperationClassifier {
     ]
 
     /// The operation and target of a span; `internal` with no target when no rule matches.
-    public static func classify(name: String, kind: SpanKind, attributes: [Attribute]) -> (Operation, String?) {
+    public static func classify(name: String, kind: SpanKind, attributes: [Attribute]) -> (SpanOperation, String?) {
         for rule in rules where rule.matches(name, kind, attributes) {
             return (rule.operation, rule.target(name, attributes).flatMap { $0.isEmpty ? nil : $0 })
         }

@@ -6,7 +6,7 @@ public struct SpanRecord: Sendable, Equatable {
     public var parentSpanID: SpanID?
     public var name: String
     public var kind: SpanKind
-    public var operation: Operation
+    public var operation: SpanOperation
     /// What dashboards group by: tool name, prompt name, resource URI, route, SQL operation.
     public var target: String?
     public var serviceName: String
@@ -24,7 +24,7 @@ public struct SpanRecord: Sendable, Equatable {
 
     public init(
         traceID: TraceID, spanID: SpanID, parentSpanID: SpanID?, name: String, kind: SpanKind,
-        operation: Operation, target: String?, serviceName: String, scopeName: String?,
+        operation: SpanOperation, target: String?, serviceName: String, scopeName: String?,
         startTimeUnixNano: UInt64, endTimeUnixNano: UInt64, status: SpanStatus, statusMessage: String?,
         attributesJSON: String, resourceAttributesJSON: String, eventsJSON: String
     ) {
@@ -70,7 +70,7 @@ public enum SpanKind: String, Sendable, CaseIterable {
 }
 
 /// What a span did, as the dashboards group it; see docs/classification.md.
-public enum Operation: String, Sendable, CaseIterable {
+public enum SpanOperation: String, Sendable, CaseIterable {
     case toolInvoke = "tool_invoke"
     case promptRender = "prompt_render"
     case resourceFetch = "resource_fetch"

@@ -1,0 +1,99 @@
+import XCTest
+
+@testable import ObservatoryConfiguration
+
+final class ConfigurationTests: XCTestCase {
+    func testDefaults() throws {
+        let configuration = try ObservatoryConfiguration.load(from: [:])
+        XCTAssertEqual(configuration.port, 4318)
+        XCTAssertEqual(configuration.host, "127.0.0.1")
+        XCTAssertEqual(configuration.retentionDays, 7)
+        XCTAssertEqual(configuration.maxTraces, 100_000)
+        XCTAssertEqual(configuration.sampleRate, 1.0)
+        XCTAssertEqual(configuration.excludePaths, ["/health", "/healthz", "/ready", "/metrics", "/static/.*"])
+        XCTAssertEqual(configuration.maxBodyBytes, 16 * 1024 * 1024)
+        XCTAssertNil(configuration.databaseURL)
+    }
+
+    func testEverySettingIsRead() throws {
+        let configuration = try ObservatoryConfiguration.load(from: [
+            "OBSERVABILITY_DATABASE_URL": "postgres://u:p%40ss@db.example:6543/obs?sslmode=require",
+            "DATABASE_URL": "postgres://ignored/x",
+            "OBSERVABILITY_HOST": "0.0.0.0", "OBSERVABILITY_PORT": "9000", "OBSERVABILITY_INGEST_TOKEN": "t",
+            "OBSERVABILITY_ADMIN_USER": "admin", "OBSERVABILITY_ADMIN_PASSWORD": "pw", "OBSERVABILITY_MAX_BODY_BYTES": "2048",
+            "OBSERVABILITY_SAMPLE_RATE": "0.25", "OBSERVABILITY_EXCLUDE_PATHS": " /a , /b.* ,", "OBSERVABILITY_EVENTS_ENABLED": "false",
+            "OBSERVABILITY_ENABLED": "no", "OBSERVABILITY_TRACE_HTTP_REQUESTS": "0", "OBSERVABILITY_TRACE_RETENTION_DAYS": "30",
+            "OBSERVABILITY_MAX_TRACES": "5_000", "OBSERVABILITY_METRICS_ENABLED": "off", "OBSERVABILITY_LOG_LEVEL": "DEBUG",
+            "OBSERVABILITY_WRITER_QUEUE_SPANS": "50000", "OBSERVABILITY_BATCH_MAX_SPANS": "100", "OBSERVABILITY_BATCH_MAX_WAIT_MS": "0",
+            "OBSERVABILITY_WRITER_CONNECTIONS": "2", "OBSERVABILITY_QUERY_CONNECTIONS": "3", "OBSERVABILITY_MAX_ATTRIBUTE_LENGTH": "100",
+        ])
+        let url = try XCTUnwrap(configuration.databaseURL)
+        XCTAssertEqual(url.host, "db.example")
+        XCTAssertEqual(url.port, 6543)
+        XCTAssertEqual(url.user, "u")
+        XCTAssertEqual(url.password, "p@ss")
+        XCTAssertEqual(url.database, "obs")
+        XCTAssertEqual(url.tls, .require)
+        XCTAssertEqual(url.redactedDescription, "postgres://u:***@db.example:6543/obs")
+        XCTAssertEqual(configuration.port, 9000)
+        XCTAssertEqual(configuration.sampleRate, 0.25)
+        XCTAssertEqual(configuration.excludePaths, ["/a", "/b.*"])
+        XCTAssertFalse(configuration.eventsEnabled)
+        XCTAssertFalse(configuration.enabled)
+        XCTAssertFalse(configuration.traceHTTPRequests)
+        XCTAssertFalse(configuration.metricsEnabled)
+        XCTAssertEqual(configuration.retentionDays, 30)
+        XCTAssertEqual(configuration.maxTraces, 5_000)
+        XCTAssertEqual(configuration.logLevel, "debug")
+        XCTAssertEqual(configuration.batchMaxWaitMilliseconds, 0)
+        XCTAssertEqual(configuration.maxAttributeLength, 100)
+    }
+
+    func testDatabaseURLFallbackAndSocket() throws {
+        let configuration = try ObservatoryConfiguration.load(from: ["DATABASE_URL": "postgresql:///obs?host=/run/postgresql"])
+        XCTAssertEqual(configuration.databaseURL?.unixSocketPath, "/run/postgresql/.s.PGSQL.5432")
+        XCTAssertEqual(configuration.databaseURL?.database, "obs")
+    }
+
+    func testEveryProblemIsReportedOnce() {
+        XCTAssertThrowsError(
+            try ObservatoryConfiguration.load(from: [
+                "OBSERVABILITY_DATABASE_URL": "mysql://x/y",
+                "OBSERVABILITY_PORT": "70000",
+                "OBSERVABILITY_SAMPLE_RATE": "1.5",
+                "OBSERVABILITY_TRACE_RETENTION_DAYS": "0",
+                "OBSERVABILITY_EXCLUDE_PATHS": "/ok,([",
+                "OBSERVABILITY_EVENTS_ENABLED": "maybe",
+                "OBSERVABILITY_ADMIN_USER": "admin",
+                "OBSERVABILITY_LOG_LEVEL": "loud",
+                "OBSERVABILITY_WRITER_QUEUE_SPANS": "1000",
+                "OBSERVABILITY_BATCH_MAX_SPANS": "2000",
+            ])
+        ) { error in
+            guard let invalid = error as? ObservatoryConfiguration.Invalid else { return XCTFail("\(error)") }
+            XCTAssertEqual(invalid.problems, [
+                "OBSERVABILITY_DATABASE_URL is not a usable PostgreSQL URL: the scheme must be postgres:// or postgresql://",
+                "OBSERVABILITY_PORT must be a whole number from 1 to 65535, got \"70000\"",
+                "OBSERVABILITY_ADMIN_USER and OBSERVABILITY_ADMIN_PASSWORD must be set together (only one is set)",
+                "OBSERVABILITY_SAMPLE_RATE must be a number from 0.0 to 1.0, got \"1.5\"",
+                "OBSERVABILITY_EXCLUDE_PATHS: \"([\" is not a valid regular expression",
+                "OBSERVABILITY_EVENTS_ENABLED must be true or false, got \"maybe\"",
+                "OBSERVABILITY_BATCH_MAX_SPANS (2000) must not exceed OBSERVABILITY_WRITER_QUEUE_SPANS (1000)",
+                "OBSERVABILITY_TRACE_RETENTION_DAYS must be a whole number from 1 to 365, got \"0\"",
+                "OBSERVABILITY_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical, got \"loud\"",
+            ])
+        }
+    }
+
+    func testBadDatabaseURLs() {
+        for (url, reason) in [
+            ("postgres://host:0/db", "the port must be from 1 to 65535"),
+            ("postgres://host/db?sslmode=verify-full", "sslmode must be disable, prefer or require, got \"verify-full\""),
+            ("postgres:///db", "it names no host"),
+        ] {
+            XCTAssertThrowsError(try DatabaseURL(parsing: url)) { error in
+                XCTAssertEqual((error as? DatabaseURL.ParseError)?.reason, reason, url)
+            }
+        }
+    }
+}
