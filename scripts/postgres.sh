@@ -20,6 +20,17 @@ as_owner() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# As root, the cluster runs as `postgres`, which must be able to reach the directory. A
+# checkout under a private home (/root/...) is out of its reach: then the cluster lives in
+# postgres's own home instead, one per checkout.
+if [ "$(id -u)" = 0 ] && [ -z "${OBSERVABILITY_PG_DIR:-}" ]; then
+  mkdir -p "$dir"
+  chown postgres:postgres "$dir"
+  if ! runuser -u postgres -- test -w "$dir"; then
+    dir="$(getent passwd postgres | cut -d: -f6)/observatory-$(printf '%s' "$root" | md5sum | cut -c1-12)"
+  fi
+fi
+
 case "${1:-}" in
   start)
     mkdir -p "$dir/run"

@@ -1,0 +1,37 @@
+# MCP Observatory. `make help` lists the targets.
+.DEFAULT_GOAL := help
+.PHONY: help up down test bench-ingest build schema proto postgres clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+up: ## Install what is missing, start PostgreSQL (private cluster unless OBSERVABILITY_DATABASE_URL is set), migrate, serve, send demo traffic
+	scripts/up.sh
+
+down: ## Stop the service and the private PostgreSQL cluster started by `make up`
+	scripts/down.sh
+
+test: ## Run the whole test suite (Swift unit + PostgreSQL integration, live-service tests with real OTel clients)
+	scripts/test.sh
+
+bench-ingest: ## Benchmark OTLP ingestion against raw COPY of the same rows (SPANS=1000000 CONCURRENCY=8)
+	scripts/bench-ingest.sh
+
+build: ## Debug build of everything, tests included
+	swift build --build-tests
+
+schema: ## Regenerate sql/schema.sql from the migrations
+	scripts/postgres.sh start
+	swift build --product observatory
+	scripts/check-schema.sh --write
+
+proto: ## Regenerate the OTLP Swift code from proto/
+	scripts/generate-otlp.sh
+
+postgres: ## Start the private PostgreSQL cluster and print its URL
+	scripts/postgres.sh start
+	scripts/postgres.sh url
+
+clean: ## Remove build output and the private cluster's data
+	scripts/postgres.sh stop
+	rm -rf .build var

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# `make bench-ingest`: OTLP/HTTP protobuf ingestion through a release-built server against
+# raw COPY of the same rows, in one run, on a fresh database of the private cluster.
+# SPANS (default 1000000) and CONCURRENCY (default 8) tune it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p var
+
+scripts/bootstrap.sh up
+swift build -c release --product observatory 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\]|CMakeLists.txt|unhandled; explicitly declare" || true
+bin=.build/release/observatory
+scripts/postgres.sh start
+admin="$(scripts/postgres.sh url)"
+psql -q "$admin" -c "DROP DATABASE IF EXISTS observatory_bench WITH (FORCE)" -c "CREATE DATABASE observatory_bench"
+export OBSERVABILITY_DATABASE_URL="${admin/\/postgres\?/\/observatory_bench?}"
+export OBSERVABILITY_PORT="${BENCH_PORT:-54318}"
+export OBSERVABILITY_LOG_LEVEL=warning
+"$bin" migrate >/dev/null
+
+"$bin" serve > var/bench-serve.log 2>&1 &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$OBSERVABILITY_PORT/readyz" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; PostgreSQL $(psql -tAq "$admin" -c 'SHOW server_version')"
+"$bin" bench ingest --url "http://127.0.0.1:$OBSERVABILITY_PORT" --spans "${SPANS:-1000000}" \
+  --concurrency "${CONCURRENCY:-8}" --server-pid "$pid"
