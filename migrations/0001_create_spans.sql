@@ -38,7 +38,8 @@ COMMENT ON COLUMN observability.spans.events IS
     'Span events as a JSON array of {name, time, attributes}; see the span_events view for one row per event.';
 
 -- Catches spans whose day has no partition yet (clock skew, replays of old data), so no
--- span is ever refused for its timestamp; ensure_partitions() moves them out later.
+-- span is ever refused for its timestamp; ensure_partitions() moves those of the last
+-- 400 days into partitions of their own.
 CREATE TABLE observability.spans_default PARTITION OF observability.spans DEFAULT;
 
 -- Trace detail: every span of one trace. Unique, so that a retried export whose spans were

@@ -7,10 +7,12 @@ CREATE FUNCTION observability.span_partition_name(p_day date) RETURNS text
 
 -- Creates the daily partitions from p_days_back days before p_now to p_days_ahead days
 -- after it, so that spans land in their own day and not in spans_default, whose size
--- every later partition creation has to scan. Spans already waiting in spans_default
--- for a day being created are moved into the new partition, in the same transaction,
--- so none is lost. Returns one row per partition created. Another session running it
--- at the same moment makes this call a no-op (advisory lock) rather than a wait.
+-- every later partition creation has to scan. It also gives a partition to every day
+-- within the last 400 days that already has spans waiting in spans_default (late or
+-- replayed data), so retention can later drop those days whole. Spans waiting in
+-- spans_default for a day being created are moved into the new partition, in the same
+-- transaction, so none is lost. Returns one row per partition created. Another session
+-- running it at the same moment makes this call a no-op (advisory lock) rather than a wait.
 CREATE FUNCTION observability.ensure_partitions(
     p_days_back  integer DEFAULT 1,
     p_days_ahead integer DEFAULT 3,
@@ -38,6 +40,12 @@ BEGIN
         FROM generate_series((p_now AT TIME ZONE 'UTC')::date - p_days_back,
                              (p_now AT TIME ZONE 'UTC')::date + p_days_ahead,
                              interval '1 day') AS d
+        UNION
+        SELECT DISTINCT (start_time AT TIME ZONE 'UTC')::date
+        FROM observability.spans_default
+        WHERE start_time >= p_now - interval '400 days'
+          AND start_time < p_now + make_interval(days => p_days_ahead + 1)
+        ORDER BY 1
     LOOP
         v_name := observability.span_partition_name(v_day);
         CONTINUE WHEN to_regclass(format('observability.%I', v_name)) IS NOT NULL;

@@ -24,6 +24,12 @@ BEGIN
         FROM generate_series((p_now AT TIME ZONE 'UTC')::date - p_days_back,
                              (p_now AT TIME ZONE 'UTC')::date + p_days_ahead,
                              interval '1 day') AS d
+        UNION
+        SELECT DISTINCT (start_time AT TIME ZONE 'UTC')::date
+        FROM observability.spans_default
+        WHERE start_time >= p_now - interval '400 days'
+          AND start_time < p_now + make_interval(days => p_days_ahead + 1)
+        ORDER BY 1
     LOOP
         v_name := observability.span_partition_name(v_day);
         CONTINUE WHEN to_regclass(format('observability.%I', v_name)) IS NOT NULL;

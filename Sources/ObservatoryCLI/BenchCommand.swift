@@ -5,6 +5,6 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Benchmarks that print their figures next to a baseline measured in the same run.",
         discussion: "`make bench-ingest` prepares a database and a release-built server and runs `bench ingest` against them.",
-        subcommands: [IngestBenchmark.self]
+        subcommands: [IngestBenchmark.self, PipelineBenchmark.self]
     )
 }

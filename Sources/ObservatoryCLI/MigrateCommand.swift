@@ -35,6 +35,7 @@ struct MigrateCommand: AsyncParsableCommand {
                 try await PostgresClient.withRunning(
                     .observatory(url: url, maximumConnections: 1, applicationName: "observatory-migrate"), logger: logger
                 ) { client in
+                    try await Runtime.checkReachable(client, url)
                     let runner = MigrationRunner(client: client, migrations: migrations, logger: logger)
                     let applied = try await runner.migrate(dryRun: dryRun)
                     if dryRun {
@@ -73,6 +74,7 @@ struct MigrateCommand: AsyncParsableCommand {
                 current = try await PostgresClient.withRunning(
                     .observatory(url: url, maximumConnections: 1, applicationName: "observatory-migrate"), logger: logger
                 ) { client in
+                    try await Runtime.checkReachable(client, url)
                     let (entries, unknown) = try await MigrationRunner(
                         client: client, migrations: migrations, logger: logger
                     ).status()

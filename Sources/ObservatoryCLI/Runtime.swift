@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ObservatoryConfiguration
 import ObservatoryMigrations
+import PostgresNIO
 
 /// Start-up chores shared by the subcommands: configuration, logging, migrations.
 enum Runtime {
@@ -11,9 +12,10 @@ enum Runtime {
 
     /// The configuration from the environment; on problems, prints each on its own line to
     /// stderr and exits with status 78.
-    static func loadConfiguration() throws -> ObservatoryConfiguration {
-        do {
-            return try ObservatoryConfiguration.load(from: ProcessInfo.processInfo.environment)
+    static func loadConfiguration(requiringDatabase: Bool = true) throws -> ObservatoryConfiguration {
+        do throws(ObservatoryConfiguration.Invalid) {
+            return try ObservatoryConfiguration.load(
+                from: ProcessInfo.processInfo.environment, requiringDatabase: requiringDatabase)
         } catch {
             for problem in error.problems {
                 printError("configuration error: \(problem)")
@@ -30,6 +32,39 @@ enum Runtime {
         return url
     }
 
+    /// Runs `body`, failing with `message` if it has not finished within `seconds`: an
+    /// unreachable database otherwise takes the connection pool a minute to give up on.
+    static func withTimeout<Result: Sendable>(
+        seconds: Int, _ message: String, _ body: @escaping @Sendable () async throws -> Result
+    ) async throws -> Result {
+        try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: .seconds(seconds))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let result = first else {
+                throw TimedOut(description: message)
+            }
+            return result
+        }
+    }
+
+    /// Fails within 15 s, with a message naming the database, when it cannot be reached.
+    static func checkReachable(_ client: PostgresClient, _ url: DatabaseURL) async throws {
+        try await withTimeout(
+            seconds: 15,
+            "cannot reach PostgreSQL at \(url.redactedDescription) within 15 s (is it running, and is the URL right?)"
+        ) {
+            _ = try await client.query("SELECT 1")
+        }
+    }
+
+    struct TimedOut: Error, CustomStringConvertible {
+        var description: String
+    }
+
     static func logger(_ configuration: ObservatoryConfiguration, label: String = "observatory") -> Logger {
         var logger = Logger(label: label)
         logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
@@ -40,8 +75,8 @@ enum Runtime {
         do {
             return try MigrationSource.load(from: MigrationSource.locate(override: configuration.migrationsDirectory))
         } catch {
-            printError("error: \(error)")
-            throw ExitCode.failure
+            printError("configuration error: \(error)")
+            throw ExitCode(configurationExitCode)
         }
     }
 

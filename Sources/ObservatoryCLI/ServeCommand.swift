@@ -31,6 +31,7 @@ struct ServeCommand: AsyncParsableCommand {
             try await PostgresClient.withRunning(
                 .observatory(url: url, maximumConnections: 1, applicationName: "observatory-startup"), logger: logger
             ) { client in
+                try await Runtime.checkReachable(client, url)
                 try await MigrationRunner(client: client, migrations: migrations, logger: logger).requireCurrent()
                 try await PartitionStore(client: client, logger: logger).ensurePartitions()
             }

@@ -8,17 +8,23 @@ extension ObservatoryConfiguration {
     }
 
     /// Reads every setting from `environment`, collecting all problems before failing.
-    public static func load(from environment: [String: String]) throws(Invalid) -> ObservatoryConfiguration {
+    /// `requiringDatabase` makes a missing database URL one of those problems (commands
+    /// that talk to PostgreSQL); otherwise it may be absent.
+    public static func load(
+        from environment: [String: String], requiringDatabase: Bool = false
+    ) throws(Invalid) -> ObservatoryConfiguration {
         var reader = EnvironmentReader(environment: environment)
         var config = ObservatoryConfiguration()
 
-        let urlVariable = environment["OBSERVABILITY_DATABASE_URL"].map { _ in "OBSERVABILITY_DATABASE_URL" } ?? "DATABASE_URL"
+        let urlVariable = reader.string("OBSERVABILITY_DATABASE_URL") != nil ? "OBSERVABILITY_DATABASE_URL" : "DATABASE_URL"
         if let raw = reader.string(urlVariable) {
             do {
                 config.databaseURL = try DatabaseURL(parsing: raw)
             } catch {
                 reader.problems.append("\(urlVariable) is not a usable PostgreSQL URL: \(error.reason)")
             }
+        } else if requiringDatabase {
+            reader.problems.append("OBSERVABILITY_DATABASE_URL (or DATABASE_URL) is not set")
         }
         config.host = reader.string("OBSERVABILITY_HOST") ?? config.host
         config.port = reader.integer("OBSERVABILITY_PORT", in: 1...65535) ?? config.port

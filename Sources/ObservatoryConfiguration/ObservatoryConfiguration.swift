@@ -28,6 +28,7 @@ public struct ObservatoryConfiguration: Sendable, Equatable {
 
     /// `OBSERVABILITY_ADMIN_USER`: with `OBSERVABILITY_ADMIN_PASSWORD`, HTTP Basic
     /// credentials for the dashboards and read APIs. Both or neither. Default unset.
+    /// (The dashboards are not built yet; the pair is validated.)
     public var adminUser: String?
 
     /// `OBSERVABILITY_ADMIN_PASSWORD`: see ``adminUser``.

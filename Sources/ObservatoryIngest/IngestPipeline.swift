@@ -100,9 +100,9 @@ public struct IngestPipeline: Sendable {
     ) -> SpanRecord {
         let attributes = redactor.redact(span.attributes)
         let events = eventsEnabled
-            ? span.events.map { EventInput(name: redactor.clean($0.name), timeUnixNano: $0.timeUnixNano, attributes: redactor.redact($0.attributes)) }
+            ? span.events.map { EventInput(name: redactor.cleanText($0.name), timeUnixNano: $0.timeUnixNano, attributes: redactor.redact($0.attributes)) }
             : []
-        let name = span.name.isEmpty ? "(unnamed)" : redactor.clean(span.name)
+        let name = span.name.isEmpty ? "(unnamed)" : redactor.cleanText(span.name)
         let (operation, target) = OperationClassifier.classify(name: name, kind: span.kind, attributes: attributes)
         let (status, message) = OperationClassifier.outcome(
             status: span.statusCode, message: span.statusMessage, kind: span.kind, attributes: attributes, events: events)
@@ -116,7 +116,7 @@ public struct IngestPipeline: Sendable {
             operation: operation, target: target.map(redactor.clean),
             serviceName: redactor.clean(origin.serviceName), scopeName: origin.scopeName.map(redactor.clean),
             startTimeUnixNano: span.startTimeUnixNano, endTimeUnixNano: span.endTimeUnixNano,
-            status: status, statusMessage: message.map { redactor.clean(URLRedactor.redact($0)) },
+            status: status, statusMessage: message.map(redactor.cleanText),
             attributesJSON: attributesWriter.string, resourceAttributesJSON: resourceJSON,
             eventsJSON: eventsWriter.string)
     }

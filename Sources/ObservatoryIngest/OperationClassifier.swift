@@ -25,17 +25,17 @@ public enum OperationClassifier {
              target: { n, a in a.text("mcp.resource.uri") ?? suffix(of: n, after: "resources/read") }),
         // Span names of the MCP conventions without the attribute: "tools/call get_weather".
         Rule(source: "MCP span name tools/call", operation: .toolInvoke,
-             matches: { n, _, _ in n.hasPrefix("tools/call") },
+             matches: { n, _, _ in startsWithMethod(n, "tools/call") },
              target: { n, a in a.text("gen_ai.tool.name") ?? a.text("mcp.tool.name") ?? suffix(of: n, after: "tools/call") }),
         Rule(source: "MCP span name prompts/get", operation: .promptRender,
-             matches: { n, _, _ in n.hasPrefix("prompts/get") },
+             matches: { n, _, _ in startsWithMethod(n, "prompts/get") },
              target: { n, a in a.text("gen_ai.prompt.name") ?? a.text("mcp.prompt.name") ?? suffix(of: n, after: "prompts/get") }),
         Rule(source: "MCP span name resources/read", operation: .resourceFetch,
-             matches: { n, _, _ in n.hasPrefix("resources/read") },
+             matches: { n, _, _ in startsWithMethod(n, "resources/read") },
              target: { n, a in a.text("mcp.resource.uri") ?? suffix(of: n, after: "resources/read") }),
         // GenAI semantic conventions: the execute_tool span.
         Rule(source: "GenAI execute_tool", operation: .toolInvoke,
-             matches: { n, _, a in a.text("gen_ai.operation.name") == "execute_tool" || n.hasPrefix("execute_tool") },
+             matches: { n, _, a in a.text("gen_ai.operation.name") == "execute_tool" || startsWithMethod(n, "execute_tool") },
              target: { n, a in a.text("gen_ai.tool.name") ?? suffix(of: n, after: "execute_tool") }),
         // ContextForge's own span names.
         Rule(source: "ContextForge tool.invoke", operation: .toolInvoke,
@@ -103,6 +103,12 @@ public enum OperationClassifier {
         return keyword.isEmpty ? nil : keyword.uppercased()
     }
 
+    /// Whether a span name is `method` alone or `method` followed by a space and a name
+    /// (`tools/call get_weather`), but not a longer word (`tools/callback`).
+    static func startsWithMethod(_ name: String, _ method: String) -> Bool {
+        name.hasPrefix(method) && (name.count == method.count || name.dropFirst(method.count).first == " ")
+    }
+
     /// "get_weather" from "tools/call get_weather"; nil when nothing follows the prefix.
     static func suffix(of name: String, after prefix: String) -> String? {
         guard name.hasPrefix(prefix) else { return nil }
@@ -118,8 +124,9 @@ public enum OperationClassifier {
     static let errorCodeKeys = ["rpc.jsonrpc.error_code", "jsonrpc.error.code", "mcp.error.code", "mcp.jsonrpc.error.code"]
     static let errorMessageKeys = ["rpc.jsonrpc.error_message", "jsonrpc.error.message", "mcp.error.message", "error.message"]
 
-    /// The stored status and message of a span, with errors inferred from attributes,
-    /// HTTP 5xx answers of servers, and exception events.
+    /// The stored status and message of a span, with errors inferred from attributes and
+    /// from HTTP 5xx answers of server spans. An `exception` event alone does not make a
+    /// span failed (the code may have handled it); it only supplies the message of one.
     public static func outcome(
         status: SpanInput.StatusCode, message: String, kind: SpanKind, attributes: [Attribute], events: [EventInput]
     ) -> (SpanStatus, String?) {
@@ -130,7 +137,7 @@ public enum OperationClassifier {
         let errorType = attributes.text("error.type").flatMap { $0.isEmpty ? nil : $0 }
         let flagged = errorFlagKeys.contains { key in
             if case .bool(true) = attributes[key: key] { return true }
-            return attributes.text(key) == "true"
+            return attributes.text(key)?.lowercased() == "true"
         }
         let code = errorCodeKeys.lazy.compactMap { attributes.text($0) }.first
         let httpStatus = (attributes.text("http.response.status_code") ?? attributes.text("http.status_code")).flatMap { Int($0) }

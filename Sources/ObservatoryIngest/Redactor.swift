@@ -21,6 +21,8 @@ public struct Redactor: Sendable {
         "authorization", "cookie", "cookies", "password", "passwd", "pwd", "passphrase", "secret", "token",
         "apikey", "credential", "credentials", "jwt", "bearer", "privatekey", "signature",
     ]
+    /// Fragments that make a key secret even inside a longer word (`XAPIKey`, `dbpassword`).
+    static let secretFragments = ["apikey", "password", "passwd", "authorization", "credential"]
     /// Adjacent word pairs that make a key secret (`x-api-key`, `private_key`, `accessKey`).
     static let secretPairs: Set<String> = ["api key", "private key", "access key", "secret key", "session key"]
 
@@ -65,14 +67,15 @@ public struct Redactor: Sendable {
         if !current.isEmpty { words.append(current) }
         for (index, word) in words.enumerated() {
             if secretWords.contains(word) { return true }
+            if secretFragments.contains(where: { word.contains($0) }) { return true }
             if index + 1 < words.count, secretPairs.contains("\(word) \(words[index + 1])") { return true }
         }
         return false
     }
 
     /// `attributes` with secrets replaced, SQL literals removed, URLs stripped of
-    /// credentials and long values cut. Numbers and booleans under secret-sounding keys
-    /// stay (`token_count` is a count); strings, bytes and structures do not.
+    /// credentials and long values cut. A secret key's number or boolean stays (a
+    /// `token_count` of 42 reveals nothing); its strings, bytes and structures do not.
     public func redact(_ attributes: [Attribute]) -> [Attribute] {
         attributes.map { attribute in
             Attribute(key: clean(attribute.key), value: redact(attribute.value, key: attribute.key))
@@ -89,10 +92,7 @@ public struct Redactor: Sendable {
         switch value {
         case .string(let text):
             if Self.sqlKeys.contains(key) { return .string(clean(SQLLiteralStripper.strip(text))) }
-            if text.utf8.contains(UInt8(ascii: "@")) || text.utf8.contains(UInt8(ascii: "?")) || text.utf8.contains(UInt8(ascii: "=")) {
-                return .string(clean(URLRedactor.redact(text)))
-            }
-            return .string(clean(text))
+            return .string(cleanText(text))
         case .bytes(let bytes):
             return bytes.count > maxValueLength ? .bytes(Array(bytes.prefix(maxValueLength))) : value
         case .array(let values):
@@ -104,11 +104,41 @@ public struct Redactor: Sendable {
         }
     }
 
+    /// A stored free-text string (a value, a span or event name, a status message):
+    /// credentials in URLs and `secret=value` pairs hidden, then cleaned.
+    public func cleanText(_ text: String) -> String {
+        let found = Self.scan(text)
+        if found.credentialMarker {
+            return clean(URLRedactor.redact(text), knownNUL: nil)
+        }
+        return clean(text, knownNUL: found.nul)
+    }
+
+    /// One pass over the bytes for what decides the slower paths: `@` or `=` (a URL with
+    /// credentials, a `secret=value` pair) and NUL.
+    static func scan(_ text: String) -> (credentialMarker: Bool, nul: Bool) {
+        var text = text
+        return text.withUTF8 { utf8 in
+            var marker = false
+            var nul = false
+            for byte in utf8 {
+                if byte == UInt8(ascii: "@") || byte == UInt8(ascii: "=") { marker = true }
+                if byte == 0 { nul = true }
+            }
+            return (marker, nul)
+        }
+    }
+
     /// A stored string: NUL characters (which PostgreSQL text cannot hold) replaced, and cut
     /// to the maximum length with a marker saying how much was dropped.
     public func clean(_ text: String) -> String {
+        clean(text, knownNUL: nil)
+    }
+
+    /// `knownNUL` is whether the caller already scanned `text` for NUL; nil scans here.
+    func clean(_ text: String, knownNUL: Bool?) -> String {
         var text = text
-        if text.utf8.contains(0) {
+        if knownNUL ?? text.utf8.contains(0) {
             text = String(text.unicodeScalars.map { $0 == "\0" ? "\u{FFFD}" : Character($0) })
         }
         guard text.utf8.count > maxValueLength else { return text }
@@ -123,14 +153,19 @@ public struct Redactor: Sendable {
 enum URLRedactor {
     static func redact(_ text: String) -> String {
         var result = text
-        // user:password@ after a scheme.
-        if let scheme = result.range(of: "://"), let at = result[scheme.upperBound...].firstIndex(of: "@") {
+        // user:password@ after every scheme.
+        var searchStart = result.startIndex
+        while let scheme = result.range(of: "://", range: searchStart..<result.endIndex) {
+            searchStart = scheme.upperBound
+            guard let at = result[scheme.upperBound...].firstIndex(of: "@") else { break }
             let userInfo = result[scheme.upperBound..<at]
-            if !userInfo.contains("/"), let colon = userInfo.firstIndex(of: ":") {
-                result.replaceSubrange(result.index(after: colon)..<at, with: Redactor.marker)
-            }
+            guard !userInfo.contains("/"), let colon = userInfo.firstIndex(of: ":") else { continue }
+            let passwordStart = result.index(after: colon)
+            result.replaceSubrange(passwordStart..<at, with: Redactor.marker)
+            searchStart = result.index(passwordStart, offsetBy: Redactor.marker.count)
         }
-        // name=value pairs, in query strings and in key=value connection strings.
+        // name=value pairs, in query strings and in key=value connection strings; a quoted
+        // value ends at its closing quote.
         var output = ""
         var rest = result[...]
         while let equals = rest.firstIndex(of: "=") {
@@ -140,7 +175,13 @@ enum URLRedactor {
             output += rest[...equals]
             rest = rest[rest.index(after: equals)...]
             if !name.isEmpty, Redactor.isSecret(key: String(name)) {
-                let valueEnd = rest.firstIndex { $0 == "&" || $0 == ";" || $0 == " " || $0 == "#" } ?? rest.endIndex
+                let valueEnd: Substring.Index
+                if let quote = rest.first, quote == "'" || quote == "\"" {
+                    let afterQuote = rest.index(after: rest.startIndex)
+                    valueEnd = rest[afterQuote...].firstIndex(of: quote).map { rest.index(after: $0) } ?? rest.endIndex
+                } else {
+                    valueEnd = rest.firstIndex { $0 == "&" || $0 == ";" || $0 == " " || $0 == "#" || $0 == "," } ?? rest.endIndex
+                }
                 output += Redactor.marker
                 rest = rest[valueEnd...]
             }
@@ -215,11 +256,20 @@ enum SQLLiteralStripper {
             case UInt8(ascii: "-") where index + 1 < bytes.count && bytes[index + 1] == UInt8(ascii: "-"):
                 while index < bytes.count && bytes[index] != UInt8(ascii: "\n") { index += 1 }
             case UInt8(ascii: "/") where index + 1 < bytes.count && bytes[index + 1] == UInt8(ascii: "*"):
+                // Block comments nest in PostgreSQL: /* a /* b */ c */ is one comment.
+                var depth = 1
                 index += 2
-                while index + 1 < bytes.count && !(bytes[index] == UInt8(ascii: "*") && bytes[index + 1] == UInt8(ascii: "/")) {
-                    index += 1
+                while index < bytes.count && depth > 0 {
+                    if bytes[index] == UInt8(ascii: "/"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "*") {
+                        depth += 1
+                        index += 2
+                    } else if bytes[index] == UInt8(ascii: "*"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "/") {
+                        depth -= 1
+                        index += 2
+                    } else {
+                        index += 1
+                    }
                 }
-                index = min(index + 2, bytes.count)
                 out.append(UInt8(ascii: " "))
             case UInt8(ascii: "0")...UInt8(ascii: "9") where out.last.map { !isIdentifierByte($0) } ?? true:
                 // A number not inside an identifier: digits, a fraction, an exponent, hex.

@@ -7,10 +7,12 @@ import Synchronization
 ///
 /// Requests hand their spans to ``submit(_:)`` and wait; workers take whatever has queued
 /// up (up to a batch size, after a short wait to let a batch fill), write it in one round
-/// trip, and only then answer every request in the batch. So a 200 means committed, and
-/// the queue never holds more than its capacity: beyond it, requests are refused at once
-/// (429) instead of buffered. When PostgreSQL is unreachable, waiting requests fail with
-/// 503 and new ones are refused for a moment, so clients back off instead of piling up.
+/// trip, and only then answer every request in the batch. So a 200 means committed. A
+/// request that would take the queue past its capacity is refused at once (429) instead
+/// of buffered; the one exception is a single request larger than the whole capacity,
+/// taken when the queue is empty (the body size limit bounds it). When PostgreSQL is
+/// unreachable or a write times out, the batch and every queued request fail with 503 and
+/// new ones are refused for a moment, so clients back off instead of piling up.
 public final class SpanWriter: Service, Sendable {
     public struct Settings: Sendable {
         /// Spans accepted but not committed, at most.
@@ -21,7 +23,8 @@ public final class SpanWriter: Service, Sendable {
         public var batchMaxWait: Duration
         /// Batches written at once, each on its own connection.
         public var concurrency: Int
-        /// A write that takes longer is abandoned and its requests get 503.
+        /// A write that takes longer is cancelled and its requests get 503 (once the
+        /// cancelled write has returned, so possibly somewhat later).
         public var writeTimeout: Duration = .seconds(10)
         /// After an unreachable database, new requests are refused this long before the next try.
         public var unavailableCooldown: Duration = .seconds(1)
@@ -44,6 +47,8 @@ public final class SpanWriter: Service, Sendable {
         case shuttingDown
         /// The database refused this request's data (400); other requests in its batch were stored.
         case rejectedData(String)
+        /// The write failed for a reason on our side, such as a broken schema (500).
+        case failed(String)
 
         public var description: String {
             switch self {
@@ -51,6 +56,7 @@ public final class SpanWriter: Service, Sendable {
             case .unavailable: "the database is unavailable; retry later"
             case .shuttingDown: "the service is shutting down; retry against another instance or later"
             case .rejectedData(let reason): "the database refused the spans: \(reason)"
+            case .failed: "the spans could not be stored because of a server-side error; see the service log"
             }
         }
     }
@@ -240,15 +246,19 @@ public final class SpanWriter: Service, Sendable {
                 }
                 return
             } catch {
-                // The data itself was refused: find the request(s) responsible by writing
-                // each on its own, so one bad request does not fail the others.
+                // Find the request(s) responsible by writing each on its own, so one bad
+                // request does not fail the others in its batch.
                 if batch.count > 1 {
                     for pending in batch { await write([pending]) }
                     return
                 }
-                logger.error("database refused a request's spans", metadata: ["error": "\(error)"])
+                logger.error("could not store a request's spans", metadata: ["error": "\(error)"])
                 state.withLock { $0.statistics.failedBatches += 1 }
-                batch[0].continuation.resume(throwing: Rejection.rejectedData(error.description))
+                if case .rejectedData = error {
+                    batch[0].continuation.resume(throwing: Rejection.rejectedData(error.clientDescription))
+                } else {
+                    batch[0].continuation.resume(throwing: Rejection.failed(error.clientDescription))
+                }
                 return
             }
         }

@@ -13,7 +13,9 @@ public final class TracePolicy: Sendable {
     /// `excludePaths` must already be valid patterns (the configuration checks them).
     public init(sampleRate: Double, excludePaths: [String]) {
         self.sampleRate = sampleRate
-        self.excludePatterns = excludePaths.compactMap { try? UncheckedRegex(NSRegularExpression(pattern: $0)) }
+        // Wrapped so the pattern must match the whole path, whatever alternations or lazy
+        // quantifiers it contains.
+        self.excludePatterns = excludePaths.compactMap { try? UncheckedRegex(NSRegularExpression(pattern: "^(?:\($0))$")) }
     }
 
     /// Whether a trace is sampled in. A pure function of the trace id, so every span of a
@@ -36,9 +38,7 @@ public final class TracePolicy: Sendable {
     /// Whether an HTTP server span's path matches an exclusion pattern as a whole.
     public func excludes(path: String) -> Bool {
         let range = NSRange(path.startIndex..., in: path)
-        return excludePatterns.contains { pattern in
-            pattern.regex.firstMatch(in: path, options: [.anchored], range: range).map { $0.range == range } ?? false
-        }
+        return excludePatterns.contains { $0.regex.firstMatch(in: path, range: range) != nil }
     }
 
     func rememberExcluded(_ traceID: TraceID) {

@@ -109,7 +109,8 @@ public struct MigrationRunner: Sendable {
     }
 
     private func migrateLocked(dryRun: Bool, on connection: PostgresConnection) async throws -> [Migration] {
-        try await bootstrap(on: connection)
+        // A dry run writes nothing, not even the bookkeeping table.
+        if !dryRun { try await bootstrap(on: connection) }
         let applied = try await appliedChecksums(on: connection)
         let changed = migrations.filter { migration in applied[migration.version].map { $0 != migration.checksum } ?? false }
         if !changed.isEmpty { throw Failure.changed(changed.map(\.identifier)) }

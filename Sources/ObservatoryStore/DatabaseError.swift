@@ -25,9 +25,24 @@ public enum DatabaseError: Error, CustomStringConvertible, Sendable {
     }
 
     /// Classifies any error thrown by PostgresNIO (or a cancellation) by its SQLSTATE.
+    /// What a client may be told: no server message text, which can quote stored data.
+    public var clientDescription: String {
+        switch self {
+        case .unavailable: "the database is unavailable"
+        case .transient: "a transient database conflict"
+        case .rejectedData(let state, _): "the database refused a value (SQLSTATE \(state))"
+        case .duplicate: "a duplicate row"
+        case .unexpected: "an internal database error"
+        }
+    }
+
     public init(_ error: any Error) {
         if let known = error as? DatabaseError {
             self = known
+            return
+        }
+        if let error = error as? PostgresError, case .connectionClosed = error {
+            self = .unavailable("the connection closed")
             return
         }
         guard let error = error as? PSQLError else {

@@ -9,13 +9,17 @@ public struct TraceID: Hashable, Sendable, Comparable {
         self.low = low
     }
 
-    /// The id from exactly 16 bytes; nil for any other length.
+    /// The id from exactly 16 bytes; nil for any other length. Inlinable so that callers
+    /// in other modules get it specialized for their byte collection: it runs per span.
+    @inlinable
     public init?<Bytes: Collection>(bytes: Bytes) where Bytes.Element == UInt8 {
         guard bytes.count == 16 else { return nil }
         var high: UInt64 = 0
         var low: UInt64 = 0
-        for (index, byte) in bytes.enumerated() {
+        var index = 0
+        for byte in bytes {
             if index < 8 { high = high << 8 | UInt64(byte) } else { low = low << 8 | UInt64(byte) }
+            index += 1
         }
         self.init(high: high, low: low)
     }
@@ -46,6 +50,7 @@ public struct SpanID: Hashable, Sendable {
     public init(_ value: UInt64) { self.value = value }
 
     /// The id from exactly 8 bytes; nil for any other length.
+    @inlinable
     public init?<Bytes: Collection>(bytes: Bytes) where Bytes.Element == UInt8 {
         guard bytes.count == 8 else { return nil }
         self.value = bytes.reduce(0) { $0 << 8 | UInt64($1) }
@@ -68,6 +73,7 @@ public struct SpanID: Hashable, Sendable {
 
 extension UInt64 {
     /// Parses hex digits into a value; nil on any non-hex character or more than 16 digits.
+    @inlinable
     public init?<Digits: Collection>(hexDigits: Digits) where Digits.Element == UInt8 {
         guard !hexDigits.isEmpty, hexDigits.count <= 16 else { return nil }
         var value: UInt64 = 0

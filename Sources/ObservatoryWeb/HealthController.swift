@@ -36,7 +36,13 @@ public struct HealthController: Sendable {
             }
             return NativeAnswer.json(["status": "ready"], status: .ok)
         } catch {
-            return NativeAnswer.json(["status": "not ready", "reason": String(describing: error)], status: .serviceUnavailable)
+            let reason: String
+            switch error as? MigrationRunner.Failure {
+            case .database(let failure)?: reason = failure.clientDescription
+            case let failure?: reason = failure.description
+            case nil: reason = "not ready"
+            }
+            return NativeAnswer.json(["status": "not ready", "reason": reason], status: .serviceUnavailable)
         }
     }
 }

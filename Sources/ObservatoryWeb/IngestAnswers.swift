@@ -106,6 +106,7 @@ enum WriterRejection {
         case .unavailable(let seconds): (.serviceUnavailable, seconds)
         case .shuttingDown: (.serviceUnavailable, 1)
         case .rejectedData: (.badRequest, nil)
+        case .failed: (.internalServerError, nil)
         case nil: (.serviceUnavailable, 2)
         }
     }

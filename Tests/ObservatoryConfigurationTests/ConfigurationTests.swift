@@ -85,6 +85,23 @@ final class ConfigurationTests: XCTestCase {
         }
     }
 
+    func testMissingDatabaseIsAProblemWhenRequired() {
+        XCTAssertNoThrow(try ObservatoryConfiguration.load(from: [:]))
+        XCTAssertThrowsError(
+            try ObservatoryConfiguration.load(
+                from: ["OBSERVABILITY_DATABASE_URL": "  ", "OBSERVABILITY_PORT": "0"], requiringDatabase: true)
+        ) { error in
+            XCTAssertEqual((error as? ObservatoryConfiguration.Invalid)?.problems, [
+                "OBSERVABILITY_DATABASE_URL (or DATABASE_URL) is not set",
+                "OBSERVABILITY_PORT must be a whole number from 1 to 65535, got \"0\"",
+            ])
+        }
+        // A blank OBSERVABILITY_DATABASE_URL falls back to DATABASE_URL.
+        let configuration = try? ObservatoryConfiguration.load(
+            from: ["OBSERVABILITY_DATABASE_URL": "", "DATABASE_URL": "postgres://h/d"], requiringDatabase: true)
+        XCTAssertEqual(configuration?.databaseURL?.host, "h")
+    }
+
     func testBadDatabaseURLs() {
         for (url, reason) in [
             ("postgres://host:0/db", "the port must be from 1 to 65535"),

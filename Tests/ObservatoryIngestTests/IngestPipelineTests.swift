@@ -124,4 +124,14 @@ final class IngestPipelineTests: XCTestCase {
         XCTAssertEqual(later.droppedByExclusion, 1)
         XCTAssertTrue(later.records.isEmpty)
     }
+
+    func testExclusionPatternsMatchTheWholePath() {
+        let policy = TracePolicy(sampleRate: 1, excludePaths: ["/a|/ab", "/x.*?", "/static/.*"])
+        XCTAssertTrue(policy.excludes(path: "/ab"))
+        XCTAssertTrue(policy.excludes(path: "/a"))
+        XCTAssertTrue(policy.excludes(path: "/xyz"))
+        XCTAssertTrue(policy.excludes(path: "/static/app.js"))
+        XCTAssertFalse(policy.excludes(path: "/abc"))
+        XCTAssertFalse(policy.excludes(path: "/api/static/x"))
+    }
 }

@@ -82,6 +82,7 @@ final class OperationClassifierTests: XCTestCase {
 
     func testUnknownIsInternalWithoutTarget() {
         XCTAssertEqual(classify("compute"), Classified(.internal, nil))
+        XCTAssertEqual(classify("tools/callback"), Classified(.internal, nil))
     }
 
     func testFirstMatchingRuleWins() {
@@ -104,6 +105,7 @@ final class OperationClassifierTests: XCTestCase {
         XCTAssertEqual(outcome(.ok, "", .internal, ["rpc.jsonrpc.error_code": .int(-32602)]), Outcome(.error, "JSON-RPC error -32602"))
         XCTAssertEqual(outcome(.unset, "", .internal, ["rpc.jsonrpc.error_code": .int(-32602), "rpc.jsonrpc.error_message": .string("bad params")]), Outcome(.error, "bad params"))
         XCTAssertEqual(outcome(.ok, "", .internal, ["error.type": .string("TimeoutError")]), Outcome(.error, "TimeoutError"))
+        XCTAssertEqual(outcome(.ok, "", .internal, ["isError": .string("True")]), Outcome(.error, "tool result reported isError"))
         XCTAssertEqual(outcome(.unset, "", .server, ["http.response.status_code": .int(503)]), Outcome(.error, "HTTP 503"))
     }
 

@@ -13,7 +13,7 @@ final class RedactorTests: XCTestCase {
         for key in [
             "http.request.header.authorization", "Authorization", "cookie", "http.response.header.set-cookie", "password",
             "db.passwd", "client_secret", "auth_token", "accessToken", "x-api-key", "apiKey", "api_key", "private_key",
-            "refresh_token", "jwt", "aws.secret_access_key", "credentials",
+            "refresh_token", "jwt", "aws.secret_access_key", "credentials", "XAPIKey", "dbpassword",
         ] {
             XCTAssertTrue(Redactor.isSecret(key: key), key)
             XCTAssertEqual(stored(key, .string("s3cr3t")), .string(Redactor.marker), key)
@@ -46,6 +46,7 @@ final class RedactorTests: XCTestCase {
             ("SELECT $$secret body$$, $tag$x$tag$", "SELECT ?, ?"),
             ("SELECT \"col1\" FROM t -- password is hunter2\nWHERE y = 0x1F", "SELECT \"col1\" FROM t \nWHERE y = ?"),
             ("UPDATE users SET pw = 'p' /* secret */ WHERE id=7", "UPDATE users SET pw = ?   WHERE id=?"),
+            ("SELECT /* a /* nested */ 'still comment' */ 1", "SELECT   ?"),
         ]
         for (sql, expected) in cases {
             XCTAssertEqual(stored("db.query.text", .string(sql)), .string(expected), sql)
@@ -61,6 +62,11 @@ final class RedactorTests: XCTestCase {
             stored("db.connection_string", .string("host=db user=app password=hunter2 dbname=x")),
             .string("host=db user=app password=[REDACTED] dbname=x"))
         XCTAssertEqual(stored("exception.message", .string("login failed for token=abc; retry")), .string("login failed for token=[REDACTED]; retry"))
+        XCTAssertEqual(
+            stored("note", .string("a postgres://u:one@h1/x and redis://v:two@h2/y")),
+            .string("a postgres://u:[REDACTED]@h1/x and redis://v:[REDACTED]@h2/y"))
+        XCTAssertEqual(stored("dsn", .string("password='a b' host=db")), .string("password=[REDACTED] host=db"))
+        XCTAssertEqual(redactor.cleanText("GET /login?password=hunter2"), "GET /login?password=[REDACTED]")
     }
 
     func testLongValuesAreTruncatedWithMarker() {

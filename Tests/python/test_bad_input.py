@@ -1,0 +1,295 @@
+"""Hostile and broken requests against a live server: each gets the documented status,
+and afterwards the server still answers /healthz and stores a good export."""
+
+from __future__ import annotations
+
+import gzip
+import random
+import struct
+import zlib
+
+import pytest
+
+from payloads import (
+    JSON, PROTOBUF, SpanSpec, decode_export_response, decode_status, export_bytes, export_request, json_export,
+    now_ns, post_protobuf, signed_span_id, simple_trace, span_id, trace_id, trace_uuid,
+)
+
+SMALL_LIMIT = 65536
+TOKEN = "s3cret-ingest-token-7f2a"
+GRPC_INVALID_ARGUMENT = 3
+GRPC_UNAUTHENTICATED = 16
+
+
+@pytest.fixture(scope="module")
+def small_server(db, start_server):
+    return start_server(db, OBSERVABILITY_MAX_BODY_BYTES=str(SMALL_LIMIT))
+
+
+@pytest.fixture(scope="module")
+def token_server(db, start_server):
+    return start_server(db, OBSERVABILITY_INGEST_TOKEN=TOKEN)
+
+
+def count_spans(db, tid: bytes) -> int:
+    return db.scalar("SELECT count(*) FROM observability.spans WHERE trace_id = %s::uuid", trace_uuid(tid))
+
+
+def assert_still_serving(server, db, http, headers: dict | None = None):
+    """The server answers /healthz and a good export is committed."""
+    assert server.is_alive(), server.log(last_lines=30)
+    health = http.get(server.base_url + "/healthz", timeout=10)
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
+    spans = simple_trace("after-bad-input", spans=2)
+    response = post_protobuf(http, server.traces_url, export_bytes({"after-bad-input": spans}), headers=headers)
+    assert response.status_code == 200, response.content
+    assert not decode_export_response(response).HasField("partial_success")
+    assert count_spans(db, spans[0].trace_id) == 2
+
+
+def assert_status_body(response, http_status: int, grpc_code: int, fmt: str = PROTOBUF) -> str:
+    """The answer carries a google.rpc.Status in the request's format; returns its message."""
+    assert response.status_code == http_status, (response.status_code, response.content[:500])
+    if fmt == PROTOBUF:
+        status = decode_status(response)
+        code, message = status.code, status.message
+    else:
+        assert response.headers["Content-Type"].startswith(JSON), response.headers
+        body = response.json()
+        code, message = body.get("code"), body.get("message")
+    assert code == grpc_code, (code, message)
+    assert message, "the status should say what was wrong"
+    return message
+
+
+def good_body() -> bytes:
+    return export_bytes({"svc": simple_trace("svc", spans=3)})
+
+
+def gzip_of_zeros(total: int, chunk: int = 1 << 20) -> bytes:
+    """A valid gzip member inflating to `total` zero bytes, built in well under a second:
+    after a full flush, deflate encodes every further chunk of zeros identically."""
+    assert total % chunk == 0
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    zeros = bytes(chunk)
+    block = compressor.compress(zeros) + compressor.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(total // chunk):
+        crc = zlib.crc32(zeros, crc)
+    final = zlib.compressobj(9, zlib.DEFLATED, -15).flush(zlib.Z_FINISH)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+    return header + block * (total // chunk) + final + struct.pack("<II", crc, total & 0xFFFFFFFF)
+
+
+def test_gzip_of_zeros_builder_is_valid():
+    assert gzip.decompress(gzip_of_zeros(4 << 20)) == bytes(4 << 20)
+
+
+def test_truncated_protobuf(server, db, http):
+    body = good_body()
+    # Cut inside the first ResourceSpans: its length prefix now promises more than follows.
+    response = post_protobuf(http, server.traces_url, body[: len(body) // 2])
+    assert_status_body(response, 400, GRPC_INVALID_ARGUMENT)
+    assert_still_serving(server, db, http)
+
+
+def test_random_bytes(server, db, http):
+    noise = bytes([0xFF]) + random.Random(1234).randbytes(4095)  # 0xFF: field 31, wire type 7 (invalid)
+    response = post_protobuf(http, server.traces_url, noise)
+    assert_status_body(response, 400, GRPC_INVALID_ARGUMENT)
+    assert_still_serving(server, db, http)
+
+
+@pytest.mark.parametrize("body", [
+    b'{"resourceSpans": [{"scopeSpans": [',
+    b"not json at all",
+    b'{"resourceSpans": "nope"}',
+    b"\xff\xfe\x00garbage",
+], ids=["cut-off", "not-json", "wrong-type", "binary"])
+def test_invalid_json(server, db, http, body):
+    response = http.post(server.traces_url, data=body, headers={"Content-Type": JSON}, timeout=30)
+    assert_status_body(response, 400, GRPC_INVALID_ARGUMENT, fmt=JSON)
+    native = http.post(server.spans_url, data=body, headers={"Content-Type": JSON}, timeout=30)
+    assert native.status_code == 400
+    assert native.json()["status"] == 400 and native.json()["error"]
+    assert_still_serving(server, db, http)
+
+
+def test_json_with_wrong_length_ids_is_a_partial_success(server, db, http):
+    good = simple_trace("json-ids", spans=2)
+    t0 = now_ns()
+    bad_trace = SpanSpec(trace_id()[:15], span_id(), "short trace id", t0, t0 + 1000)
+    bad_span = SpanSpec(trace_id(), span_id() + b"\x01", "long span id", t0, t0 + 1000)
+    body = json_export({"json-ids": [good[0], bad_trace, bad_span, good[1]]})
+    response = http.post(server.traces_url, json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"].startswith(JSON)
+    partial = response.json()["partialSuccess"]
+    assert int(partial["rejectedSpans"]) == 2  # int64 is a string in the JSON mapping
+    assert "16 bytes" in partial["errorMessage"] and "8 bytes" in partial["errorMessage"], partial
+    assert count_spans(db, good[0].trace_id) == 2
+    assert count_spans(db, bad_span.trace_id) == 0
+    assert_still_serving(server, db, http)
+
+
+def test_protobuf_valid_and_invalid_spans_mixed(server, db, http):
+    good = simple_trace("mixed", spans=3)
+    t0 = now_ns()
+    invalid = [
+        SpanSpec(trace_id()[:8], span_id(), "8-byte trace id", t0, t0 + 1000),
+        SpanSpec(trace_id(), b"", "no span id", t0, t0 + 1000),
+        SpanSpec(bytes(16), span_id(), "zero trace id", t0, t0 + 1000),
+        SpanSpec(trace_id(), span_id(), "ends before it starts", t0, t0 - 1000),
+        SpanSpec(trace_id(), span_id(), "bad parent", t0, t0 + 1000, parent_span_id=b"\x01\x02\x03"),
+    ]
+    response = post_protobuf(http, server.traces_url, export_bytes({"mixed": [good[0], *invalid, good[1], good[2]]}))
+    assert response.status_code == 200, response.content
+    answer = decode_export_response(response)
+    assert answer.partial_success.rejected_spans == len(invalid)
+    assert answer.partial_success.error_message
+    stored = db.rows("SELECT span_id FROM observability.spans WHERE trace_id = %s::uuid", trace_uuid(good[0].trace_id))
+    assert sorted(r["span_id"] for r in stored) == sorted(signed_span_id(s.span_id) for s in good)
+    for spec in invalid[1:]:
+        if len(spec.trace_id) == 16:
+            assert count_spans(db, spec.trace_id) == 0, spec.name
+    assert_still_serving(server, db, http)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/grpc", "application/xml", None])
+def test_wrong_content_type(server, db, http, content_type):
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = http.post(server.traces_url, data=good_body(), headers=headers, timeout=30)
+    assert_status_body(response, 415, GRPC_INVALID_ARGUMENT)
+    native = http.post(server.spans_url, data=b"{}", headers=headers, timeout=30)
+    assert native.status_code == 415
+    assert_still_serving(server, db, http)
+
+
+@pytest.mark.parametrize("encoding", ["br", "deflate", "zstd"])
+def test_unsupported_content_encoding(server, db, http, encoding):
+    response = post_protobuf(http, server.traces_url, zlib.compress(good_body()),
+                             headers={"Content-Encoding": encoding})
+    assert_status_body(response, 415, GRPC_INVALID_ARGUMENT)
+    assert_still_serving(server, db, http)
+
+
+def test_gzip_body_is_accepted(server, db, http):
+    spans = simple_trace("gzipped", spans=4)
+    response = post_protobuf(http, server.traces_url, gzip.compress(export_bytes({"gzipped": spans})),
+                             headers={"Content-Encoding": "gzip"})
+    assert response.status_code == 200, response.content
+    assert count_spans(db, spans[0].trace_id) == 4
+
+
+def test_invalid_gzip_is_400(server, db, http):
+    response = post_protobuf(http, server.traces_url, b"\x1f\x8b\x08\x00garbage-not-deflate",
+                             headers={"Content-Encoding": "gzip"})
+    assert_status_body(response, 400, GRPC_INVALID_ARGUMENT)
+    assert_still_serving(server, db, http)
+
+
+def padded_export(size: int) -> tuple[bytes, bytes]:
+    """A valid export of one span whose attribute pads the body to exactly `size` bytes."""
+    tid = trace_id()
+    t0 = now_ns()
+    padding = 0
+    while True:
+        spec = SpanSpec(tid, span_id(), "padded", t0, t0 + 1000, attributes={"blob": "x" * padding})
+        body = export_request({"padded": [spec]}).SerializeToString()
+        if len(body) == size:
+            return tid, body
+        padding += size - len(body)
+        assert padding >= 0
+
+
+def test_body_at_and_over_the_limit(small_server, db, http):
+    tid, at_limit = padded_export(SMALL_LIMIT)
+    response = post_protobuf(http, small_server.traces_url, at_limit)
+    assert response.status_code == 200, response.content
+    assert count_spans(db, tid) == 1
+
+    tid, over = padded_export(SMALL_LIMIT + 1)
+    response = post_protobuf(http, small_server.traces_url, over)
+    assert_status_body(response, 413, GRPC_INVALID_ARGUMENT)
+    assert count_spans(db, tid) == 0
+    big = http.post(small_server.spans_url, data=b"{" + b" " * (4 * SMALL_LIMIT) + b"}",
+                    headers={"Content-Type": JSON}, timeout=30)
+    assert big.status_code == 413
+    assert_still_serving(small_server, db, http)
+
+
+def test_gzip_body_over_the_limit_after_decompression(small_server, db, http):
+    tid, body = padded_export(4 * SMALL_LIMIT)
+    compressed = gzip.compress(body)
+    assert len(compressed) < SMALL_LIMIT // 8
+    response = post_protobuf(http, small_server.traces_url, compressed, headers={"Content-Encoding": "gzip"})
+    assert_status_body(response, 413, GRPC_INVALID_ARGUMENT)
+    assert count_spans(db, tid) == 0
+    assert_still_serving(small_server, db, http)
+
+
+def test_gzip_bomb(server, db, http):
+    bomb_size = 1 << 30
+    bomb = gzip_of_zeros(bomb_size)
+    assert len(bomb) < 2 << 20  # deflate cannot do better than ~1:1032
+    for _ in range(3):
+        response = post_protobuf(http, server.traces_url, bomb, headers={"Content-Encoding": "gzip"})
+        assert_status_body(response, 413, GRPC_INVALID_ARGUMENT)
+    native = http.post(server.spans_url, data=bomb, headers={"Content-Type": JSON, "Content-Encoding": "gzip"},
+                       timeout=60)
+    assert native.status_code == 413
+    peak_kib = server.memory_kib("VmHWM")
+    assert peak_kib * 1024 < bomb_size // 8, f"peak RSS {peak_kib} KiB for a {bomb_size >> 20} MiB bomb"
+    assert_still_serving(server, db, http)
+
+
+def test_missing_or_wrong_token(token_server, db, http):
+    body = good_body()
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN},
+                    {"Authorization": "Bearer " + TOKEN[:-1]}, {"Authorization": "Bearer " + TOKEN + "x"},
+                    {"Authorization": "Basic " + TOKEN}):
+        response = post_protobuf(http, token_server.traces_url, body, headers=headers)
+        assert_status_body(response, 401, GRPC_UNAUTHENTICATED)
+        native = http.post(token_server.spans_url, json={"spans": []}, headers=headers, timeout=30)
+        assert native.status_code == 401, headers
+    t0 = now_ns()
+    native_ok = http.post(token_server.spans_url, headers={"Authorization": "Bearer " + TOKEN}, timeout=30, json={
+        "service_name": "token-native",
+        "spans": [{"trace_id": trace_id().hex(), "span_id": span_id().hex(), "name": "x",
+                   "start_time": t0, "end_time": t0 + 1000}]})
+    assert native_ok.status_code == 200 and native_ok.json()["accepted"] == 1
+    assert_still_serving(token_server, db, http, headers={"Authorization": "Bearer " + TOKEN})
+    # Without the token even the good export is refused, and nothing of it is stored.
+    spans = simple_trace("no-token")
+    refused = post_protobuf(http, token_server.traces_url, export_bytes({"no-token": spans}))
+    assert refused.status_code == 401
+    assert count_spans(db, spans[0].trace_id) == 0
+
+
+def test_awkward_strings_round_trip(server, db, http):
+    """Tabs, newlines, backslashes, COPY's own markers (\\N, \\.), CR, astral characters:
+    stored exactly; NUL, which PostgreSQL text cannot hold, becomes U+FFFD."""
+    awkward = "tab\there\nnew line\\back\\slash \\N \\.\n\\.\r\n end ☃ \U0001F600"
+    tid, t0 = trace_id(), now_ns()
+    spec = SpanSpec(tid, span_id(), awkward, t0, t0 + 1000, status="error", status_message=awkward,
+                    attributes={awkward: awkward, "nul": "a\x00b"}, events=[(awkward, t0, {"e": awkward})])
+    response = post_protobuf(http, server.traces_url, export_bytes({awkward: [spec]}))
+    assert response.status_code == 200, response.content
+    row = db.one("SELECT name, service_name, status_message, attributes, events FROM observability.spans "
+                 "WHERE trace_id = %s::uuid", trace_uuid(tid))
+    assert row["name"] == row["service_name"] == row["status_message"] == awkward
+    assert row["attributes"] == {awkward: awkward, "nul": "a\ufffdb"}
+    assert [(e["name"], e["attributes"]) for e in row["events"]] == [(awkward, {"e": awkward})]
+    assert_still_serving(server, db, http)
+
+
+@pytest.mark.parametrize("start_s", [5, 978_307_200, 3_786_912_000], ids=["1970", "2001", "2090"])
+def test_timestamps_far_from_today_are_stored(server, db, http, start_s):
+    tid = trace_id()
+    start_ns = start_s * 1_000_000_000
+    response = post_protobuf(http, server.traces_url,
+                             export_bytes({"clock": [SpanSpec(tid, span_id(), "skewed", start_ns, start_ns + 1000)]}))
+    assert response.status_code == 200, response.content
+    row = db.one("SELECT tableoid::regclass::text AS part, extract(epoch FROM start_time)::bigint AS s "
+                 "FROM observability.spans WHERE trace_id = %s::uuid", trace_uuid(tid))
+    assert row == {"part": "observability.spans_default", "s": start_s}
