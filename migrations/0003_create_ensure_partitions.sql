@@ -54,9 +54,8 @@ BEGIN
         v_hi := (v_day + 1)::timestamp AT TIME ZONE 'UTC';
 
         -- The default partition may not keep rows that belong to the new range: set them
-        -- aside, create the partition, and put them straight into it. Straight into the
-        -- partition, because the traces rows already count these spans and the statement
-        -- trigger on the parent does not fire for an insert into a partition.
+        -- aside, create the partition, and put them into it. The traces rows already count
+        -- these spans; moving them changes no count.
         v_moved := 0;
         IF EXISTS (SELECT 1 FROM observability.spans_default WHERE start_time >= v_lo AND start_time < v_hi) THEN
             CREATE TEMP TABLE moving_spans (LIKE observability.spans) ON COMMIT DROP;

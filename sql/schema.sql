@@ -38,9 +38,8 @@ BEGIN
         v_hi := (v_day + 1)::timestamp AT TIME ZONE 'UTC';
 
         -- The default partition may not keep rows that belong to the new range: set them
-        -- aside, create the partition, and put them straight into it. Straight into the
-        -- partition, because the traces rows already count these spans and the statement
-        -- trigger on the parent does not fire for an insert into a partition.
+        -- aside, create the partition, and put them into it. The traces rows already count
+        -- these spans; moving them changes no count.
         v_moved := 0;
         IF EXISTS (SELECT 1 FROM observability.spans_default WHERE start_time >= v_lo AND start_time < v_hi) THEN
             CREATE TEMP TABLE moving_spans (LIKE observability.spans) ON COMMIT DROP;
@@ -68,31 +67,58 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION observability.fold_spans_into_traces() RETURNS trigger
-    LANGUAGE plpgsql
+CREATE FUNCTION observability.hex_span_id(p_span_id bigint) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN lpad(to_hex(p_span_id), 16, '0'::text);
+
+CREATE FUNCTION observability.hex_trace_id(p_trace_id uuid) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN replace((p_trace_id)::text, '-'::text, ''::text);
+
+CREATE FUNCTION observability.ingest_spans(p_trace_ids uuid[], p_span_ids bigint[], p_parent_span_ids bigint[], p_names text[], p_kinds text[], p_operations text[], p_targets text[], p_services text[], p_scopes text[], p_start_times timestamp with time zone[], p_end_times timestamp with time zone[], p_durations double precision[], p_statuses text[], p_status_messages text[], p_attributes text[], p_resource_attributes text[], p_events text[]) RETURNS integer
+    LANGUAGE sql
     AS $$
-BEGIN
+WITH inserted AS (
+    INSERT INTO observability.spans (trace_id, span_id, parent_span_id, name, kind, operation, target, service_name,
+                                     scope_name, start_time, end_time, duration_ms, status, status_message,
+                                     attributes, resource_attributes, events)
+    SELECT u.trace_id, u.span_id, nullif(u.parent_span_id, 0), u.name, u.kind, u.operation, nullif(u.target, ''),
+           u.service_name, nullif(u.scope_name, ''), u.start_time, u.end_time, u.duration_ms, u.status,
+           nullif(u.status_message, ''), u.attributes::jsonb, u.resource_attributes::jsonb, u.events::jsonb
+    FROM unnest(p_trace_ids, p_span_ids, p_parent_span_ids, p_names, p_kinds, p_operations, p_targets, p_services,
+                p_scopes, p_start_times, p_end_times, p_durations, p_statuses, p_status_messages, p_attributes,
+                p_resource_attributes, p_events)
+         AS u(trace_id, span_id, parent_span_id, name, kind, operation, target, service_name, scope_name,
+              start_time, end_time, duration_ms, status, status_message, attributes, resource_attributes, events)
+    ON CONFLICT DO NOTHING
+    RETURNING trace_id, span_id, parent_span_id, name, service_name, start_time, end_time, status
+),
+folded AS (
     INSERT INTO observability.traces AS t
         (trace_id, root_span_id, root_name, service_name, start_time, end_time, span_count, error_count)
-    SELECT b.trace_id,
-           b.root_span_id,
-           coalesce(b.root_name, b.first_name),
-           coalesce(b.root_service, b.first_service),
+    SELECT b.trace_id, b.root_span_id,
+           coalesce(b.root_name, f.name), coalesce(b.root_service, f.service_name),
            b.start_time, b.end_time, b.span_count, b.error_count
     FROM (
-        SELECT n.trace_id,
-               (array_agg(n.span_id ORDER BY n.start_time) FILTER (WHERE n.parent_span_id IS NULL))[1] AS root_span_id,
-               (array_agg(n.name ORDER BY n.start_time) FILTER (WHERE n.parent_span_id IS NULL))[1] AS root_name,
-               (array_agg(n.service_name ORDER BY n.start_time) FILTER (WHERE n.parent_span_id IS NULL))[1] AS root_service,
-               (array_agg(n.name ORDER BY n.start_time))[1] AS first_name,
-               (array_agg(n.service_name ORDER BY n.start_time))[1] AS first_service,
-               min(n.start_time) AS start_time,
-               max(n.end_time) AS end_time,
+        -- Plain aggregates, hashed: counts, bounds and the root span (a trace with
+        -- several roots keeps one of them).
+        SELECT i.trace_id,
+               max(i.span_id) FILTER (WHERE i.parent_span_id IS NULL) AS root_span_id,
+               max(i.name) FILTER (WHERE i.parent_span_id IS NULL) AS root_name,
+               max(i.service_name) FILTER (WHERE i.parent_span_id IS NULL) AS root_service,
+               min(i.start_time) AS start_time,
+               max(i.end_time) AS end_time,
                count(*)::integer AS span_count,
-               (count(*) FILTER (WHERE n.status = 'error'))::integer AS error_count
-        FROM new_spans n
-        GROUP BY n.trace_id
+               (count(*) FILTER (WHERE i.status = 'error'))::integer AS error_count
+        FROM inserted i
+        GROUP BY i.trace_id
     ) b
+    -- The earliest span, whose name stands in for the trace until its root arrives.
+    JOIN (
+        SELECT DISTINCT ON (i.trace_id) i.trace_id, i.name, i.service_name
+        FROM inserted i
+        ORDER BY i.trace_id, i.start_time
+    ) f ON f.trace_id = b.trace_id
     ORDER BY b.trace_id
     ON CONFLICT (trace_id) DO UPDATE SET
         root_span_id = coalesce(t.root_span_id, excluded.root_span_id),
@@ -110,18 +136,11 @@ BEGIN
         end_time = greatest(t.end_time, excluded.end_time),
         span_count = t.span_count + excluded.span_count,
         error_count = t.error_count + excluded.error_count,
-        updated_at = now();
-    RETURN NULL;
-END
+        updated_at = now()
+    RETURNING 1
+)
+SELECT count(*)::integer FROM inserted
 $$;
-
-CREATE FUNCTION observability.hex_span_id(p_span_id bigint) RETURNS text
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    RETURN lpad(to_hex(p_span_id), 16, '0'::text);
-
-CREATE FUNCTION observability.hex_trace_id(p_trace_id uuid) RETURNS text
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    RETURN replace((p_trace_id)::text, '-'::text, ''::text);
 
 CREATE FUNCTION observability.span_id_from_hex(p_hex text) RETURNS bigint
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -256,7 +275,7 @@ END) STORED,
     updated_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
-COMMENT ON TABLE observability.traces IS 'One row per trace, kept by a trigger on spans. root_span_id is NULL until the root span (no parent) has arrived; until then root_name and service_name are those of the earliest span seen.';
+COMMENT ON TABLE observability.traces IS 'One row per trace, kept by ingest_spans(). root_span_id is NULL until the root span (no parent) has arrived; until then root_name and service_name are those of the earliest span seen.';
 
 ALTER TABLE ONLY observability.spans ATTACH PARTITION observability.spans_default DEFAULT;
 
@@ -287,5 +306,3 @@ ALTER INDEX observability.spans_operation_target_time_idx ATTACH PARTITION obser
 ALTER INDEX observability.spans_errors_time_idx ATTACH PARTITION observability.spans_default_start_time_idx;
 
 ALTER INDEX observability.spans_trace_span_idx ATTACH PARTITION observability.spans_default_trace_id_span_id_start_time_idx;
-
-CREATE TRIGGER spans_fold_into_traces AFTER INSERT ON observability.spans REFERENCING NEW TABLE AS new_spans FOR EACH STATEMENT EXECUTE FUNCTION observability.fold_spans_into_traces();

@@ -65,7 +65,8 @@ public final class SpanWriter: Service, Sendable {
     public struct Statistics: Sendable, Equatable {
         public var committedSpans = 0
         public var committedBatches = 0
-        public var deduplicatedBatches = 0
+        /// Spans skipped because they were already stored (client retries).
+        public var duplicateSpans = 0
         public var failedBatches = 0
         public var refusedRequests = 0
         public var queuedSpans = 0
@@ -222,11 +223,11 @@ public final class SpanWriter: Service, Sendable {
         while true {
             attempt += 1
             do {
-                let path = try await writeWithTimeout(records)
+                let inserted = try await writeWithTimeout(records)
                 state.withLock { state in
-                    state.statistics.committedSpans += records.count
+                    state.statistics.committedSpans += inserted
+                    state.statistics.duplicateSpans += records.count - inserted
                     state.statistics.committedBatches += 1
-                    if case .deduplicated = path { state.statistics.deduplicatedBatches += 1 }
                     state.refuseUntil = nil
                 }
                 batch.forEach { $0.continuation.resume() }
@@ -264,19 +265,19 @@ public final class SpanWriter: Service, Sendable {
         }
     }
 
-    private func writeWithTimeout(_ records: [SpanRecord]) async throws(DatabaseError) -> SpanStore.Path {
+    private func writeWithTimeout(_ records: [SpanRecord]) async throws(DatabaseError) -> Int {
         do {
-            return try await withThrowingTaskGroup(of: SpanStore.Path?.self) { group in
+            return try await withThrowingTaskGroup(of: Int?.self) { group in
                 group.addTask { try await self.store.write(records) }
                 group.addTask {
                     try await Task.sleep(for: self.settings.writeTimeout)
                     return nil
                 }
                 defer { group.cancelAll() }
-                guard let first = try await group.next(), let path = first else {
+                guard let first = try await group.next(), let inserted = first else {
                     throw DatabaseError.unavailable("the write did not finish within \(settings.writeTimeout)")
                 }
-                return path
+                return inserted
             }
         } catch {
             throw DatabaseError(error)

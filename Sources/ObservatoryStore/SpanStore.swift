@@ -1,84 +1,100 @@
 import Logging
-import NIOCore
 import PostgresNIO
 
-/// Writes batches of spans. The fast path is a single `COPY` into `observability.spans`:
-/// one round trip, one transaction, and the statement trigger folds the batch into
-/// `observability.traces` inside it. A batch that repeats spans already stored (a client
-/// retrying an export whose answer it never got) makes COPY fail on the unique index;
-/// it is then written again through a staging table with `ON CONFLICT DO NOTHING`, so
-/// retries are idempotent and nothing else in the batch is lost.
+/// Writes batches of spans through `observability.ingest_spans()` (migrations/0005): the
+/// batch goes as parallel arrays, one round trip, one transaction that also folds the
+/// spans into `observability.traces`. Spans already stored are skipped, so a client's
+/// retry of an export that was in fact committed is harmless.
 public struct SpanStore: Sendable {
     public let client: PostgresClient
     let logger: Logger
 
-    /// `client` must come from ``PostgresClient/Configuration/observatory(url:maximumConnections:applicationName:)``.
     public init(client: PostgresClient, logger: Logger) {
         self.client = client
         self.logger = logger
     }
 
-    /// How a batch got in.
-    public enum Path: Sendable, Equatable {
-        /// All rows by COPY.
-        case copy
-        /// Some rows were already stored; the rest went in through the staging table.
-        case deduplicated(inserted: Int)
-    }
-
-    /// Commits `records` or throws a ``DatabaseError``; on return they are durable.
+    /// Commits `records` or throws a ``DatabaseError``; on return they are durable. Returns
+    /// how many were new (the rest were already stored).
     @discardableResult
-    public func write(_ records: [SpanRecord]) async throws(DatabaseError) -> Path {
-        guard !records.isEmpty else { return .copy }
+    public func write(_ records: [SpanRecord]) async throws(DatabaseError) -> Int {
+        guard !records.isEmpty else { return 0 }
+        let columns = SpanColumns(records)
         do {
-            try await client.withConnection { connection in
-                try await copy(records, into: "spans", on: connection)
-            }
-            return .copy
-        } catch {
-            let failure = DatabaseError(error)
-            guard case .duplicate = failure else { throw failure }
-        }
-        do {
-            return try await client.withConnection { connection in
-                try await connection.query(
-                    "CREATE TEMP TABLE IF NOT EXISTS spans_incoming (LIKE observability.spans)", logger: logger)
-                try await connection.query("TRUNCATE spans_incoming", logger: logger)
-                try await copy(records, into: "spans_incoming", on: connection)
-                let columns = SpanCopyEncoder.columns.joined(separator: ", ")
-                let rows = try await connection.query(
-                    PostgresQuery(unsafeSQL: """
-                        WITH inserted AS (
-                            INSERT INTO observability.spans (\(columns))
-                            SELECT \(columns) FROM spans_incoming
-                            ON CONFLICT DO NOTHING
-                            RETURNING 1
-                        )
-                        SELECT count(*)::bigint FROM inserted
-                        """),
-                    logger: logger)
-                var inserted = 0
-                for try await count in rows.decode(Int.self) { inserted = count }
-                return .deduplicated(inserted: inserted)
-            }
+            let rows = try await client.query(
+                """
+                SELECT observability.ingest_spans(\(columns.traceIDs), \(columns.spanIDs), \(columns.parentSpanIDs), \
+                \(columns.names), \(columns.kinds), \(columns.operations), \(columns.targets), \(columns.services), \
+                \(columns.scopes), \(columns.startTimes), \(columns.endTimes), \(columns.durations), \(columns.statuses), \
+                \(columns.statusMessages), \(columns.attributes), \(columns.resourceAttributes), \(columns.events))
+                """,
+                logger: logger)
+            for try await inserted in rows.decode(Int.self) { return inserted }
+            return 0
         } catch {
             throw DatabaseError(error)
         }
     }
+}
 
-    private func copy(_ records: [SpanRecord], into table: String, on connection: PostgresConnection) async throws {
-        try await connection.copyFrom(table: table, columns: SpanCopyEncoder.columns, logger: logger) { writer in
-            var buffer = ByteBufferAllocator().buffer(capacity: 256 * 1024)
-            for record in records {
-                SpanCopyEncoder.encode(record, into: &buffer)
-                if buffer.readableBytes >= 256 * 1024 {
-                    try await writer.write(buffer)
-                    buffer.clear()
-                }
-            }
-            if buffer.readableBytes > 0 {
-                try await writer.write(buffer)
-            }
+/// A batch of records turned into one array per column, with `""` and `0` standing for
+/// NULL (PostgresNIO binds no NULL array elements; the SQL function maps them back).
+struct SpanColumns {
+    var traceIDs: [TraceID] = []
+    var spanIDs: [Int64] = []
+    var parentSpanIDs: [Int64] = []
+    var names: [String] = []
+    var kinds: [String] = []
+    var operations: [String] = []
+    var targets: [String] = []
+    var services: [String] = []
+    var scopes: [String] = []
+    var startTimes: [PostgresTimestamp] = []
+    var endTimes: [PostgresTimestamp] = []
+    var durations: [Double] = []
+    var statuses: [String] = []
+    var statusMessages: [String] = []
+    var attributes: [String] = []
+    var resourceAttributes: [String] = []
+    var events: [String] = []
+
+    init(_ records: [SpanRecord]) {
+        let count = records.count
+        traceIDs.reserveCapacity(count)
+        spanIDs.reserveCapacity(count)
+        parentSpanIDs.reserveCapacity(count)
+        names.reserveCapacity(count)
+        kinds.reserveCapacity(count)
+        operations.reserveCapacity(count)
+        targets.reserveCapacity(count)
+        services.reserveCapacity(count)
+        scopes.reserveCapacity(count)
+        startTimes.reserveCapacity(count)
+        endTimes.reserveCapacity(count)
+        durations.reserveCapacity(count)
+        statuses.reserveCapacity(count)
+        statusMessages.reserveCapacity(count)
+        attributes.reserveCapacity(count)
+        resourceAttributes.reserveCapacity(count)
+        events.reserveCapacity(count)
+        for record in records {
+            traceIDs.append(record.traceID)
+            spanIDs.append(record.spanID.storedValue)
+            parentSpanIDs.append(record.parentSpanID?.storedValue ?? 0)
+            names.append(record.name)
+            kinds.append(record.kind.rawValue)
+            operations.append(record.operation.rawValue)
+            targets.append(record.target ?? "")
+            services.append(record.serviceName)
+            scopes.append(record.scopeName ?? "")
+            startTimes.append(PostgresTimestamp(unixNano: record.startTimeUnixNano))
+            endTimes.append(PostgresTimestamp(unixNano: record.endTimeUnixNano))
+            durations.append(record.durationMilliseconds)
+            statuses.append(record.status.rawValue)
+            statusMessages.append(record.statusMessage ?? "")
+            attributes.append(record.attributesJSON)
+            resourceAttributes.append(record.resourceAttributesJSON)
+            events.append(record.eventsJSON)
         }
     }
 }

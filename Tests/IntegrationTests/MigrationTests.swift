@@ -106,17 +106,25 @@ final class MigrationTests: XCTestCase {
                 INSERT INTO observability.spans (trace_id, span_id, name, kind, operation, service_name, start_time, end_time, duration_ms, status)
                 VALUES ('0af7651916cd43dd8448eb211c80319c', 1, 'old', 'server', 'internal', 'svc', now(), now(), 0, 'ok')
                 """)
+            _ = try await client.query("""
+                INSERT INTO observability.traces (trace_id, root_span_id, root_name, service_name, start_time, end_time, span_count, error_count)
+                VALUES ('0af7651916cd43dd8448eb211c80319c', 1, 'old', 'svc', now(), now(), 1, 0)
+                """)
             try await MigrationRunner(client: client, migrations: migrations, logger: TestDatabase.logger).migrate()
-            let value9 = try await client.scalar("SELECT count(*) FROM observability.spans")
-            XCTAssertEqual(value9, 1)
-            let value10 = try await client.scalar("SELECT count(*) FROM observability.traces")
-            XCTAssertEqual(value10, 1)
-            // The later migrations see it: the partition function moves it out of the default partition.
+            let spans = try await client.scalar("SELECT count(*) FROM observability.spans")
+            XCTAssertEqual(spans, 1)
+            // The later migrations work with it: the partition function moves it out of the
+            // default partition, and the ingest function adds to its trace.
             try await PartitionStore(client: client, logger: TestDatabase.logger).ensurePartitions()
-            let value11 = try await client.scalar("SELECT count(*) FROM observability.spans_default")
-            XCTAssertEqual(value11, 0)
-            let value12 = try await client.strings("SELECT span_id FROM observability.span_list")
-            XCTAssertEqual(value12, ["0000000000000001"])
+            let inDefault = try await client.scalar("SELECT count(*) FROM observability.spans_default")
+            XCTAssertEqual(inDefault, 0)
+            let spanIDs = try await client.strings("SELECT span_id FROM observability.span_list")
+            XCTAssertEqual(spanIDs, ["0000000000000001"])
+            var child = SpanFixtures.record(trace: TraceID(hex: "0af7651916cd43dd8448eb211c80319c")!, span: 2, parent: 1)
+            child.name = "new"
+            try await SpanStore(client: client, logger: TestDatabase.logger).write([child])
+            let count = try await client.scalar("SELECT span_count FROM observability.traces")
+            XCTAssertEqual(count, 2)
         }
     }
 }

@@ -1,0 +1,183 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A deliberately minimal HTTP/1.1 client for the ingest benchmark: blocking sockets, one
+/// keep-alive connection per thread, pre-encoded bodies. The benchmark runs on the same
+/// two cores as the server and PostgreSQL, so its own cost must be close to nothing;
+/// URLSession spent more CPU posting the bodies than the server spent ingesting them.
+final class RawHTTPPoster: @unchecked Sendable {
+    struct Result {
+        var status: Int
+        var retryAfter: Int?
+        var seconds: Double
+    }
+
+    private let host: String
+    private let port: UInt16
+    private let path: String
+    private let token: String?
+
+    init?(url: URL, token: String?) {
+        guard let host = url.host, let port = url.port ?? (url.scheme == "http" ? 80 : nil) else { return nil }
+        self.host = host == "localhost" ? "127.0.0.1" : host
+        self.port = UInt16(port)
+        self.path = url.path.isEmpty ? "/" : url.path
+        self.token = token
+    }
+
+    /// Posts every body once with `connections` threads, retrying 429/503 after their
+    /// Retry-After; returns one result per body (the last attempt) and the retry count.
+    func postAll(_ bodies: [Data], connections: Int, progress: @escaping @Sendable (Int) -> Void) -> ([Result?], Int) {
+        let shared = Shared(count: bodies.count)
+        let group = DispatchGroup()
+        for _ in 0..<connections {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                var socket: Int32 = -1
+                while true {
+                    let index = shared.takeNext()
+                    guard index < bodies.count else { break }
+                    let started = Date()
+                    var attempts = 0
+                    var result = Result(status: 0, retryAfter: nil, seconds: 0)
+                    while attempts < 30 {
+                        attempts += 1
+                        if socket < 0 { socket = self.connect() }
+                        if socket >= 0, let answer = self.post(bodies[index], on: socket) {
+                            result = answer
+                            if answer.status == 429 || answer.status == 503 {
+                                usleep(UInt32(1_000_000 * min(answer.retryAfter ?? 1, 5)))
+                                continue
+                            }
+                            break
+                        }
+                        if socket >= 0 { close(socket) }
+                        socket = -1
+                        usleep(200_000)
+                    }
+                    result.seconds = Date().timeIntervalSince(started)
+                    progress(shared.record(result, at: index, retries: attempts - 1))
+                }
+                if socket >= 0 { close(socket) }
+            }
+        }
+        group.wait()
+        return shared.outcome
+    }
+
+    /// What the threads share, behind one lock.
+    private final class Shared: @unchecked Sendable {
+        private let lock = NSLock()
+        private var next = 0
+        private var done = 0
+        private var retries = 0
+        private var results: [Result?]
+
+        init(count: Int) { results = Array(repeating: nil, count: count) }
+
+        func takeNext() -> Int {
+            lock.withLock {
+                defer { next += 1 }
+                return next
+            }
+        }
+
+        /// Stores a result and returns how many are done.
+        func record(_ result: Result, at index: Int, retries more: Int) -> Int {
+            lock.withLock {
+                results[index] = result
+                retries += more
+                done += 1
+                return done
+            }
+        }
+
+        var outcome: ([Result?], Int) { lock.withLock { (results, retries) } }
+    }
+
+    private func connect() -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return -1 }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        inet_pton(AF_INET, host, &address.sin_addr)
+        var noDelay: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        if connected != 0 {
+            close(fd)
+            return -1
+        }
+        return fd
+    }
+
+    /// One request and its answer on an open connection; nil when the connection failed.
+    private func post(_ body: Data, on fd: Int32) -> Result? {
+        var head = "POST \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Type: application/x-protobuf\r\nContent-Length: \(body.count)\r\n"
+        if let token { head += "Authorization: Bearer \(token)\r\n" }
+        head += "\r\n"
+        guard sendAll(Data(head.utf8), on: fd), sendAll(body, on: fd) else { return nil }
+
+        var received = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 16_384)
+        var headerEnd: Int?
+        while headerEnd == nil {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            guard count > 0 else { return nil }
+            received.append(contentsOf: buffer[0..<count])
+            headerEnd = Self.endOfHeaders(received)
+        }
+        guard let end = headerEnd, let header = String(bytes: received[0..<end], encoding: .utf8) else { return nil }
+        let lines = header.split(separator: "\r\n")
+        guard let statusLine = lines.first, statusLine.split(separator: " ").count >= 2,
+            let status = Int(statusLine.split(separator: " ")[1])
+        else { return nil }
+        var length = 0
+        var retryAfter: Int?
+        for line in lines.dropFirst() {
+            let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2 else { continue }
+            switch parts[0].lowercased() {
+            case "content-length": length = Int(parts[1]) ?? 0
+            case "retry-after": retryAfter = Int(parts[1])
+            default: break
+            }
+        }
+        var bodyBytes = received.count - (end + 4)
+        while bodyBytes < length {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            guard count > 0 else { return nil }
+            bodyBytes += count
+        }
+        return Result(status: status, retryAfter: retryAfter, seconds: 0)
+    }
+
+    private func sendAll(_ data: Data, on fd: Int32) -> Bool {
+        data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let sent = send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                if sent <= 0 { return false }
+                offset += sent
+            }
+            return true
+        }
+    }
+
+    private static func endOfHeaders(_ bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 4 else { return nil }
+        for index in 0...(bytes.count - 4)
+        where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
+            return index
+        }
+        return nil
+    }
+}
