@@ -138,7 +138,7 @@ public struct Redactor: Sendable {
     /// `knownNUL` is whether the caller already scanned `text` for NUL; nil scans here.
     func clean(_ text: String, knownNUL: Bool?) -> String {
         var text = text
-        if knownNUL ?? text.utf8.contains(0) {
+        if knownNUL ?? Self.scan(text).nul {
             text = String(text.unicodeScalars.map { $0 == "\0" ? "\u{FFFD}" : Character($0) })
         }
         guard text.utf8.count > maxValueLength else { return text }
