@@ -24,8 +24,11 @@ public final class SpanWriter: Service, Sendable {
         /// Batches written at once, each on its own connection.
         public var concurrency: Int
         /// A write that takes longer is cancelled and its requests get 503 (once the
-        /// cancelled write has returned, so possibly somewhat later).
-        public var writeTimeout: Duration = .seconds(10)
+        /// cancelled write has returned, so possibly somewhat later). Well under the 10 s
+        /// that OpenTelemetry exporters wait by default, so they see the 503 and its
+        /// Retry-After rather than a timeout of their own. A healthy batch takes a fraction
+        /// of a second; each worker has its own connection, so none waits for a lease.
+        public var writeTimeout: Duration = .seconds(4)
         /// After an unreachable database, new requests are refused this long before the next try.
         public var unavailableCooldown: Duration = .seconds(1)
 
@@ -265,22 +268,52 @@ public final class SpanWriter: Service, Sendable {
         }
     }
 
+    /// The write, or `.unavailable` once `writeTimeout` has passed, whichever comes first.
+    /// The timeout must not depend on the write noticing its cancellation (a connection
+    /// attempt to a dead server may not), so the write runs in a task of its own and is
+    /// left to finish in the background; if it commits after all, the client's retry is
+    /// recognised as a duplicate.
     private func writeWithTimeout(_ records: [SpanRecord]) async throws(DatabaseError) -> Int {
+        let store = self.store
+        let timeout = settings.writeTimeout
         do {
-            return try await withThrowingTaskGroup(of: Int?.self) { group in
-                group.addTask { try await self.store.write(records) }
-                group.addTask {
-                    try await Task.sleep(for: self.settings.writeTimeout)
-                    return nil
+            return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
+                let outcome = FirstOutcome(continuation)
+                let write = Task {
+                    do {
+                        outcome.resume(with: .success(try await store.write(records)))
+                    } catch {
+                        outcome.resume(with: .failure(error))
+                    }
                 }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let inserted = first else {
-                    throw DatabaseError.unavailable("the write did not finish within \(settings.writeTimeout)")
+                Task {
+                    try? await Task.sleep(for: timeout)
+                    if outcome.resume(with: .failure(DatabaseError.unavailable("the write did not finish within \(timeout)"))) {
+                        write.cancel()
+                    }
                 }
-                return inserted
             }
         } catch {
             throw DatabaseError(error)
         }
+    }
+}
+
+/// Resumes a continuation with the first of several outcomes and ignores the rest.
+private final class FirstOutcome: Sendable {
+    private let continuation: Mutex<CheckedContinuation<Int, any Error>?>
+
+    init(_ continuation: CheckedContinuation<Int, any Error>) {
+        self.continuation = Mutex(continuation)
+    }
+
+    /// Whether this outcome was the first.
+    @discardableResult
+    func resume(with result: Result<Int, any Error>) -> Bool {
+        guard let continuation = continuation.withLock({ value in defer { value = nil }; return value }) else {
+            return false
+        }
+        continuation.resume(with: result)
+        return true
     }
 }

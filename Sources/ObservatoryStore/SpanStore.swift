@@ -21,16 +21,18 @@ public struct SpanStore: Sendable {
         guard !records.isEmpty else { return 0 }
         let columns = SpanColumns(records)
         do {
-            let rows = try await client.query(
-                """
-                SELECT observability.ingest_spans(\(columns.traceIDs), \(columns.spanIDs), \(columns.parentSpanIDs), \
-                \(columns.names), \(columns.kinds), \(columns.operations), \(columns.targets), \(columns.services), \
-                \(columns.scopes), \(columns.startTimes), \(columns.endTimes), \(columns.durations), \(columns.statuses), \
-                \(columns.statusMessages), \(columns.attributes), \(columns.resourceAttributes), \(columns.events))
-                """,
-                logger: logger)
-            for try await inserted in rows.decode(Int.self) { return inserted }
-            return 0
+            return try await client.withConnection { connection in
+                let rows = try await connection.query(
+                    """
+                    SELECT observability.ingest_spans(\(columns.traceIDs), \(columns.spanIDs), \(columns.parentSpanIDs), \
+                    \(columns.names), \(columns.kinds), \(columns.operations), \(columns.targets), \(columns.services), \
+                    \(columns.scopes), \(columns.startTimes), \(columns.endTimes), \(columns.durations), \(columns.statuses), \
+                    \(columns.statusMessages), \(columns.attributes), \(columns.resourceAttributes), \(columns.events))
+                    """,
+                    logger: logger)
+                for try await inserted in rows.decode(Int.self) { return inserted }
+                return 0
+            }
         } catch {
             throw DatabaseError(error)
         }

