@@ -30,7 +30,7 @@ let package = Package(
             name: "ObservatoryConfiguration",
             dependencies: []
         ),
-        // PostgreSQL access: the span record, COPY encoding, the writer's SQL. No business logic.
+        // PostgreSQL access: the span record, the batch write, partition calls. No business logic.
         .target(
             name: "ObservatoryStore",
             dependencies: [
@@ -53,10 +53,8 @@ let package = Package(
         .target(
             name: "ObservatoryIngest",
             dependencies: [
-                "ObservatoryOTLP",
                 "ObservatoryStore",
                 "ObservatoryConfiguration",
-                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -118,7 +116,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ObservatoryIngestTests",
-            dependencies: ["ObservatoryIngest", "ObservatoryOTLP", "ObservatoryDemo", "ObservatoryStore"]
+            dependencies: [
+                "ObservatoryIngest", "ObservatoryOTLP", "ObservatoryDemo", "ObservatoryStore",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
         ),
         .testTarget(
             name: "ObservatoryDemoTests",

@@ -22,7 +22,7 @@ struct IngestBenchmark: AsyncParsableCommand {
             empty of spans (the benchmark counts what got committed). Payloads are generated and \
             encoded before the clock starts. The baseline decodes the same payloads through the same \
             pipeline offline, then times one COPY of all rows into bench_copy.spans: same columns, \
-            same daily partitions, same indexes, no trigger.
+            same daily partitions, same indexes, without the traces fold the service does as well.
             """
     )
 

@@ -47,7 +47,8 @@ extension ObservatoryConfiguration {
             let patterns = raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             for pattern in patterns {
                 do {
-                    _ = try NSRegularExpression(pattern: pattern)
+                    // Compiled as the service uses it: anchored to match the whole path.
+                    _ = try NSRegularExpression(pattern: "^(?:\(pattern))$")
                 } catch {
                     reader.problems.append("OBSERVABILITY_EXCLUDE_PATHS: \"\(pattern)\" is not a valid regular expression")
                 }

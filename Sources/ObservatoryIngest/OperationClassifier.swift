@@ -111,7 +111,7 @@ public enum OperationClassifier {
 
     /// "get_weather" from "tools/call get_weather"; nil when nothing follows the prefix.
     static func suffix(of name: String, after prefix: String) -> String? {
-        guard name.hasPrefix(prefix) else { return nil }
+        guard startsWithMethod(name, prefix) else { return nil }
         let rest = name.dropFirst(prefix.count).drop { $0 == " " }
         return rest.isEmpty ? nil : String(rest)
     }

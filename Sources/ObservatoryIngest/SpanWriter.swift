@@ -23,8 +23,8 @@ public final class SpanWriter: Service, Sendable {
         public var batchMaxWait: Duration
         /// Batches written at once, each on its own connection.
         public var concurrency: Int
-        /// A write that takes longer is cancelled and its requests get 503 (once the
-        /// cancelled write has returned, so possibly somewhat later). Well under the 10 s
+        /// A write that takes longer is abandoned (cancelled, left to end in the background)
+        /// and its requests get 503 at once. Well under the 10 s
         /// that OpenTelemetry exporters wait by default, so they see the 503 and its
         /// Retry-After rather than a timeout of their own. A healthy batch takes a fraction
         /// of a second; each worker has its own connection, so none waits for a lease.

@@ -4,8 +4,8 @@ import PostgresNIO
 
 extension PostgresClient.Configuration {
     /// A client configuration for `url` whose connections resolve unqualified names in the
-    /// `observability` schema (COPY takes a bare table name) and name themselves in
-    /// `pg_stat_activity` as `application_name`.
+    /// `observability` schema (the benchmark's COPY takes a bare table name) and name
+    /// themselves in `pg_stat_activity` as `application_name`.
     public static func observatory(
         url: DatabaseURL, maximumConnections: Int, applicationName: String
     ) -> PostgresClient.Configuration {

@@ -83,6 +83,7 @@ final class OperationClassifierTests: XCTestCase {
     func testUnknownIsInternalWithoutTarget() {
         XCTAssertEqual(classify("compute"), Classified(.internal, nil))
         XCTAssertEqual(classify("tools/callback"), Classified(.internal, nil))
+        XCTAssertEqual(classify("tools/callback", .server, ["mcp.method.name": .string("tools/call")]), Classified(.toolInvoke, nil))
     }
 
     func testFirstMatchingRuleWins() {
