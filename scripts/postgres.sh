@@ -48,7 +48,11 @@ max_connections = 200
 CONF
     fi
     if ! as_owner "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
-      as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start >/dev/null
+      if ! as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start >/dev/null; then
+        echo "PostgreSQL did not start (is port $port taken? set OBSERVABILITY_PG_PORT); $dir/postgres.log says:" >&2
+        tail -n 5 "$dir/postgres.log" >&2
+        exit 1
+      fi
     fi
     for _ in $(seq 1 60); do
       "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" && break
