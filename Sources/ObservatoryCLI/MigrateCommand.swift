@@ -27,10 +27,7 @@ struct MigrateCommand: AsyncParsableCommand {
         var dryRun = false
 
         func run() async throws {
-            let configuration = try Runtime.loadConfiguration()
-            let url = try Runtime.requireDatabaseURL(configuration)
-            let logger = Runtime.logger(configuration)
-            let migrations = try Runtime.migrations(configuration)
+            let (_, url, logger, migrations) = try Runtime.databaseCommand().parts
             do {
                 try await PostgresClient.withRunning(
                     .observatory(url: url, maximumConnections: 1, applicationName: "observatory-migrate"), logger: logger
@@ -65,10 +62,7 @@ struct MigrateCommand: AsyncParsableCommand {
         )
 
         func run() async throws {
-            let configuration = try Runtime.loadConfiguration()
-            let url = try Runtime.requireDatabaseURL(configuration)
-            let logger = Runtime.logger(configuration)
-            let migrations = try Runtime.migrations(configuration)
+            let (_, url, logger, migrations) = try Runtime.databaseCommand().parts
             let current: Bool
             do {
                 current = try await PostgresClient.withRunning(

@@ -65,6 +65,26 @@ enum Runtime {
         var description: String
     }
 
+    /// What every command that talks to the database starts from.
+    struct DatabaseCommand {
+        var configuration: ObservatoryConfiguration
+        var url: DatabaseURL
+        var logger: Logger
+        var migrations: [Migration]
+
+        var parts: (ObservatoryConfiguration, DatabaseURL, Logger, [Migration]) {
+            (configuration, url, logger, migrations)
+        }
+    }
+
+    /// Configuration, database URL, logger and migrations, or exit with the reason.
+    static func databaseCommand() throws -> DatabaseCommand {
+        let configuration = try loadConfiguration()
+        return DatabaseCommand(
+            configuration: configuration, url: try requireDatabaseURL(configuration), logger: logger(configuration),
+            migrations: try migrations(configuration))
+    }
+
     static func logger(_ configuration: ObservatoryConfiguration, label: String = "observatory") -> Logger {
         var logger = Logger(label: label)
         logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info

@@ -22,10 +22,7 @@ struct ServeCommand: AsyncParsableCommand {
     )
 
     func run() async throws {
-        let configuration = try Runtime.loadConfiguration()
-        let url = try Runtime.requireDatabaseURL(configuration)
-        let logger = Runtime.logger(configuration)
-        let migrations = try Runtime.migrations(configuration)
+        let (configuration, url, logger, migrations) = try Runtime.databaseCommand().parts
 
         do {
             try await PostgresClient.withRunning(

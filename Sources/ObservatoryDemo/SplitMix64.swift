@@ -2,15 +2,15 @@ import Foundation
 
 /// A tiny seeded generator (Vigna's SplitMix64) so demo traffic is reproducible
 /// byte for byte on every platform; system randomness would make tests and
-/// benchmark runs incomparable.
-struct SplitMix64: RandomNumberGenerator, Sendable {
+/// benchmark runs incomparable. Public for the fuzz tests, which replay the same way.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    init(seed: UInt64) {
+    public init(seed: UInt64) {
         state = seed
     }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -7,20 +7,8 @@ import XCTest
 /// Random and mutated payloads through every decoder and the pipeline: none may crash,
 /// and each either decodes or fails with an `IngestError`.
 final class DecoderFuzzTests: XCTestCase {
-    /// A small deterministic PRNG so a failure can be replayed from its iteration number.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     func testTenThousandRandomAndMutatedPayloads() throws {
-        var random = SplitMix(state: 0xF00D)
+        var random = SplitMix64(seed: 0xF00D)
         var traffic = DemoTraffic(seed: 3, startUnixNano: 1_700_000_000_000_000_000)
         let protobufSeeds = try (0..<8).map { _ in try traffic.makeRequest(traces: 3).serializedData() }
         let jsonSeeds = try (0..<8).map { _ in try traffic.makeRequest(traces: 2).jsonUTF8Data() }
@@ -64,7 +52,7 @@ final class DecoderFuzzTests: XCTestCase {
     }
 
     /// Flips, deletes, duplicates and truncates bytes.
-    private func mutate(_ seed: Data, using random: inout SplitMix) -> Data {
+    private func mutate(_ seed: Data, using random: inout SplitMix64) -> Data {
         var bytes = [UInt8](seed)
         for _ in 0..<Int.random(in: 1...4, using: &random) where !bytes.isEmpty {
             let index = Int.random(in: 0..<bytes.count, using: &random)

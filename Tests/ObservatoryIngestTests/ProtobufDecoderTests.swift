@@ -83,7 +83,7 @@ final class ProtobufDecoderTests: XCTestCase {
     }
 
     func testMutatedPayloadsNeverCrashAndAgreeOnIdsWhenBothDecode() throws {
-        var random = DecoderFuzzTests.SplitMix(state: 99)
+        var random = SplitMix64(seed: 99)
         var traffic = DemoTraffic(seed: 5, startUnixNano: 1_764_000_000_000_000_000)
         let seeds = try (0..<4).map { _ in try traffic.makeRequest(traces: 4).serializedData() }
         var bothDecoded = 0
