@@ -12,12 +12,10 @@ struct ExportRunner {
         var failed = 0
         var retries = 0
         var rejectedSpans = 0
-        /// Seconds each accepted request took, retries included.
-        var latencies: [Double] = []
     }
 
     enum Outcome {
-        case accepted(rejectedSpans: Int, retries: Int, seconds: Double)
+        case accepted(rejectedSpans: Int, retries: Int)
         case failed(String)
     }
 
@@ -43,11 +41,10 @@ struct ExportRunner {
             for _ in 0..<concurrency { schedule() }
             for await (index, outcome) in group {
                 switch outcome {
-                case .accepted(let rejected, let retries, let seconds):
+                case .accepted(let rejected, let retries):
                     report.accepted += 1
                     report.rejectedSpans += rejected
                     report.retries += retries
-                    report.latencies.append(seconds)
                 case .failed(let reason):
                     report.failed += 1
                     if report.failed <= 3 { Runtime.printError("request failed: \(reason)") }
@@ -62,14 +59,12 @@ struct ExportRunner {
     }
 
     func sendWithRetries(_ body: Data) async -> Outcome {
-        let started = Date()
         var retries = 0
         while true {
             do {
                 let result = try await sender.send(body: body, contentType: "application/x-protobuf")
                 if result.statusCode == 200 {
-                    return .accepted(
-                        rejectedSpans: Int(result.rejectedSpans ?? 0), retries: retries, seconds: Date().timeIntervalSince(started))
+                    return .accepted(rejectedSpans: Int(result.rejectedSpans ?? 0), retries: retries)
                 }
                 guard result.isRetryable, retries < 20 else {
                     return .failed("HTTP \(result.statusCode)\(result.message.map { ": \($0)" } ?? "")")

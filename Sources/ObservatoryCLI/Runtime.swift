@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ObservatoryConfiguration
 import ObservatoryMigrations
+import ObservatoryStore
 import PostgresNIO
 
 /// Start-up chores shared by the subcommands: configuration, logging, migrations.
@@ -32,31 +33,10 @@ enum Runtime {
         return url
     }
 
-    /// Runs `body`, failing with `message` if it has not finished within `seconds`: an
-    /// unreachable database otherwise takes the connection pool a minute to give up on.
-    static func withTimeout<Result: Sendable>(
-        seconds: Int, _ message: String, _ body: @escaping @Sendable () async throws -> Result
-    ) async throws -> Result {
-        try await withThrowingTaskGroup(of: Result?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: .seconds(seconds))
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let result = first else {
-                throw TimedOut(description: message)
-            }
-            return result
-        }
-    }
-
     /// Fails within 15 s, with a message naming the database, when it cannot be reached.
     static func checkReachable(_ client: PostgresClient, _ url: DatabaseURL) async throws {
-        try await withTimeout(
-            seconds: 15,
-            "cannot reach PostgreSQL at \(url.redactedDescription) within 15 s (is it running, and is the URL right?)"
-        ) {
+        let message = "cannot reach PostgreSQL at \(url.redactedDescription) within 15 s (is it running, and is the URL right?)"
+        try await Deadline.run(within: .seconds(15), expired: TimedOut(description: message)) {
             _ = try await client.query("SELECT 1")
         }
     }

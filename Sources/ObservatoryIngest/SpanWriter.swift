@@ -269,51 +269,19 @@ public final class SpanWriter: Service, Sendable {
     }
 
     /// The write, or `.unavailable` once `writeTimeout` has passed, whichever comes first.
-    /// The timeout must not depend on the write noticing its cancellation (a connection
-    /// attempt to a dead server may not), so the write runs in a task of its own and is
-    /// left to finish in the background; if it commits after all, the client's retry is
-    /// recognised as a duplicate.
+    /// If an abandoned write commits after all, the client's retry is recognised as a
+    /// duplicate.
     private func writeWithTimeout(_ records: [SpanRecord]) async throws(DatabaseError) -> Int {
         let store = self.store
         let timeout = settings.writeTimeout
         do {
-            return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
-                let outcome = FirstOutcome(continuation)
-                let write = Task {
-                    do {
-                        outcome.resume(with: .success(try await store.write(records)))
-                    } catch {
-                        outcome.resume(with: .failure(error))
-                    }
-                }
-                Task {
-                    try? await Task.sleep(for: timeout)
-                    if outcome.resume(with: .failure(DatabaseError.unavailable("the write did not finish within \(timeout)"))) {
-                        write.cancel()
-                    }
-                }
+            return try await Deadline.run(
+                within: timeout, expired: DatabaseError.unavailable("the write did not finish within \(timeout)")
+            ) {
+                try await store.write(records)
             }
         } catch {
             throw DatabaseError(error)
         }
-    }
-}
-
-/// Resumes a continuation with the first of several outcomes and ignores the rest.
-private final class FirstOutcome: Sendable {
-    private let continuation: Mutex<CheckedContinuation<Int, any Error>?>
-
-    init(_ continuation: CheckedContinuation<Int, any Error>) {
-        self.continuation = Mutex(continuation)
-    }
-
-    /// Whether this outcome was the first.
-    @discardableResult
-    func resume(with result: Result<Int, any Error>) -> Bool {
-        guard let continuation = continuation.withLock({ value in defer { value = nil }; return value }) else {
-            return false
-        }
-        continuation.resume(with: result)
-        return true
     }
 }

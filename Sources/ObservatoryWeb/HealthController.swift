@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ObservatoryMigrations
+import ObservatoryStore
 import PostgresNIO
 
 /// `/healthz`: the process answers. `/readyz`: it can do its work, i.e. the database is
@@ -25,14 +26,10 @@ public struct HealthController: Sendable {
 
     func readiness() async -> Response {
         do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await migrations.requireCurrent() }
-                group.addTask {
-                    try await Task.sleep(for: .seconds(3))
-                    throw MigrationRunner.Failure.database(.unavailable("no answer within 3 s"))
-                }
-                defer { group.cancelAll() }
-                try await group.next()
+            try await Deadline.run(
+                within: .seconds(3), expired: MigrationRunner.Failure.database(.unavailable("no answer within 3 s"))
+            ) {
+                try await migrations.requireCurrent()
             }
             return NativeAnswer.json(["status": "ready"], status: .ok)
         } catch {
