@@ -67,6 +67,10 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION observability.health(p_error_pct double precision) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN CASE WHEN (p_error_pct > (50)::double precision) THEN 'critical'::text WHEN (p_error_pct > (20)::double precision) THEN 'red'::text WHEN (p_error_pct >= (5)::double precision) THEN 'yellow'::text ELSE 'green'::text END;
+
 CREATE FUNCTION observability.hex_span_id(p_span_id bigint) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN lpad(to_hex(p_span_id), 16, '0'::text);
@@ -142,6 +146,116 @@ folded AS (
 SELECT count(*)::integer FROM inserted
 $$;
 
+CREATE FUNCTION observability.metrics_now() RETURNS timestamp with time zone
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN COALESCE((NULLIF(current_setting('observability.metrics_now'::text, true), ''::text))::timestamp with time zone, now());
+
+CREATE FUNCTION observability.refresh_metrics(p_now timestamp with time zone DEFAULT now(), p_force boolean DEFAULT false) RETURNS TABLE(time_window text, refreshed boolean, duration_ms double precision, computed_at timestamp with time zone)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_window  observability.metric_windows;
+    v_started timestamptz;
+    v_ms      double precision;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtext('observability.refresh_metrics')) THEN
+        RETURN;
+    END IF;
+    PERFORM set_config('observability.metrics_now', p_now::text, true);
+    PERFORM observability.rollup_metrics(p_now);
+
+    FOR v_window IN SELECT * FROM observability.metric_windows w ORDER BY w.window_span LOOP
+        IF p_force OR v_window.last_refreshed_at IS NULL
+           OR p_now >= v_window.last_refreshed_at + v_window.refresh_every - interval '5 seconds' THEN
+            v_started := clock_timestamp();
+            EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY observability.%I', v_window.view_name);
+            v_ms := extract(epoch FROM clock_timestamp() - v_started) * 1000;
+            UPDATE observability.metric_windows w
+               SET last_refreshed_at = p_now, last_duration_ms = v_ms
+             WHERE w.time_window = v_window.time_window;
+            RETURN QUERY SELECT v_window.time_window, true, v_ms, p_now;
+        ELSE
+            RETURN QUERY SELECT v_window.time_window, false, NULL::double precision, v_window.last_refreshed_at;
+        END IF;
+    END LOOP;
+    PERFORM set_config('observability.metrics_now', '', true);
+END
+$$;
+
+CREATE FUNCTION observability.rollup_metrics(p_now timestamp with time zone DEFAULT now(), p_late interval DEFAULT '00:10:00'::interval, p_backfill interval DEFAULT '30 days'::interval) RETURNS TABLE(ran boolean, rolled_from timestamp with time zone, rolled_until timestamp with time zone, minute_rows bigint, hour_rows bigint)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_until timestamptz := date_trunc('minute', p_now, 'UTC');
+    v_from  timestamptz;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtext('observability.rollup_metrics')) THEN
+        RETURN QUERY SELECT false, NULL::timestamptz, NULL::timestamptz, 0::bigint, 0::bigint;
+        RETURN;
+    END IF;
+    SELECT r.rolled_until - p_late INTO v_from FROM observability.rollup_state r WHERE r.name = 'metrics';
+    v_from := date_trunc('minute', coalesce(v_from, p_now - p_backfill), 'UTC');
+    IF v_from >= v_until THEN
+        RETURN QUERY SELECT true, v_from, v_until, 0::bigint, 0::bigint;
+        RETURN;
+    END IF;
+
+    minute_rows := observability.rollup_range('minute', v_from, v_until);
+    hour_rows := observability.rollup_range('hour', date_trunc('hour', v_from, 'UTC'), v_until);
+
+    DELETE FROM observability.metrics_minute WHERE bucket < p_now - interval '8 days';
+    DELETE FROM observability.metrics_hour WHERE bucket < p_now - interval '400 days';
+
+    INSERT INTO observability.rollup_state AS r (name, rolled_until) VALUES ('metrics', v_until)
+    ON CONFLICT (name) DO UPDATE SET rolled_until = greatest(r.rolled_until, excluded.rolled_until);
+
+    RETURN QUERY SELECT true, v_from, v_until, minute_rows, hour_rows;
+END
+$$;
+
+CREATE FUNCTION observability.rollup_range(p_unit text, p_from timestamp with time zone, p_until timestamp with time zone) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+    v_table text;
+    v_rows  bigint;
+BEGIN
+    IF p_unit NOT IN ('minute', 'hour') THEN
+        RAISE EXCEPTION 'rollup_range: unit must be minute or hour, not %', p_unit;
+    END IF;
+    v_table := 'metrics_' || p_unit;
+    EXECUTE format('DELETE FROM observability.%I WHERE bucket >= $1 AND bucket < $2', v_table)
+        USING p_from, p_until;
+    EXECUTE format($q$
+        INSERT INTO observability.%I
+            (bucket, level, operation, target, request_count, error_count, sum_ms, max_ms, p50_ms, p95_ms, p99_ms)
+        SELECT g.bucket, g.level, g.operation, g.target, g.n, g.errors, g.sum_ms, g.max_ms,
+               g.pct[1], g.pct[2], g.pct[3]
+        FROM (
+            SELECT s.bucket,
+                   CASE WHEN grouping(s.operation) = 0 THEN 'target' ELSE 'total' END AS level,
+                   coalesce(s.operation, '') AS operation,
+                   coalesce(s.target, '') AS target,
+                   count(*) AS n,
+                   count(*) FILTER (WHERE s.status = 'error') AS errors,
+                   sum(s.duration_ms) AS sum_ms,
+                   max(s.duration_ms) AS max_ms,
+                   percentile_cont(ARRAY[0.5, 0.95, 0.99]::double precision[])
+                       WITHIN GROUP (ORDER BY s.duration_ms) AS pct
+            FROM (
+                SELECT date_trunc(%L, sp.start_time, 'UTC') AS bucket, sp.operation, coalesce(sp.target, '') AS target, sp.status, sp.duration_ms
+                FROM observability.spans sp
+                WHERE sp.start_time >= $1 AND sp.start_time < $2
+            ) s
+            GROUP BY GROUPING SETS ((s.bucket, s.operation, s.target), (s.bucket))
+        ) g
+        $q$, v_table, p_unit)
+        USING p_from, p_until;
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    RETURN v_rows;
+END
+$_$;
+
 CREATE FUNCTION observability.span_id_from_hex(p_hex text) RETURNS bigint
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN ((('x'::text || lpad(p_hex, 16, '0'::text)))::bit(64))::bigint;
@@ -149,6 +263,308 @@ CREATE FUNCTION observability.span_id_from_hex(p_hex text) RETURNS bigint
 CREATE FUNCTION observability.span_partition_name(p_day date) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT
     RETURN ('spans_p'::text || to_char((p_day)::timestamp with time zone, 'YYYYMMDD'::text));
+
+CREATE FUNCTION observability.window_metrics(p_window interval) RETURNS TABLE(level text, operation text, target text, request_count bigint, error_count bigint, error_pct double precision, avg_ms double precision, p50_ms double precision, p90_ms double precision, p95_ms double precision, p99_ms double precision, max_ms double precision, first_seen timestamp with time zone, last_seen timestamp with time zone, example_error text)
+    LANGUAGE sql STABLE
+    AS $$
+SELECT g.level, g.operation, g.target, g.request_count, g.error_count,
+       100.0 * g.error_count / g.request_count,
+       g.avg_ms, g.pct[1], g.pct[2], g.pct[3], g.pct[4], g.max_ms,
+       g.first_seen, g.last_seen, g.example_error
+FROM (
+    SELECT CASE grouping(s.operation, s.target) WHEN 0 THEN 'target' WHEN 1 THEN 'operation' ELSE 'total' END
+               AS level,
+           coalesce(s.operation, '') AS operation,
+           coalesce(s.target, '') AS target,
+           count(*) AS request_count,
+           count(*) FILTER (WHERE s.status = 'error') AS error_count,
+           avg(s.duration_ms) AS avg_ms,
+           percentile_cont(ARRAY[0.5, 0.9, 0.95, 0.99]::double precision[])
+               WITHIN GROUP (ORDER BY s.duration_ms) AS pct,
+           max(s.duration_ms) AS max_ms,
+           min(s.start_time) AS first_seen,
+           max(s.start_time) AS last_seen,
+           -- The most recent error message: the one an operator is most likely chasing.
+           (array_agg(s.status_message ORDER BY s.start_time DESC)
+               FILTER (WHERE s.status = 'error' AND s.status_message IS NOT NULL))[1] AS example_error
+    FROM (
+        SELECT sp.operation, coalesce(sp.target, '') AS target, sp.status, sp.status_message,
+               sp.duration_ms, sp.start_time
+        FROM observability.spans sp
+        WHERE sp.start_time >= observability.metrics_now() - p_window
+    ) s
+    GROUP BY GROUPING SETS ((s.operation, s.target), (s.operation), ())
+) g
+WHERE g.request_count > 0
+$$;
+
+CREATE TABLE observability.metric_windows (
+    time_window text NOT NULL,
+    view_name text NOT NULL,
+    window_span interval NOT NULL,
+    refresh_every interval NOT NULL,
+    last_refreshed_at timestamp with time zone,
+    last_duration_ms double precision,
+    CONSTRAINT metric_windows_refresh_every_check CHECK ((refresh_every > '00:00:00'::interval))
+);
+
+CREATE MATERIALIZED VIEW observability.metrics_1h AS
+ SELECT '1h'::text AS time_window,
+    m.level,
+    m.operation,
+    m.target,
+    m.request_count,
+    m.error_count,
+    m.error_pct,
+    m.avg_ms,
+    m.p50_ms,
+    m.p90_ms,
+    m.p95_ms,
+    m.p99_ms,
+    m.max_ms,
+    m.first_seen,
+    m.last_seen,
+    m.example_error,
+    observability.health(m.error_pct) AS health,
+    observability.metrics_now() AS computed_at,
+    (observability.metrics_now() - '01:00:00'::interval) AS window_start
+   FROM observability.window_metrics('01:00:00'::interval) m(level, operation, target, request_count, error_count, error_pct, avg_ms, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, first_seen, last_seen, example_error)
+  WITH NO DATA;
+
+CREATE MATERIALIZED VIEW observability.metrics_24h AS
+ SELECT '24h'::text AS time_window,
+    m.level,
+    m.operation,
+    m.target,
+    m.request_count,
+    m.error_count,
+    m.error_pct,
+    m.avg_ms,
+    m.p50_ms,
+    m.p90_ms,
+    m.p95_ms,
+    m.p99_ms,
+    m.max_ms,
+    m.first_seen,
+    m.last_seen,
+    m.example_error,
+    observability.health(m.error_pct) AS health,
+    observability.metrics_now() AS computed_at,
+    (observability.metrics_now() - '24:00:00'::interval) AS window_start
+   FROM observability.window_metrics('24:00:00'::interval) m(level, operation, target, request_count, error_count, error_pct, avg_ms, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, first_seen, last_seen, example_error)
+  WITH NO DATA;
+
+CREATE MATERIALIZED VIEW observability.metrics_30d AS
+ SELECT '30d'::text AS time_window,
+    m.level,
+    m.operation,
+    m.target,
+    m.request_count,
+    m.error_count,
+    m.error_pct,
+    m.avg_ms,
+    m.p50_ms,
+    m.p90_ms,
+    m.p95_ms,
+    m.p99_ms,
+    m.max_ms,
+    m.first_seen,
+    m.last_seen,
+    m.example_error,
+    observability.health(m.error_pct) AS health,
+    observability.metrics_now() AS computed_at,
+    (observability.metrics_now() - '30 days'::interval) AS window_start
+   FROM observability.window_metrics('30 days'::interval) m(level, operation, target, request_count, error_count, error_pct, avg_ms, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, first_seen, last_seen, example_error)
+  WITH NO DATA;
+
+CREATE MATERIALIZED VIEW observability.metrics_7d AS
+ SELECT '7d'::text AS time_window,
+    m.level,
+    m.operation,
+    m.target,
+    m.request_count,
+    m.error_count,
+    m.error_pct,
+    m.avg_ms,
+    m.p50_ms,
+    m.p90_ms,
+    m.p95_ms,
+    m.p99_ms,
+    m.max_ms,
+    m.first_seen,
+    m.last_seen,
+    m.example_error,
+    observability.health(m.error_pct) AS health,
+    observability.metrics_now() AS computed_at,
+    (observability.metrics_now() - '7 days'::interval) AS window_start
+   FROM observability.window_metrics('7 days'::interval) m(level, operation, target, request_count, error_count, error_pct, avg_ms, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, first_seen, last_seen, example_error)
+  WITH NO DATA;
+
+CREATE TABLE observability.metrics_hour (
+    bucket timestamp with time zone NOT NULL,
+    level text NOT NULL,
+    operation text NOT NULL,
+    target text NOT NULL,
+    request_count bigint NOT NULL,
+    error_count bigint NOT NULL,
+    sum_ms double precision NOT NULL,
+    max_ms double precision NOT NULL,
+    p50_ms double precision NOT NULL,
+    p95_ms double precision NOT NULL,
+    p99_ms double precision NOT NULL,
+    CONSTRAINT metrics_minute_level_check CHECK ((level = ANY (ARRAY['target'::text, 'total'::text])))
+);
+
+COMMENT ON TABLE observability.metrics_hour IS 'Per-hour counts, errors and p50/p95/p99/max per operation and target (level target) and overall (level total); kept 400 days. Filled by rollup_metrics().';
+
+CREATE TABLE observability.metrics_minute (
+    bucket timestamp with time zone NOT NULL,
+    level text NOT NULL,
+    operation text NOT NULL,
+    target text NOT NULL,
+    request_count bigint NOT NULL,
+    error_count bigint NOT NULL,
+    sum_ms double precision NOT NULL,
+    max_ms double precision NOT NULL,
+    p50_ms double precision NOT NULL,
+    p95_ms double precision NOT NULL,
+    p99_ms double precision NOT NULL,
+    CONSTRAINT metrics_minute_level_check CHECK ((level = ANY (ARRAY['target'::text, 'total'::text])))
+);
+
+COMMENT ON TABLE observability.metrics_minute IS 'Per-minute counts, errors and p50/p95/p99/max per operation and target (level target) and overall (level total); kept 8 days. Filled by rollup_metrics().';
+
+CREATE VIEW observability.operation_metrics AS
+ SELECT metrics_1h.time_window,
+    metrics_1h.level,
+    metrics_1h.operation,
+    metrics_1h.target,
+    metrics_1h.request_count,
+    metrics_1h.error_count,
+    metrics_1h.error_pct,
+    metrics_1h.avg_ms,
+    metrics_1h.p50_ms,
+    metrics_1h.p90_ms,
+    metrics_1h.p95_ms,
+    metrics_1h.p99_ms,
+    metrics_1h.max_ms,
+    metrics_1h.first_seen,
+    metrics_1h.last_seen,
+    metrics_1h.example_error,
+    metrics_1h.health,
+    metrics_1h.computed_at,
+    metrics_1h.window_start
+   FROM observability.metrics_1h
+UNION ALL
+ SELECT metrics_24h.time_window,
+    metrics_24h.level,
+    metrics_24h.operation,
+    metrics_24h.target,
+    metrics_24h.request_count,
+    metrics_24h.error_count,
+    metrics_24h.error_pct,
+    metrics_24h.avg_ms,
+    metrics_24h.p50_ms,
+    metrics_24h.p90_ms,
+    metrics_24h.p95_ms,
+    metrics_24h.p99_ms,
+    metrics_24h.max_ms,
+    metrics_24h.first_seen,
+    metrics_24h.last_seen,
+    metrics_24h.example_error,
+    metrics_24h.health,
+    metrics_24h.computed_at,
+    metrics_24h.window_start
+   FROM observability.metrics_24h
+UNION ALL
+ SELECT metrics_7d.time_window,
+    metrics_7d.level,
+    metrics_7d.operation,
+    metrics_7d.target,
+    metrics_7d.request_count,
+    metrics_7d.error_count,
+    metrics_7d.error_pct,
+    metrics_7d.avg_ms,
+    metrics_7d.p50_ms,
+    metrics_7d.p90_ms,
+    metrics_7d.p95_ms,
+    metrics_7d.p99_ms,
+    metrics_7d.max_ms,
+    metrics_7d.first_seen,
+    metrics_7d.last_seen,
+    metrics_7d.example_error,
+    metrics_7d.health,
+    metrics_7d.computed_at,
+    metrics_7d.window_start
+   FROM observability.metrics_7d
+UNION ALL
+ SELECT metrics_30d.time_window,
+    metrics_30d.level,
+    metrics_30d.operation,
+    metrics_30d.target,
+    metrics_30d.request_count,
+    metrics_30d.error_count,
+    metrics_30d.error_pct,
+    metrics_30d.avg_ms,
+    metrics_30d.p50_ms,
+    metrics_30d.p90_ms,
+    metrics_30d.p95_ms,
+    metrics_30d.p99_ms,
+    metrics_30d.max_ms,
+    metrics_30d.first_seen,
+    metrics_30d.last_seen,
+    metrics_30d.example_error,
+    metrics_30d.health,
+    metrics_30d.computed_at,
+    metrics_30d.window_start
+   FROM observability.metrics_30d;
+
+COMMENT ON VIEW observability.operation_metrics IS 'Metrics per time_window (1h, 24h, 7d, 30d) and level: target (per operation and target), operation (per kind, target ), total (operation and target ). Durations in ms, error_pct 0-100, health green/yellow/red/critical. See docs/sql.md.';
+
+CREATE VIEW observability.prompt_metrics AS
+ SELECT operation_metrics.time_window,
+    operation_metrics.target AS prompt_name,
+    operation_metrics.request_count,
+    operation_metrics.error_count,
+    operation_metrics.error_pct,
+    operation_metrics.health,
+    operation_metrics.avg_ms,
+    operation_metrics.p50_ms,
+    operation_metrics.p90_ms,
+    operation_metrics.p95_ms,
+    operation_metrics.p99_ms,
+    operation_metrics.max_ms,
+    operation_metrics.first_seen,
+    operation_metrics.last_seen,
+    operation_metrics.example_error,
+    operation_metrics.computed_at
+   FROM observability.operation_metrics
+  WHERE ((operation_metrics.level = 'target'::text) AND (operation_metrics.operation = 'prompt_render'::text));
+
+CREATE VIEW observability.resource_metrics AS
+ SELECT operation_metrics.time_window,
+    operation_metrics.target AS resource_uri,
+    operation_metrics.request_count,
+    operation_metrics.error_count,
+    operation_metrics.error_pct,
+    operation_metrics.health,
+    operation_metrics.avg_ms,
+    operation_metrics.p50_ms,
+    operation_metrics.p90_ms,
+    operation_metrics.p95_ms,
+    operation_metrics.p99_ms,
+    operation_metrics.max_ms,
+    operation_metrics.first_seen,
+    operation_metrics.last_seen,
+    operation_metrics.example_error,
+    operation_metrics.computed_at
+   FROM observability.operation_metrics
+  WHERE ((operation_metrics.level = 'target'::text) AND (operation_metrics.operation = 'resource_fetch'::text));
+
+CREATE TABLE observability.rollup_state (
+    name text NOT NULL,
+    rolled_until timestamp with time zone NOT NULL
+);
 
 CREATE TABLE observability.schema_migrations (
     version integer NOT NULL,
@@ -257,6 +673,26 @@ CREATE TABLE observability.spans_default (
     CONSTRAINT spans_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'error'::text, 'unset'::text])))
 );
 
+CREATE VIEW observability.tool_metrics AS
+ SELECT operation_metrics.time_window,
+    operation_metrics.target AS tool_name,
+    operation_metrics.request_count,
+    operation_metrics.error_count,
+    operation_metrics.error_pct,
+    operation_metrics.health,
+    operation_metrics.avg_ms,
+    operation_metrics.p50_ms,
+    operation_metrics.p90_ms,
+    operation_metrics.p95_ms,
+    operation_metrics.p99_ms,
+    operation_metrics.max_ms,
+    operation_metrics.first_seen,
+    operation_metrics.last_seen,
+    operation_metrics.example_error,
+    operation_metrics.computed_at
+   FROM observability.operation_metrics
+  WHERE ((operation_metrics.level = 'target'::text) AND (operation_metrics.operation = 'tool_invoke'::text));
+
 CREATE TABLE observability.traces (
     trace_id uuid NOT NULL,
     root_span_id bigint,
@@ -279,11 +715,38 @@ COMMENT ON TABLE observability.traces IS 'One row per trace, kept by ingest_span
 
 ALTER TABLE ONLY observability.spans ATTACH PARTITION observability.spans_default DEFAULT;
 
+ALTER TABLE ONLY observability.metric_windows
+    ADD CONSTRAINT metric_windows_pkey PRIMARY KEY (time_window);
+
+ALTER TABLE ONLY observability.metric_windows
+    ADD CONSTRAINT metric_windows_view_name_key UNIQUE (view_name);
+
+ALTER TABLE ONLY observability.metrics_hour
+    ADD CONSTRAINT metrics_hour_pkey PRIMARY KEY (bucket, level, operation, target);
+
+ALTER TABLE ONLY observability.metrics_minute
+    ADD CONSTRAINT metrics_minute_pkey PRIMARY KEY (bucket, level, operation, target);
+
+ALTER TABLE ONLY observability.rollup_state
+    ADD CONSTRAINT rollup_state_pkey PRIMARY KEY (name);
+
 ALTER TABLE ONLY observability.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
 
 ALTER TABLE ONLY observability.traces
     ADD CONSTRAINT traces_pkey PRIMARY KEY (trace_id);
+
+CREATE UNIQUE INDEX metrics_1h_key ON observability.metrics_1h USING btree (level, operation, target);
+
+CREATE UNIQUE INDEX metrics_24h_key ON observability.metrics_24h USING btree (level, operation, target);
+
+CREATE UNIQUE INDEX metrics_30d_key ON observability.metrics_30d USING btree (level, operation, target);
+
+CREATE UNIQUE INDEX metrics_7d_key ON observability.metrics_7d USING btree (level, operation, target);
+
+CREATE INDEX metrics_hour_target_idx ON observability.metrics_hour USING btree (operation, target, bucket);
+
+CREATE INDEX metrics_minute_target_idx ON observability.metrics_minute USING btree (operation, target, bucket);
 
 CREATE INDEX spans_operation_target_time_idx ON ONLY observability.spans USING btree (operation, target, start_time);
 
