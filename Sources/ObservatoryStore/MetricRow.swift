@@ -1,0 +1,79 @@
+import Foundation
+
+/// One row of a metric view: the figures of one operation and target (or of one kind, or
+/// of everything) over one window. Field names are the view's column names, so the JSON
+/// API and psql agree.
+public struct MetricRow: Sendable, Codable, Equatable {
+    public var level: String
+    public var operation: String
+    public var target: String
+    public var requestCount: Int
+    public var errorCount: Int
+    /// 0–100.
+    public var errorPct: Double
+    /// `green`, `yellow`, `red` or `critical` (observability.health()).
+    public var health: String
+    public var avgMs: Double
+    public var p50Ms: Double
+    public var p90Ms: Double
+    public var p95Ms: Double
+    public var p99Ms: Double
+    public var maxMs: Double
+    public var firstSeen: Date
+    public var lastSeen: Date
+    public var exampleError: String?
+    /// When the view was last refreshed: the figures are as of this instant.
+    public var computedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case level, operation, target, health
+        case requestCount = "request_count", errorCount = "error_count", errorPct = "error_pct"
+        case avgMs = "avg_ms", p50Ms = "p50_ms", p90Ms = "p90_ms", p95Ms = "p95_ms", p99Ms = "p99_ms"
+        case maxMs = "max_ms", firstSeen = "first_seen", lastSeen = "last_seen"
+        case exampleError = "example_error", computedAt = "computed_at"
+    }
+}
+
+/// A point of a time series: one bucket of the per-minute or per-hour rollup.
+public struct SeriesPoint: Sendable, Codable, Equatable {
+    public var bucket: Date
+    public var requestCount: Int
+    public var errorCount: Int
+    public var p95Ms: Double
+
+    enum CodingKeys: String, CodingKey {
+        case bucket, requestCount = "request_count", errorCount = "error_count", p95Ms = "p95_ms"
+    }
+}
+
+/// When a window's view was last refreshed and how often it is.
+public struct WindowFreshness: Sendable, Codable, Equatable {
+    public var window: String
+    public var lastRefreshedAt: Date?
+    public var lastDurationMs: Double?
+    public var refreshEverySeconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case window = "time_window", lastRefreshedAt = "last_refreshed_at", lastDurationMs = "last_duration_ms"
+        case refreshEverySeconds = "refresh_every_seconds"
+    }
+}
+
+/// The columns a metrics table may be ordered by; anything else is refused before SQL.
+public enum MetricSort: String, CaseIterable, Sendable {
+    case name, count, avg, p50, p90, p95, p99, errors = "error_rate", lastSeen = "last_seen"
+
+    var column: String {
+        switch self {
+        case .name: "target"
+        case .count: "request_count"
+        case .avg: "avg_ms"
+        case .p50: "p50_ms"
+        case .p90: "p90_ms"
+        case .p95: "p95_ms"
+        case .p99: "p99_ms"
+        case .errors: "error_pct"
+        case .lastSeen: "last_seen"
+        }
+    }
+}

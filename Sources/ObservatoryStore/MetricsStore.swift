@@ -1,0 +1,146 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Reads the metric views and rollups (migrations/0006, 0007) and runs their refresh.
+/// Only SQL here: which rows a page needs is decided by the caller.
+public struct MetricsStore: Sendable {
+    public let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    static let metricColumns = """
+        level, operation, target, request_count, error_count, error_pct, health, avg_ms, p50_ms, p90_ms, p95_ms,
+        p99_ms, max_ms, first_seen, last_seen, example_error, computed_at
+        """
+
+    /// Per-target rows of one operation kind (all kinds when nil), ordered and limited.
+    public func targets(
+        window: MetricWindow, operation: String?, sort: MetricSort = .count, descending: Bool = true, limit: Int
+    ) async throws(DatabaseError) -> [MetricRow] {
+        let direction = descending ? "DESC" : "ASC"
+        let query: PostgresQuery = """
+            SELECT \(unescaped: Self.metricColumns) FROM observability.\(unescaped: window.viewName)
+            WHERE level = 'target' AND (\(operation)::text IS NULL OR operation = \(operation))
+            ORDER BY \(unescaped: sort.column) \(unescaped: direction), target
+            LIMIT \(limit)
+            """
+        return try await metricRows(query)
+    }
+
+    /// The most error-prone targets: highest error rate first, then most errors.
+    public func errorProne(window: MetricWindow, operation: String?, limit: Int) async throws(DatabaseError) -> [MetricRow] {
+        let query: PostgresQuery = """
+            SELECT \(unescaped: Self.metricColumns) FROM observability.\(unescaped: window.viewName)
+            WHERE level = 'target' AND error_count > 0 AND (\(operation)::text IS NULL OR operation = \(operation))
+            ORDER BY error_pct DESC, error_count DESC, target
+            LIMIT \(limit)
+            """
+        return try await metricRows(query)
+    }
+
+    /// The figures of one operation kind as a whole, or of everything when `operation` is
+    /// nil; nil when the window holds no span of it.
+    public func aggregate(window: MetricWindow, operation: String?) async throws(DatabaseError) -> MetricRow? {
+        let level = operation == nil ? "total" : "operation"
+        let query: PostgresQuery = """
+            SELECT \(unescaped: Self.metricColumns) FROM observability.\(unescaped: window.viewName)
+            WHERE level = \(level) AND operation = \(operation ?? "")
+            """
+        return try await metricRows(query).first
+    }
+
+    /// Requests, errors and p95 over time, over everything, from the rollups.
+    public func series(window: MetricWindow, now: Date = Date()) async throws(DatabaseError) -> [SeriesPoint] {
+        let source = window.seriesSource
+        let since = now.addingTimeInterval(-Double(window.seconds))
+        let query: PostgresQuery = """
+            SELECT bucket, request_count, error_count, p95_ms FROM observability.\(unescaped: source.table)
+            WHERE level = 'total' AND bucket >= \(since) ORDER BY bucket
+            """
+        do {
+            var points: [SeriesPoint] = []
+            for try await (bucket, count, errors, p95) in try await client.query(query, logger: logger)
+                .decode((Date, Int, Int, Double).self)
+            {
+                points.append(SeriesPoint(bucket: bucket, requestCount: count, errorCount: errors, p95Ms: p95))
+            }
+            return points
+        } catch {
+            throw DatabaseError(error)
+        }
+    }
+
+    /// When each window was last refreshed.
+    public func freshness() async throws(DatabaseError) -> [WindowFreshness] {
+        do {
+            var windows: [WindowFreshness] = []
+            let rows = try await client.query(
+                """
+                SELECT time_window, last_refreshed_at, last_duration_ms, extract(epoch FROM refresh_every)::float8
+                FROM observability.metric_windows ORDER BY window_span
+                """, logger: logger)
+            for try await (window, refreshed, duration, every) in rows.decode((String, Date?, Double?, Double).self) {
+                windows.append(
+                    WindowFreshness(
+                        window: window, lastRefreshedAt: refreshed, lastDurationMs: duration, refreshEverySeconds: every))
+            }
+            return windows
+        } catch {
+            throw DatabaseError(error)
+        }
+    }
+
+    /// One window's outcome of `refresh_metrics()`.
+    public struct Refreshed: Sendable, Equatable {
+        public var window: String
+        public var refreshed: Bool
+        public var durationMs: Double?
+    }
+
+    /// Rolls up new minutes and refreshes the windows that are due (all with `force`).
+    /// Empty when another session was refreshing at that moment.
+    @discardableResult
+    public func refresh(force: Bool = false, now: Date? = nil) async throws(DatabaseError) -> [Refreshed] {
+        do {
+            let query: PostgresQuery = """
+                SELECT time_window, refreshed, duration_ms
+                FROM observability.refresh_metrics(coalesce(\(now)::timestamptz, now()), \(force))
+                """
+            var result: [Refreshed] = []
+            for try await (window, refreshed, duration) in try await client.query(query, logger: logger)
+                .decode((String, Bool, Double?).self)
+            {
+                result.append(Refreshed(window: window, refreshed: refreshed, durationMs: duration))
+            }
+            return result
+        } catch {
+            throw DatabaseError(error)
+        }
+    }
+
+    private func metricRows(_ query: PostgresQuery) async throws(DatabaseError) -> [MetricRow] {
+        do {
+            var result: [MetricRow] = []
+            let rows = try await client.query(query, logger: logger).decode(
+                (String, String, String, Int, Int, Double, String, Double, Double, Double, Double, Double, Double, Date,
+                 Date, String?, Date).self)
+            for try await (level, operation, target, count, errors, errorPct, health, avg, p50, p90, p95, p99, max, first,
+                last, example, computed) in rows
+            {
+                result.append(
+                    MetricRow(
+                        level: level, operation: operation, target: target, requestCount: count, errorCount: errors,
+                        errorPct: errorPct, health: health, avgMs: avg, p50Ms: p50, p90Ms: p90, p95Ms: p95, p99Ms: p99,
+                        maxMs: max, firstSeen: first, lastSeen: last, exampleError: example, computedAt: computed))
+            }
+            return result
+        } catch {
+            throw DatabaseError(error)
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+
+/// A trace as the trace list shows it: the `traces` row, plus, for failed traces, the
+/// first failing span (what broke and why).
+public struct TraceSummary: Sendable, Codable, Equatable {
+    public var traceID: String
+    public var rootName: String
+    public var serviceName: String
+    public var startTime: Date
+    public var endTime: Date
+    public var durationMs: Double
+    public var spanCount: Int
+    public var errorCount: Int
+    /// `ok` or `error`.
+    public var status: String
+    public var firstError: FailedSpan?
+
+    enum CodingKeys: String, CodingKey {
+        case traceID = "trace_id", rootName = "root_name", serviceName = "service_name", startTime = "start_time"
+        case endTime = "end_time", durationMs = "duration_ms", spanCount = "span_count", errorCount = "error_count"
+        case status, firstError = "first_error"
+    }
+
+    public init(traceID: String, rootName: String, serviceName: String, startTime: Date, endTime: Date, durationMs: Double, spanCount: Int, errorCount: Int, status: String, firstError: FailedSpan?) {
+        self.traceID = traceID
+        self.rootName = rootName
+        self.serviceName = serviceName
+        self.startTime = startTime
+        self.endTime = endTime
+        self.durationMs = durationMs
+        self.spanCount = spanCount
+        self.errorCount = errorCount
+        self.status = status
+        self.firstError = firstError
+    }
+}
+
+/// The earliest failing span of a trace.
+public struct FailedSpan: Sendable, Codable, Equatable {
+    public var name: String
+    public var operation: String
+    public var target: String?
+    public var message: String?
+
+    public init(name: String, operation: String, target: String?, message: String?) {
+        self.name = name
+        self.operation = operation
+        self.target = target
+        self.message = message
+    }
+}
+
+/// One stored span, every column, for the trace detail page. Attributes and events stay
+/// JSON text: the page shows them as stored.
+public struct StoredSpan: Sendable, Codable, Equatable {
+    public var spanID: String
+    public var parentSpanID: String?
+    public var name: String
+    public var kind: String
+    public var operation: String
+    public var target: String?
+    public var serviceName: String
+    public var scopeName: String?
+    public var startTime: Date
+    public var endTime: Date
+    public var durationMs: Double
+    public var status: String
+    public var statusMessage: String?
+    public var attributesJSON: String
+    public var resourceAttributesJSON: String
+    public var eventsJSON: String
+
+    enum CodingKeys: String, CodingKey {
+        case spanID = "span_id", parentSpanID = "parent_span_id", name, kind, operation, target
+        case serviceName = "service_name", scopeName = "scope_name", startTime = "start_time", endTime = "end_time"
+        case durationMs = "duration_ms", status, statusMessage = "status_message", attributesJSON = "attributes"
+        case resourceAttributesJSON = "resource_attributes", eventsJSON = "events"
+    }
+
+    public init(spanID: String, parentSpanID: String?, name: String, kind: String, operation: String, target: String?, serviceName: String, scopeName: String?, startTime: Date, endTime: Date, durationMs: Double, status: String, statusMessage: String?, attributesJSON: String, resourceAttributesJSON: String, eventsJSON: String) {
+        self.spanID = spanID
+        self.parentSpanID = parentSpanID
+        self.name = name
+        self.kind = kind
+        self.operation = operation
+        self.target = target
+        self.serviceName = serviceName
+        self.scopeName = scopeName
+        self.startTime = startTime
+        self.endTime = endTime
+        self.durationMs = durationMs
+        self.status = status
+        self.statusMessage = statusMessage
+        self.attributesJSON = attributesJSON
+        self.resourceAttributesJSON = resourceAttributesJSON
+        self.eventsJSON = eventsJSON
+    }
+}
+
+/// What the trace list is filtered by. Every field narrows; nil means "any".
+public struct TraceFilter: Sendable, Equatable {
+    public var since: Date
+    /// `ok` or `error`.
+    public var status: String?
+    public var operation: String?
+    public var target: String?
+    public var minDurationMs: Double?
+    /// Case-insensitive substring of the trace's root span name.
+    public var search: String?
+    public var limit: Int
+    public var offset: Int
+
+    public init(
+        since: Date, status: String? = nil, operation: String? = nil, target: String? = nil,
+        minDurationMs: Double? = nil, search: String? = nil, limit: Int = 50, offset: Int = 0
+    ) {
+        self.since = since
+        self.status = status
+        self.operation = operation
+        self.target = target
+        self.minDurationMs = minDurationMs
+        self.search = search
+        self.limit = limit
+        self.offset = offset
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Reads traces and their spans for the trace list and the trace detail page.
+public struct TraceStore: Sendable {
+    public let client: PostgresClient
+    let logger: Logger
+
+    /// A target filter looks at this many of the newest matching spans: enough for any
+    /// page of a trace list, and bounded however popular the target is.
+    public static let targetScanLimit = 5_000
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    static let summaryColumns = """
+        observability.hex_trace_id(t.trace_id), t.root_name, t.service_name, t.start_time, t.end_time, t.duration_ms,
+        t.span_count, t.error_count, t.status, e.name, e.operation, e.target, e.status_message
+        """
+
+    /// The earliest failing span of each listed trace that has one.
+    static let firstErrorJoin = """
+        LEFT JOIN LATERAL (
+            SELECT s.name, s.operation, s.target, s.status_message FROM observability.spans s
+            WHERE s.trace_id = t.trace_id AND s.status = 'error' AND t.error_count > 0
+              AND s.start_time >= t.start_time AND s.start_time <= t.end_time
+            ORDER BY s.start_time LIMIT 1
+        ) e ON true
+        """
+
+    /// Traces matching `filter`, newest first. Returns up to `limit + 1` rows so the caller
+    /// knows whether a next page exists without counting every match.
+    public func list(_ filter: TraceFilter) async throws(DatabaseError) -> [TraceSummary] {
+        let pattern = filter.search.map { "%" + Self.escapeLike($0) + "%" }
+        let query: PostgresQuery
+        if let operation = filter.operation, let target = filter.target {
+            // Driven by the (operation, target, start_time) index: the newest matching
+            // spans, then their traces.
+            query = """
+                WITH matched AS (
+                    SELECT DISTINCT m.trace_id FROM (
+                        SELECT sp.trace_id FROM observability.spans sp
+                        WHERE sp.operation = \(operation) AND sp.target = \(target) AND sp.start_time >= \(filter.since)
+                        ORDER BY sp.start_time DESC LIMIT \(Self.targetScanLimit)
+                    ) m
+                )
+                SELECT \(unescaped: Self.summaryColumns)
+                FROM matched JOIN observability.traces t ON t.trace_id = matched.trace_id
+                \(unescaped: Self.firstErrorJoin)
+                WHERE (\(filter.status)::text IS NULL OR t.status = \(filter.status))
+                  AND (\(filter.minDurationMs)::float8 IS NULL OR t.duration_ms >= \(filter.minDurationMs))
+                  AND (\(pattern)::text IS NULL OR t.root_name ILIKE \(pattern))
+                ORDER BY t.start_time DESC, t.trace_id
+                LIMIT \(filter.limit + 1) OFFSET \(filter.offset)
+                """
+        } else {
+            query = """
+                SELECT \(unescaped: Self.summaryColumns)
+                FROM observability.traces t
+                \(unescaped: Self.firstErrorJoin)
+                WHERE t.start_time >= \(filter.since)
+                  AND (\(filter.status)::text IS NULL OR t.status = \(filter.status))
+                  AND (\(filter.minDurationMs)::float8 IS NULL OR t.duration_ms >= \(filter.minDurationMs))
+                  AND (\(pattern)::text IS NULL OR t.root_name ILIKE \(pattern))
+                  AND (\(filter.operation)::text IS NULL OR EXISTS (
+                        SELECT 1 FROM observability.spans s
+                        WHERE s.trace_id = t.trace_id AND s.operation = \(filter.operation)
+                          AND s.start_time >= t.start_time AND s.start_time <= t.end_time))
+                ORDER BY t.start_time DESC, t.trace_id
+                LIMIT \(filter.limit + 1) OFFSET \(filter.offset)
+                """
+        }
+        return try await summaries(query)
+    }
+
+    /// One trace and all of its spans in start order; nil when the id is unknown.
+    public func trace(_ id: TraceID) async throws(DatabaseError) -> (TraceSummary, [StoredSpan])? {
+        let summaryQuery: PostgresQuery = """
+            SELECT \(unescaped: Self.summaryColumns)
+            FROM observability.traces t \(unescaped: Self.firstErrorJoin)
+            WHERE t.trace_id = \(id)
+            """
+        guard let summary = try await summaries(summaryQuery).first else { return nil }
+        // Bounded by the trace's own times so only its days' partitions are searched.
+        let spansQuery: PostgresQuery = """
+            SELECT observability.hex_span_id(s.span_id), observability.hex_span_id(s.parent_span_id), s.name, s.kind,
+                   s.operation, s.target, s.service_name, s.scope_name, s.start_time, s.end_time, s.duration_ms, s.status,
+                   s.status_message, s.attributes::text, s.resource_attributes::text, s.events::text
+            FROM observability.spans s
+            WHERE s.trace_id = \(id) AND s.start_time >= \(summary.startTime) AND s.start_time <= \(summary.endTime)
+            ORDER BY s.start_time, s.span_id
+            """
+        do {
+            var spans: [StoredSpan] = []
+            let rows = try await client.query(spansQuery, logger: logger).decode(
+                (String, String?, String, String, String, String?, String, String?, Date, Date, Double, String, String?,
+                 String, String, String).self)
+            for try await (spanID, parent, name, kind, operation, target, service, scope, start, end, duration, status,
+                message, attributes, resource, events) in rows
+            {
+                spans.append(
+                    StoredSpan(
+                        spanID: spanID, parentSpanID: parent, name: name, kind: kind, operation: operation, target: target,
+                        serviceName: service, scopeName: scope, startTime: start, endTime: end, durationMs: duration,
+                        status: status, statusMessage: message, attributesJSON: attributes,
+                        resourceAttributesJSON: resource, eventsJSON: events))
+            }
+            return (summary, spans)
+        } catch {
+            throw DatabaseError(error)
+        }
+    }
+
+    /// `text` with LIKE's wildcards escaped, so a search for `50%` or `a_b` means itself.
+    static func escapeLike(_ text: String) -> String {
+        var escaped = ""
+        for character in text {
+            if character == "%" || character == "_" || character == "\\" { escaped.append("\\") }
+            escaped.append(character)
+        }
+        return escaped
+    }
+
+    private func summaries(_ query: PostgresQuery) async throws(DatabaseError) -> [TraceSummary] {
+        do {
+            var result: [TraceSummary] = []
+            let rows = try await client.query(query, logger: logger).decode(
+                (String, String, String, Date, Date, Double, Int, Int, String, String?, String?, String?, String?).self)
+            for try await (traceID, rootName, service, start, end, duration, spans, errors, status, errorName,
+                errorOperation, errorTarget, errorMessage) in rows
+            {
+                let firstError = errorName.map {
+                    FailedSpan(name: $0, operation: errorOperation ?? "", target: errorTarget, message: errorMessage)
+                }
+                result.append(
+                    TraceSummary(
+                        traceID: traceID, rootName: rootName, serviceName: service, startTime: start, endTime: end,
+                        durationMs: duration, spanCount: spans, errorCount: errors, status: status,
+                        firstError: firstError))
+            }
+            return result
+        } catch {
+            throw DatabaseError(error)
+        }
+    }
+}
