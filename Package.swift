@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"6.0.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // Generated OTLP message types (scripts/generate-otlp.sh); nothing hand-written.
@@ -61,10 +62,13 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),
-        // HTTP routes: ingestion endpoints and health.
+        // HTTP routes: ingestion endpoints, dashboards and their JSON twins, health. Templates
+        // and the pages' own scripts are compiled into the binary (Resources/), so a
+        // deployed binary cannot lack one.
         .target(
             name: "ObservatoryWeb",
             dependencies: [
+                .product(name: "Mustache", package: "swift-mustache"),
                 "ObservatoryIngest",
                 "ObservatoryStore",
                 "ObservatoryMigrations",
@@ -76,7 +80,8 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 "ObservatoryOTLP",
-            ]
+            ],
+            resources: [.embedInCode("Resources")]
         ),
         // Realistic MCP gateway traffic as OTLP protobuf, for `demo` and `bench`.
         .target(
@@ -120,6 +125,10 @@ let package = Package(
                 "ObservatoryIngest", "ObservatoryOTLP", "ObservatoryDemo", "ObservatoryStore",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
+        ),
+        .testTarget(
+            name: "ObservatoryWebTests",
+            dependencies: ["ObservatoryWeb", "ObservatoryStore"]
         ),
         .testTarget(
             name: "ObservatoryDemoTests",

@@ -53,12 +53,31 @@ struct ServeCommand: AsyncParsableCommand {
                 batchMaxWait: .milliseconds(configuration.batchMaxWaitMilliseconds),
                 concurrency: configuration.writerConnections),
             logger: logger)
+        let renderer: PageRenderer
+        do {
+            renderer = try PageRenderer()
+        } catch {
+            Runtime.printError("error: \(error)")
+            throw ExitCode.failure
+        }
+        let assets = StaticController(chartJSPath: configuration.chartJSPath)
+        let metrics = MetricsStore(client: queryClient, logger: logger)
+        let traces = TraceStore(client: queryClient, logger: logger)
         let routes = ObservatoryRoutes(
             ingest: IngestController(
                 pipeline: IngestPipeline(configuration: configuration), writer: writer,
                 maxBodyBytes: configuration.maxBodyBytes, ingestToken: configuration.ingestToken, logger: logger),
-            health: HealthController(migrations: MigrationRunner(client: queryClient, migrations: migrations, logger: logger)))
+            health: HealthController(migrations: MigrationRunner(client: queryClient, migrations: migrations, logger: logger)),
+            dashboard: DashboardController(
+                metrics: metrics, traces: traces, renderer: renderer, chartsAvailable: assets.chartsAvailable,
+                refreshSeconds: configuration.dashboardRefreshSeconds, logger: logger),
+            api: DashboardAPIController(metrics: metrics, traces: traces, logger: logger),
+            assets: assets,
+            adminCredentials: configuration.adminUser.flatMap { user in configuration.adminPassword.map { (user, $0) } })
         let maintenance = PartitionMaintenance(partitions: PartitionStore(client: queryClient, logger: logger), logger: logger)
+        let refresher = MetricsRefresher(
+            metrics: metrics, interval: .seconds(configuration.metricsRefreshSeconds), logger: logger)
+        Self.warnAboutDashboardAccess(configuration, assets: assets, logger: logger)
 
         logger.info(
             "starting",
@@ -70,7 +89,23 @@ struct ServeCommand: AsyncParsableCommand {
             ])
         let app = buildApplication(
             routes: routes, host: configuration.host, port: configuration.port,
-            services: [queryClient, writerClient, writer, maintenance], logger: logger)
+            services: [queryClient, writerClient, writer, maintenance, refresher], logger: logger)
         try await app.runService()
+    }
+
+    /// Says at startup what an operator would otherwise find out later: dashboards open
+    /// to the network, or charts missing.
+    static func warnAboutDashboardAccess(_ configuration: ObservatoryConfiguration, assets: StaticController, logger: Logger) {
+        let loopback = ["127.0.0.1", "::1", "localhost"].contains(configuration.host) || configuration.host.hasPrefix("127.")
+        if configuration.adminUser == nil, !loopback {
+            logger.warning(
+                "dashboards and the read API are open to anyone who can reach \(configuration.host):\(configuration.port); set OBSERVABILITY_ADMIN_USER and OBSERVABILITY_ADMIN_PASSWORD to require a password"
+            )
+        }
+        if !assets.chartsAvailable {
+            logger.warning(
+                "Chart.js not found at \(configuration.chartJSPath) (OBSERVABILITY_CHARTJS_PATH); pages show tables without charts. On Debian: apt-get install libjs-chart.js"
+            )
+        }
     }
 }

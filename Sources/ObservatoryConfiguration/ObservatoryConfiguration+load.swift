@@ -72,6 +72,12 @@ extension ObservatoryConfiguration {
             )
         }
 
+        config.metricsRefreshSeconds =
+            reader.integer("OBSERVABILITY_METRICS_REFRESH_SECONDS", in: 5...3_600) ?? config.metricsRefreshSeconds
+        config.dashboardRefreshSeconds =
+            reader.integer("OBSERVABILITY_DASHBOARD_REFRESH_SECONDS", in: 1...3_600) ?? config.dashboardRefreshSeconds
+        config.chartJSPath = reader.string("OBSERVABILITY_CHARTJS_PATH") ?? config.chartJSPath
+
         config.enabled = reader.bool("OBSERVABILITY_ENABLED") ?? config.enabled
         config.traceHTTPRequests = reader.bool("OBSERVABILITY_TRACE_HTTP_REQUESTS") ?? config.traceHTTPRequests
         config.retentionDays = reader.integer("OBSERVABILITY_TRACE_RETENTION_DAYS", in: 1...365) ?? config.retentionDays

@@ -81,6 +81,22 @@ public struct ObservatoryConfiguration: Sendable, Equatable {
     /// writer (dashboards, health, maintenance), 1–200. Default 10.
     public var queryConnections: Int = 10
 
+    // MARK: Dashboards and metrics
+
+    /// `OBSERVABILITY_METRICS_REFRESH_SECONDS`: how often `serve` calls
+    /// `refresh_metrics()`, which rolls up new minutes and refreshes each window's view
+    /// when its own cadence (table `metric_windows`) has passed, 5–3,600. Default 60.
+    public var metricsRefreshSeconds: Int = 60
+
+    /// `OBSERVABILITY_DASHBOARD_REFRESH_SECONDS`: the interval of the dashboards'
+    /// auto-refresh, 1–3,600. Default 60.
+    public var dashboardRefreshSeconds: Int = 60
+
+    /// `OBSERVABILITY_CHARTJS_PATH`: Chart.js 3 to serve to the dashboards. Default
+    /// `/usr/share/javascript/chart.js/chart.min.js` (Debian's libjs-chart.js). When the
+    /// file is missing the pages work without charts and say so where each chart would be.
+    public var chartJSPath: String = "/usr/share/javascript/chart.js/chart.min.js"
+
     // MARK: Seed settings taken over from ContextForge's observability
 
     /// `OBSERVABILITY_ENABLED`: the service traces its own requests and queries into its

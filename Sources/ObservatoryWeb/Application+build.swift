@@ -10,10 +10,23 @@ import ServiceLifecycle
 public struct ObservatoryRoutes: Sendable {
     public var ingest: IngestController
     public var health: HealthController
+    public var dashboard: DashboardController?
+    public var api: DashboardAPIController?
+    public var assets: StaticController
+    /// HTTP Basic credentials for /admin and the read API; nil leaves them open.
+    public var adminCredentials: (user: String, password: String)?
 
-    public init(ingest: IngestController, health: HealthController) {
+    public init(
+        ingest: IngestController, health: HealthController, dashboard: DashboardController? = nil,
+        api: DashboardAPIController? = nil, assets: StaticController = StaticController(),
+        adminCredentials: (user: String, password: String)? = nil
+    ) {
         self.ingest = ingest
         self.health = health
+        self.dashboard = dashboard
+        self.api = api
+        self.assets = assets
+        self.adminCredentials = adminCredentials
     }
 }
 
@@ -26,10 +39,21 @@ public func buildApplication(
     let router = Router(context: BasicRequestContext.self)
     routes.ingest.addRoutes(to: router)
     routes.health.addRoutes(to: router)
+    routes.assets.addRoutes(to: router)
+    let auth = routes.adminCredentials.map { BasicAuthMiddleware<BasicRequestContext>(user: $0.user, password: $0.password) }
+    if let dashboard = routes.dashboard {
+        let admin = router.group("admin")
+        if let auth { admin.add(middleware: auth) }
+        dashboard.addRoutes(to: admin)
+    }
+    if let api = routes.api {
+        // Only the read routes: POST /api/v1/spans is ingestion, with its own token.
+        let reads = router.group("api/v1")
+        if let auth { reads.add(middleware: auth) }
+        api.addRoutes(to: reads)
+    }
     router.get("/") { _, _ in
-        NativeAnswer.json(
-            ["service": "MCP Observatory", "ingest": "POST /v1/traces (OTLP/HTTP), POST /api/v1/spans (JSON)", "health": "/healthz, /readyz"],
-            status: .ok)
+        Response.redirect(to: "/admin/observability/metrics")
     }
     return Application(
         router: router,

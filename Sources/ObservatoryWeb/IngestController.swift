@@ -108,11 +108,16 @@ struct BearerToken: Sendable {
         guard let header = request.headers[.authorization], header.count > 7,
             header.prefix(7).lowercased() == "bearer "
         else { return false }
-        let given = Array(header.dropFirst(7).utf8)
-        var difference = UInt8(given.count == expected.count ? 0 : 1)
-        for index in 0..<expected.count {
-            difference |= expected[index] ^ (index < given.count ? given[index] : 0)
-        }
-        return difference == 0
+        return constantTimeEquals(Array(header.dropFirst(7).utf8), expected)
     }
+}
+
+/// Whether `given` equals `expected`, in time that depends only on `expected`'s length,
+/// so response timing does not reveal how much of a guessed secret was right.
+func constantTimeEquals(_ given: [UInt8], _ expected: [UInt8]) -> Bool {
+    var difference = UInt8(given.count == expected.count ? 0 : 1)
+    for index in 0..<expected.count {
+        difference |= expected[index] ^ (index < given.count ? given[index] : 0)
+    }
+    return difference == 0
 }

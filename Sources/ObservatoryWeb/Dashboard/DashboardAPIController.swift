@@ -1,0 +1,87 @@
+import Foundation
+import Hummingbird
+import Logging
+import ObservatoryStore
+
+/// The JSON twins of the dashboard pages under /api/v1: the same filters, the same data
+/// (both go through DashboardData). Documented in docs/api.md.
+public struct DashboardAPIController: Sendable {
+    let data: DashboardData
+    let logger: Logger
+
+    public init(metrics: MetricsStore, traces: TraceStore, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.data = DashboardData(metrics: metrics, traces: traces, now: now)
+        self.logger = logger
+    }
+
+    /// The routes, under `group` (the /api/v1 read group, which carries the Basic auth
+    /// middleware when credentials are configured).
+    public func addRoutes<Context: RequestContext>(to group: RouterGroup<Context>) {
+        group.get("metrics/summary") { request, _ in
+            await answer {
+                try await data.summary(try MetricsQuery(request.queryDictionary, defaultLimit: 10))
+            }
+        }
+        for page in OperationPage.allCases {
+            group.get("metrics/\(page.rawValue)") { request, _ in
+                await answer { try await data.operations(page, try MetricsQuery(request.queryDictionary)) }
+            }
+        }
+        group.get("traces") { request, _ in
+            await answer { try await data.traceList(try TraceListQuery(request.queryDictionary)) }
+        }
+        group.get("traces/:id") { _, context in
+            let id = context.parameters.get("id") ?? ""
+            guard let traceID = TraceID(hex: id) else {
+                return Self.error(.badRequest, "a trace id is 32 hexadecimal digits (got \(id.debugDescription))")
+            }
+            do {
+                guard let payload = try await data.trace(traceID) else {
+                    return Self.error(.notFound, "no trace with id \(traceID.hex)")
+                }
+                return Self.json(payload)
+            } catch {
+                return failure(error)
+            }
+        }
+    }
+
+    func answer(_ body: () async throws -> some Encodable) async -> Response {
+        do {
+            return Self.json(try await body())
+        } catch {
+            return failure(error)
+        }
+    }
+
+    func failure(_ error: any Error) -> Response {
+        switch error {
+        case let error as BadQuery:
+            return Self.error(.badRequest, error.message)
+        case let error as DatabaseError:
+            logger.error("API query failed", metadata: ["error": "\(error)"])
+            return Self.error(.serviceUnavailable, error.clientDescription)
+        default:
+            logger.error("API request failed", metadata: ["error": "\(error)"])
+            return Self.error(.internalServerError, "the answer could not be built; the server log has the details")
+        }
+    }
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        do {
+            let body = try encoder.encode(value)
+            return Response(
+                status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        } catch {
+            return Self.error(.internalServerError, "the answer could not be encoded")
+        }
+    }
+
+    static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        NativeAnswer.error(status, message)
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import Hummingbird
+import Logging
+import ObservatoryStore
+
+/// The admin pages under /admin/observability, server-rendered, with the HTML fragments
+/// that auto-refresh swaps in.
+public struct DashboardController: Sendable {
+    let data: DashboardData
+    let renderer: PageRenderer
+    let chartsAvailable: Bool
+    let refreshSeconds: Int
+    let logger: Logger
+
+    public init(
+        metrics: MetricsStore, traces: TraceStore, renderer: PageRenderer, chartsAvailable: Bool, refreshSeconds: Int,
+        logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.data = DashboardData(metrics: metrics, traces: traces, now: now)
+        self.renderer = renderer
+        self.chartsAvailable = chartsAvailable
+        self.refreshSeconds = refreshSeconds
+        self.logger = logger
+    }
+
+    /// The routes, under `group` (the /admin group, which carries the Basic auth
+    /// middleware when credentials are configured).
+    public func addRoutes<Context: RequestContext>(to group: RouterGroup<Context>) {
+        group.get { _, _ in Response.redirect(to: "/admin/observability/metrics") }
+        group.get("observability") { _, _ in Response.redirect(to: "/admin/observability/metrics") }
+        group.get("observability/metrics") { request, _ in await summary(request, fragment: false) }
+        group.get("observability/metrics/fragment") { request, _ in await summary(request, fragment: true) }
+        for page in OperationPage.allCases {
+            group.get("observability/\(page.rawValue)") { request, _ in await operations(page, request, fragment: false) }
+            group.get("observability/\(page.rawValue)/fragment") { request, _ in
+                await operations(page, request, fragment: true)
+            }
+        }
+        group.get("observability/traces") { request, _ in await traceList(request) }
+        group.get("observability/traces/:id") { _, context in await trace(context.parameters.get("id") ?? "") }
+    }
+
+    func chrome(_ title: String, active: KeyPath<Chrome, Bool>? = nil) -> Chrome {
+        var chrome = Chrome(title: title, chartsAvailable: chartsAvailable, refreshSeconds: refreshSeconds)
+        switch active {
+        case \Chrome.navSummary: chrome.navSummary = true
+        case \Chrome.navTools: chrome.navTools = true
+        case \Chrome.navPrompts: chrome.navPrompts = true
+        case \Chrome.navResources: chrome.navResources = true
+        case \Chrome.navTraces: chrome.navTraces = true
+        default: break
+        }
+        return chrome
+    }
+
+    func summary(_ request: Request, fragment: Bool) async -> Response {
+        await answer(title: "Summary") {
+            let query = try MetricsQuery(request.queryDictionary, defaultLimit: 10)
+            let payload = try await data.summary(query)
+            let view = try SummaryView(query: query, payload: payload, chrome: chrome("Summary", active: \.navSummary), now: data.now())
+            return renderer.html(fragment ? "summary_body" : "summary", view)
+        }
+    }
+
+    func operations(_ page: OperationPage, _ request: Request, fragment: Bool) async -> Response {
+        await answer(title: page.title) {
+            let query = try MetricsQuery(request.queryDictionary)
+            let payload = try await data.operations(page, query)
+            let active: KeyPath<Chrome, Bool> =
+                switch page {
+                case .tools: \.navTools
+                case .prompts: \.navPrompts
+                case .resources: \.navResources
+                }
+            let view = try OperationView(
+                page: page, query: query, payload: payload, chrome: chrome(page.title, active: active), now: data.now())
+            return renderer.html(fragment ? "operations_body" : "operations", view)
+        }
+    }
+
+    func traceList(_ request: Request) async -> Response {
+        await answer(title: "Traces") {
+            let query = try TraceListQuery(request.queryDictionary)
+            let payload = try await data.traceList(query)
+            return renderer.html("traces", TraceListView(query: query, payload: payload, chrome: chrome("Traces", active: \.navTraces)))
+        }
+    }
+
+    func trace(_ id: String) async -> Response {
+        await answer(title: "Trace") {
+            guard let traceID = TraceID(hex: id) else {
+                throw BadQuery(message: "a trace id is 32 hexadecimal digits (got \(id.debugDescription))")
+            }
+            guard let payload = try await data.trace(traceID) else {
+                return message(
+                    .notFound, title: "Trace not found",
+                    text: "No trace with id \(traceID.hex) is stored. It may not have arrived yet, may have been sampled out, or may be older than the retention period.")
+            }
+            return renderer.html("trace", try TraceView(payload: payload, chrome: chrome("Trace \(traceID.hex)", active: \.navTraces)))
+        }
+    }
+
+    /// Runs `body`, turning its failures into pages: 400 for a bad parameter, 503 when
+    /// the database cannot answer (never its raw error text).
+    func answer(title: String, _ body: () async throws -> Response) async -> Response {
+        do {
+            return try await body()
+        } catch let error as BadQuery {
+            return message(.badRequest, title: "Bad request", text: error.message)
+        } catch let error as DatabaseError {
+            logger.error("dashboard query failed", metadata: ["page": "\(title)", "error": "\(error)"])
+            return message(.serviceUnavailable, title: "Database unavailable", text: error.clientDescription)
+        } catch {
+            logger.error("dashboard page failed", metadata: ["page": "\(title)", "error": "\(error)"])
+            return message(.internalServerError, title: "Something went wrong", text: "The page could not be built; the server log has the details.")
+        }
+    }
+
+    struct MessageView {
+        var chrome: Chrome
+        var heading: String
+        var text: String
+        var status: Int
+    }
+
+    func message(_ status: HTTPResponse.Status, title: String, text: String) -> Response {
+        renderer.html("message", MessageView(chrome: chrome(title), heading: title, text: text, status: status.code), status: status)
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import ObservatoryStore
+
+/// What the summary page shows, and what `GET /api/v1/metrics/summary` returns.
+struct SummaryPayload: Sendable, Codable {
+    var window: MetricWindow
+    /// Everything in the window; nil when it holds no span.
+    var total: MetricRow?
+    var topErrors: [MetricRow]
+    var failedTraces: [TraceSummary]
+    var recentTraces: [TraceSummary]
+    var series: [SeriesPoint]
+    var freshness: [WindowFreshness]
+
+    enum CodingKeys: String, CodingKey {
+        case window, total, topErrors = "top_errors", failedTraces = "failed_traces", recentTraces = "recent_traces"
+        case series, freshness
+    }
+}
+
+/// What a tools, prompts or resources page shows, and what its JSON twin returns.
+struct OperationPayload: Sendable, Codable {
+    var kind: String
+    var operation: String
+    var window: MetricWindow
+    var limit: Int
+    var sort: String
+    var dir: String
+    /// The kind as a whole over the window.
+    var overall: MetricRow?
+    var mostUsed: MetricRow?
+    var slowest: MetricRow?
+    var mostErrorProne: MetricRow?
+    var rows: [MetricRow]
+    var topErrors: [MetricRow]
+    var freshness: WindowFreshness?
+
+    enum CodingKeys: String, CodingKey {
+        case kind, operation, window, limit, sort, dir, overall, rows, freshness
+        case mostUsed = "most_used", slowest, mostErrorProne = "most_error_prone", topErrors = "top_errors"
+    }
+}
+
+/// A page of the trace list.
+struct TraceListPayload: Sendable, Codable {
+    var window: MetricWindow
+    var status: String?
+    var operation: String?
+    var target: String?
+    var minDurationMs: Double?
+    var search: String?
+    var limit: Int
+    var page: Int
+    var hasNext: Bool
+    var traces: [TraceSummary]
+
+    enum CodingKeys: String, CodingKey {
+        case window, status, operation, target, minDurationMs = "min_ms", search = "q", limit, page
+        case hasNext = "has_next", traces
+    }
+}
+
+/// One trace: its layout (tree order, depth, critical path) and every stored column.
+struct TraceDetailPayload: Sendable, Codable {
+    var trace: TraceTimeline
+    var spans: [StoredSpan]
+}
+
+/// Assembles the payloads from the stores. Pages and the JSON API both call it, so the
+/// two can never disagree.
+struct DashboardData: Sendable {
+    let metrics: MetricsStore
+    let traces: TraceStore
+    let now: @Sendable () -> Date
+
+    func summary(_ query: MetricsQuery) async throws(DatabaseError) -> SummaryPayload {
+        let window = query.window
+        let since = now().addingTimeInterval(-Double(window.seconds))
+        return SummaryPayload(
+            window: window,
+            total: try await metrics.aggregate(window: window, operation: nil),
+            topErrors: try await metrics.errorProne(window: window, operation: nil, limit: query.limit),
+            failedTraces: try await traces.list(TraceFilter(since: since, status: "error", limit: query.limit)).prefix(query.limit).map { $0 },
+            recentTraces: try await traces.list(TraceFilter(since: since, limit: query.limit)).prefix(query.limit).map { $0 },
+            series: try await metrics.series(window: window, now: now()),
+            freshness: try await metrics.freshness())
+    }
+
+    func operations(_ page: OperationPage, _ query: MetricsQuery) async throws(DatabaseError) -> OperationPayload {
+        let operation = page.operation
+        let window = query.window
+        return OperationPayload(
+            kind: page.rawValue, operation: operation, window: window, limit: query.limit, sort: query.sort.rawValue,
+            dir: query.descending ? "desc" : "asc",
+            overall: try await metrics.aggregate(window: window, operation: operation),
+            mostUsed: try await metrics.targets(window: window, operation: operation, sort: .count, limit: 1).first,
+            slowest: try await metrics.targets(window: window, operation: operation, sort: .p99, limit: 1).first,
+            mostErrorProne: try await metrics.errorProne(window: window, operation: operation, limit: 1).first,
+            rows: try await metrics.targets(
+                window: window, operation: operation, sort: query.sort, descending: query.descending, limit: query.limit),
+            topErrors: try await metrics.errorProne(window: window, operation: operation, limit: 10),
+            freshness: try await metrics.freshness().first { $0.window == window.rawValue })
+    }
+
+    func traceList(_ query: TraceListQuery) async throws(DatabaseError) -> TraceListPayload {
+        let found = try await traces.list(query.filter(now: now()))
+        return TraceListPayload(
+            window: query.window, status: query.status, operation: query.operation, target: query.target,
+            minDurationMs: query.minDurationMs, search: query.search, limit: query.limit, page: query.page,
+            hasNext: found.count > query.limit, traces: Array(found.prefix(query.limit)))
+    }
+
+    /// nil when no trace has this id.
+    func trace(_ id: TraceID) async throws(DatabaseError) -> TraceDetailPayload? {
+        guard let (summary, spans) = try await traces.trace(id) else { return nil }
+        return TraceDetailPayload(trace: TraceTimeline(summary: summary, spans: spans), spans: spans)
+    }
+}

@@ -1,0 +1,187 @@
+import Foundation
+import Hummingbird
+import ObservatoryStore
+
+/// A query parameter a dashboard route cannot use; answered with 400 and this message.
+struct BadQuery: Error {
+    var message: String
+}
+
+/// The metric pages: one template, three kinds of operation.
+enum OperationPage: String, CaseIterable, Sendable {
+    case tools, prompts, resources
+
+    var operation: String {
+        switch self {
+        case .tools: "tool_invoke"
+        case .prompts: "prompt_render"
+        case .resources: "resource_fetch"
+        }
+    }
+
+    var title: String { rawValue.capitalized }
+    /// What one row is, for the table's first column and the notices.
+    var noun: String {
+        switch self {
+        case .tools: "tool"
+        case .prompts: "prompt"
+        case .resources: "resource"
+        }
+    }
+    var nameHeader: String { self == .resources ? "Resource URI" : "Name" }
+}
+
+/// The filters of the metric pages and their JSON twins, read from the URL so that a view
+/// can be shared by its address. Missing parameters take defaults; wrong ones are refused.
+struct MetricsQuery: Sendable, Equatable {
+    static let limits = [10, 20, 50, 100]
+
+    var window: MetricWindow = .day
+    var limit: Int = 20
+    var sort: MetricSort = .count
+    var descending = true
+    var autoRefresh = false
+
+    init(_ parameters: [String: String], defaultLimit: Int = 20) throws(BadQuery) {
+        limit = defaultLimit
+        if let value = parameters["window"] {
+            guard let window = MetricWindow(rawValue: value) else {
+                throw BadQuery(message: "window must be one of 1h, 24h, 7d, 30d (got \(value.debugDescription))")
+            }
+            self.window = window
+        }
+        if let value = parameters["limit"] {
+            guard let limit = Int(value), Self.limits.contains(limit) else {
+                throw BadQuery(message: "limit must be one of 10, 20, 50, 100 (got \(value.debugDescription))")
+            }
+            self.limit = limit
+        }
+        if let value = parameters["sort"] {
+            guard let sort = MetricSort(rawValue: value) else {
+                let allowed = MetricSort.allCases.map(\.rawValue).joined(separator: ", ")
+                throw BadQuery(message: "sort must be one of \(allowed) (got \(value.debugDescription))")
+            }
+            self.sort = sort
+        }
+        if let value = parameters["dir"] {
+            guard value == "asc" || value == "desc" else {
+                throw BadQuery(message: "dir must be asc or desc (got \(value.debugDescription))")
+            }
+            descending = value == "desc"
+        }
+        autoRefresh = parameters["refresh"] == "1"
+    }
+
+    /// The query string that reproduces this view (the fragment and row links use it).
+    var queryItems: [URLQueryItem] {
+        [
+            URLQueryItem(name: "window", value: window.rawValue), URLQueryItem(name: "limit", value: String(limit)),
+            URLQueryItem(name: "sort", value: sort.rawValue), URLQueryItem(name: "dir", value: descending ? "desc" : "asc"),
+        ]
+    }
+}
+
+/// The trace list's filters.
+struct TraceListQuery: Sendable, Equatable {
+    static let limits = [20, 50, 100]
+
+    var window: MetricWindow = .day
+    var status: String?
+    var operation: String?
+    var target: String?
+    var minDurationMs: Double?
+    var search: String?
+    var limit = 50
+    var page = 1
+
+    static let operations = ["tool_invoke", "prompt_render", "resource_fetch", "http_request", "db_query", "internal"]
+
+    init(_ parameters: [String: String]) throws(BadQuery) {
+        func nonEmpty(_ name: String) -> String? {
+            guard let value = parameters[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+            return value
+        }
+        if let value = nonEmpty("window") {
+            guard let window = MetricWindow(rawValue: value) else {
+                throw BadQuery(message: "window must be one of 1h, 24h, 7d, 30d (got \(value.debugDescription))")
+            }
+            self.window = window
+        }
+        if let value = nonEmpty("status") {
+            guard value == "ok" || value == "error" else {
+                throw BadQuery(message: "status must be ok or error (got \(value.debugDescription))")
+            }
+            status = value
+        }
+        if let value = nonEmpty("operation") {
+            guard Self.operations.contains(value) else {
+                throw BadQuery(
+                    message: "operation must be one of \(Self.operations.joined(separator: ", ")) (got \(value.debugDescription))")
+            }
+            operation = value
+        }
+        target = nonEmpty("target")
+        if target != nil, operation == nil {
+            throw BadQuery(message: "target needs operation as well (a target is named within its operation kind)")
+        }
+        if let value = nonEmpty("min_ms") {
+            guard let ms = Double(value), ms.isFinite, ms >= 0 else {
+                throw BadQuery(message: "min_ms must be a number of milliseconds, 0 or more (got \(value.debugDescription))")
+            }
+            minDurationMs = ms
+        }
+        if let value = nonEmpty("q") {
+            guard value.count <= 200 else { throw BadQuery(message: "q must be at most 200 characters") }
+            search = value
+        }
+        if let value = nonEmpty("limit") {
+            guard let limit = Int(value), Self.limits.contains(limit) else {
+                throw BadQuery(message: "limit must be one of 20, 50, 100 (got \(value.debugDescription))")
+            }
+            self.limit = limit
+        }
+        if let value = nonEmpty("page") {
+            guard let page = Int(value), (1...10_000).contains(page) else {
+                throw BadQuery(message: "page must be a number from 1 to 10000 (got \(value.debugDescription))")
+            }
+            self.page = page
+        }
+    }
+
+    func filter(now: Date) -> TraceFilter {
+        TraceFilter(
+            since: now.addingTimeInterval(-Double(window.seconds)), status: status, operation: operation, target: target,
+            minDurationMs: minDurationMs, search: search, limit: limit, offset: (page - 1) * limit)
+    }
+
+    /// The query string of this filter on another page.
+    func queryItems(page: Int) -> [URLQueryItem] {
+        var items = [URLQueryItem(name: "window", value: window.rawValue)]
+        if let status { items.append(URLQueryItem(name: "status", value: status)) }
+        if let operation { items.append(URLQueryItem(name: "operation", value: operation)) }
+        if let target { items.append(URLQueryItem(name: "target", value: target)) }
+        if let minDurationMs { items.append(URLQueryItem(name: "min_ms", value: Format.plainNumber(minDurationMs))) }
+        if let search { items.append(URLQueryItem(name: "q", value: search)) }
+        items.append(URLQueryItem(name: "limit", value: String(limit)))
+        if page > 1 { items.append(URLQueryItem(name: "page", value: String(page))) }
+        return items
+    }
+}
+
+extension Request {
+    /// The query parameters as a dictionary; the last value of a repeated name wins.
+    var queryDictionary: [String: String] {
+        var result: [String: String] = [:]
+        for (name, value) in uri.queryParameters { result[String(name)] = String(value) }
+        return result
+    }
+}
+
+/// Builds `path?query` with every value percent-encoded.
+func link(_ path: String, _ items: [URLQueryItem]) -> String {
+    var components = URLComponents()
+    components.path = path
+    components.queryItems = items.isEmpty ? nil : items
+    // URLComponents leaves '+' alone, which a form decoder reads as a space.
+    return (components.string ?? path).replacingOccurrences(of: "+", with: "%2B")
+}

@@ -1,0 +1,82 @@
+import Foundation
+
+/// How numbers and times read on the pages: one place, so every page agrees.
+enum Format {
+    /// `0.42 ms`, `12.3 ms`, `845 ms`, `1.24 s`, `2 m 5 s`.
+    static func duration(_ ms: Double) -> String {
+        guard ms.isFinite else { return "–" }
+        if ms < 10 { return String(format: "%.2f ms", ms) }
+        if ms < 100 { return String(format: "%.1f ms", ms) }
+        if ms < 1_000 { return String(format: "%.0f ms", ms) }
+        if ms < 60_000 { return String(format: "%.2f s", ms / 1_000) }
+        let seconds = Int((ms / 1_000).rounded())
+        return "\(seconds / 60) m \(seconds % 60) s"
+    }
+
+    /// `4.1 %`; one decimal, so 4.96 % does not read as the 5 % threshold.
+    static func percent(_ value: Double) -> String {
+        String(format: "%.1f %%", value)
+    }
+
+    /// `12,345`.
+    static func count(_ value: Int) -> String {
+        var digits = String(value.magnitude)
+        var groups: [Substring] = []
+        while digits.count > 3 {
+            groups.insert(digits.suffix(3), at: 0)
+            digits.removeLast(3)
+        }
+        groups.insert(Substring(digits), at: 0)
+        return (value < 0 ? "-" : "") + groups.joined(separator: ",")
+    }
+
+    /// `2026-11-25 14:03:07 UTC`: operators compare with logs, which are in UTC.
+    static func time(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC") ?? .current
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        return String(
+            format: "%04d-%02d-%02d %02d:%02d:%02d UTC", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0, c.minute ?? 0,
+            c.second ?? 0)
+    }
+
+    /// `3 min ago`, for "computed at" lines.
+    static func age(_ date: Date, now: Date = Date()) -> String {
+        let seconds = max(0, Int(now.timeIntervalSince(date)))
+        if seconds < 60 { return "\(seconds) s ago" }
+        if seconds < 3_600 { return "\(seconds / 60) min ago" }
+        if seconds < 86_400 { return "\(seconds / 3_600) h ago" }
+        return "\(seconds / 86_400) d ago"
+    }
+
+    /// A number without a trailing `.0`, for URLs.
+    static func plainNumber(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+    }
+}
+
+/// JSON for a `<script type="application/json">` element. JSON may hold `</script>` or
+/// `<!--` inside strings (span names are attacker-controlled); escaping `<`, `>` and `&`
+/// as \u escapes keeps the element closed where the page closes it, and the parsed value
+/// unchanged. U+2028/2029 are escaped for old JavaScript parsers.
+enum ScriptJSON {
+    static func encode<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try encoder.encode(value), as: UTF8.self)
+        var escaped = ""
+        escaped.reserveCapacity(json.utf8.count)
+        for scalar in json.unicodeScalars {
+            switch scalar {
+            case "<": escaped += "\\u003c"
+            case ">": escaped += "\\u003e"
+            case "&": escaped += "\\u0026"
+            case "\u{2028}": escaped += "\\u2028"
+            case "\u{2029}": escaped += "\\u2029"
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
+    }
+}

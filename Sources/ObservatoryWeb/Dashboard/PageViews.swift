@@ -1,0 +1,157 @@
+import Foundation
+import ObservatoryStore
+
+// What the mustache templates read. Mustache reflects stored properties only, so every
+// figure arrives here already formatted; `{{…}}` HTML-escapes all of it. Raw numbers
+// travel in `data-value` attributes for the table sort, and in the JSON blocks for the
+// scripts (escaped by ScriptJSON).
+
+/// The parts every page shares: title, the active navigation entry, whether Chart.js can
+/// be loaded, the auto-refresh interval.
+struct Chrome: Sendable {
+    var title: String
+    var navSummary = false
+    var navTools = false
+    var navPrompts = false
+    var navResources = false
+    var navTraces = false
+    var chartsAvailable: Bool
+    var refreshSeconds: Int
+}
+
+/// An `<option>` of a filter.
+struct Option: Sendable {
+    var value: String
+    var label: String
+    var selected: Bool
+}
+
+/// A sortable column header; `sortClass` marks the column the server sorted by.
+struct Header: Sendable {
+    var key: String
+    var label: String
+    var sortClass: String
+    /// Right-aligned, and sorted largest first on the first click.
+    var numeric: Bool
+}
+
+/// A summary card.
+struct Card: Sendable {
+    var label: String
+    var value: String
+    var detail: String
+    var health: String
+}
+
+/// A row of a metrics table.
+struct MetricRowView: Sendable {
+    var name: String
+    var operation: String
+    var href: String
+    var count: Int
+    var countText: String
+    var avgMs: Double
+    var avgText: String
+    var p50Ms: Double
+    var p50Text: String
+    var p90Ms: Double
+    var p90Text: String
+    var p95Ms: Double
+    var p95Text: String
+    var p99Ms: Double
+    var p99Text: String
+    var errorCount: Int
+    var errorCountText: String
+    var errorPct: Double
+    var errorText: String
+    var health: String
+    var lastSeen: Double
+    var lastSeenText: String
+    var exampleError: String?
+
+    init(_ row: MetricRow, window: MetricWindow) {
+        name = row.target.isEmpty ? "(unnamed)" : row.target
+        operation = row.operation
+        href = link(
+            "/admin/observability/traces",
+            [
+                URLQueryItem(name: "window", value: window.rawValue), URLQueryItem(name: "operation", value: row.operation),
+                URLQueryItem(name: "target", value: row.target),
+            ])
+        count = row.requestCount
+        countText = Format.count(row.requestCount)
+        avgMs = row.avgMs
+        avgText = Format.duration(row.avgMs)
+        p50Ms = row.p50Ms
+        p50Text = Format.duration(row.p50Ms)
+        p90Ms = row.p90Ms
+        p90Text = Format.duration(row.p90Ms)
+        p95Ms = row.p95Ms
+        p95Text = Format.duration(row.p95Ms)
+        p99Ms = row.p99Ms
+        p99Text = Format.duration(row.p99Ms)
+        errorCount = row.errorCount
+        errorCountText = Format.count(row.errorCount)
+        errorPct = row.errorPct
+        errorText = Format.percent(row.errorPct)
+        health = row.health
+        lastSeen = row.lastSeen.timeIntervalSince1970
+        lastSeenText = Format.time(row.lastSeen)
+        exampleError = row.exampleError
+    }
+}
+
+/// A row of a trace table.
+struct TraceRowView: Sendable {
+    var traceID: String
+    var href: String
+    var name: String
+    var service: String
+    var start: Double
+    var startText: String
+    var durationMs: Double
+    var durationText: String
+    var spanCount: Int
+    var errorCount: Int
+    var status: String
+    var failedOperation: String?
+    var errorMessage: String?
+
+    init(_ trace: TraceSummary) {
+        traceID = trace.traceID
+        href = "/admin/observability/traces/\(trace.traceID)"
+        name = trace.rootName
+        service = trace.serviceName
+        start = trace.startTime.timeIntervalSince1970
+        startText = Format.time(trace.startTime)
+        durationMs = trace.durationMs
+        durationText = Format.duration(trace.durationMs)
+        spanCount = trace.spanCount
+        errorCount = trace.errorCount
+        status = trace.status
+        if let failed = trace.firstError {
+            failedOperation = failed.target.map { "\(failed.operation) \($0)" } ?? "\(failed.operation) \(failed.name)"
+            errorMessage = failed.message
+        }
+    }
+}
+
+/// The window and limit selectors of the metric pages.
+func windowOptions(_ selected: MetricWindow) -> [Option] {
+    let labels: [MetricWindow: String] = [.hour: "Last hour", .day: "Last 24 hours", .week: "Last 7 days", .month: "Last 30 days"]
+    return MetricWindow.allCases.map { Option(value: $0.rawValue, label: labels[$0] ?? $0.rawValue, selected: $0 == selected) }
+}
+
+func limitOptions(_ limits: [Int], selected: Int) -> [Option] {
+    limits.map { Option(value: String($0), label: "Top \($0)", selected: $0 == selected) }
+}
+
+/// "Figures as of 14:03:07 UTC (2 min ago); this window is refreshed every 5 min."
+func freshnessLine(_ freshness: WindowFreshness?, now: Date) -> String {
+    guard let freshness, let at = freshness.lastRefreshedAt else {
+        return "These figures have not been computed yet: the maintenance job refreshes them within a minute of startup."
+    }
+    let every = Int(freshness.refreshEverySeconds)
+    let cadence = every % 3_600 == 0 ? "\(every / 3_600) h" : every % 60 == 0 ? "\(every / 60) min" : "\(every) s"
+    return "Figures computed at \(Format.time(at)) (\(Format.age(at, now: now))); the \(freshness.window) window is refreshed every \(cadence)."
+}

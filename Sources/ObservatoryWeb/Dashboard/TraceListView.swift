@@ -1,0 +1,53 @@
+import Foundation
+import ObservatoryStore
+
+/// The trace list (template `traces`).
+struct TraceListView: Sendable {
+    var chrome: Chrome
+    var apiURL: String
+    var windows: [Option]
+    var statuses: [Option]
+    var operations: [Option]
+    var limits: [Option]
+    var target: String
+    var minMs: String
+    var search: String
+    var hasRows: Bool
+    var rows: [TraceRowView]
+    var page: Int
+    var previousURL: String?
+    var nextURL: String?
+    var filterSummary: String
+
+    init(query: TraceListQuery, payload: TraceListPayload, chrome: Chrome) {
+        self.chrome = chrome
+        apiURL = link("/api/v1/traces", query.queryItems(page: query.page))
+        windows = windowOptions(query.window)
+        statuses = [
+            Option(value: "", label: "Any status", selected: query.status == nil),
+            Option(value: "error", label: "Failed", selected: query.status == "error"),
+            Option(value: "ok", label: "Succeeded", selected: query.status == "ok"),
+        ]
+        operations = [Option(value: "", label: "Any operation", selected: query.operation == nil)]
+            + TraceListQuery.operations.map { Option(value: $0, label: $0, selected: $0 == query.operation) }
+        limits = TraceListQuery.limits.map { Option(value: String($0), label: "\($0) per page", selected: $0 == query.limit) }
+        target = query.target ?? ""
+        minMs = query.minDurationMs.map(Format.plainNumber) ?? ""
+        search = query.search ?? ""
+        hasRows = !payload.traces.isEmpty
+        rows = payload.traces.map(TraceRowView.init)
+        page = query.page
+        let path = "/admin/observability/traces"
+        previousURL = query.page > 1 ? link(path, query.queryItems(page: query.page - 1)) : nil
+        nextURL = payload.hasNext ? link(path, query.queryItems(page: query.page + 1)) : nil
+        var parts = ["last \(query.window.rawValue)"]
+        if let status = query.status { parts.append(status == "error" ? "failed" : "succeeded") }
+        if let operation = query.operation { parts.append(query.target.map { "\(operation) \($0)" } ?? operation) }
+        if let ms = query.minDurationMs { parts.append("≥ \(Format.duration(ms))") }
+        if let search = query.search { parts.append("name contains “\(search)”") }
+        filterSummary = parts.joined(separator: ", ")
+        if query.target != nil {
+            filterSummary += " (among the newest \(Format.count(TraceStore.targetScanLimit)) spans of this target)"
+        }
+    }
+}

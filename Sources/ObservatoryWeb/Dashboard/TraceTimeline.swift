@@ -1,0 +1,75 @@
+import Foundation
+import ObservatoryStore
+
+/// A trace laid out for the Gantt chart and the flame graph: spans in tree order (depth
+/// first, children by start time) with their depth, offset from the trace start, and
+/// whether they lie on the critical path. Computed here, once, so the page script only
+/// draws, and the JSON API gives the same layout.
+public struct TraceTimeline: Sendable, Codable, Equatable {
+    public struct Span: Sendable, Codable, Equatable {
+        public var spanID: String
+        public var parentSpanID: String?
+        public var name: String
+        public var operation: String
+        public var target: String?
+        public var service: String
+        public var kind: String
+        public var startOffsetMs: Double
+        public var durationMs: Double
+        public var status: String
+        public var statusMessage: String?
+        public var depth: Int
+        /// On the critical path: the chain of work the trace's end waited for.
+        public var critical: Bool
+        /// A database span over ``TraceTimeline/slowQueryMs``.
+        public var slow: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case spanID = "span_id", parentSpanID = "parent_span_id", name, operation, target, service, kind
+            case startOffsetMs = "start_offset_ms", durationMs = "duration_ms", status
+            case statusMessage = "status_message", depth, critical, slow
+        }
+    }
+
+    /// Database spans slower than this are flagged as slow queries.
+    public static let slowQueryMs = 1_000.0
+
+    public var traceID: String
+    public var start: Date
+    public var end: Date
+    public var durationMs: Double
+    public var status: String
+    public var spanCount: Int
+    public var services: [String]
+    public var spans: [Span]
+
+    enum CodingKeys: String, CodingKey {
+        case traceID = "trace_id", start, end, durationMs = "duration_ms", status, spanCount = "span_count"
+        case services, spans
+    }
+
+    public init(summary: TraceSummary, spans stored: [StoredSpan]) {
+        let tree = SpanTree(stored)
+        let critical = tree.criticalPath()
+        var services: [String] = []
+        for span in stored where !services.contains(span.serviceName) { services.append(span.serviceName) }
+        let origin = summary.startTime
+        self.traceID = summary.traceID
+        self.start = summary.startTime
+        self.end = summary.endTime
+        self.durationMs = summary.durationMs
+        self.status = summary.status
+        self.spanCount = stored.count
+        self.services = services
+        self.spans = tree.order.map { index in
+            let span = stored[index]
+            return Span(
+                spanID: span.spanID, parentSpanID: span.parentSpanID, name: span.name, operation: span.operation,
+                target: span.target, service: span.serviceName, kind: span.kind,
+                startOffsetMs: span.startTime.timeIntervalSince(origin) * 1000, durationMs: span.durationMs,
+                status: span.status, statusMessage: span.statusMessage, depth: tree.depth[index],
+                critical: critical.contains(index),
+                slow: span.operation == "db_query" && span.durationMs > Self.slowQueryMs)
+        }
+    }
+}

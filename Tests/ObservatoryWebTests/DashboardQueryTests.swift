@@ -1,0 +1,71 @@
+import Foundation
+import XCTest
+
+@testable import ObservatoryWeb
+
+/// Query parameters, formatting and the JSON embedded in pages.
+final class DashboardQueryTests: XCTestCase {
+    func testMetricsQueryDefaultsAndRefusals() throws {
+        let defaults = try MetricsQuery([:])
+        XCTAssertEqual(defaults.window, .day)
+        XCTAssertEqual(defaults.limit, 20)
+        let chosen = try MetricsQuery(["window": "7d", "limit": "50", "sort": "p99", "dir": "asc", "refresh": "1"])
+        XCTAssertEqual(chosen.window, .week)
+        XCTAssertEqual(chosen.limit, 50)
+        XCTAssertEqual(chosen.sort, .p99)
+        XCTAssertFalse(chosen.descending)
+        XCTAssertTrue(chosen.autoRefresh)
+        for bad in [["window": "2h"], ["limit": "7"], ["sort": "target; DROP TABLE x"], ["dir": "up"]] {
+            XCTAssertThrowsError(try MetricsQuery(bad), "\(bad)") { error in
+                XCTAssertTrue((error as? BadQuery)?.message.contains("must be") == true)
+            }
+        }
+    }
+
+    func testTraceListQuery() throws {
+        let query = try TraceListQuery([
+            "window": "1h", "status": "error", "operation": "tool_invoke", "target": "get weather", "min_ms": "250",
+            "q": "50%", "page": "3", "limit": "20",
+        ])
+        let filter = query.filter(now: Date(timeIntervalSince1970: 10_000))
+        XCTAssertEqual(filter.since, Date(timeIntervalSince1970: 10_000 - 3_600))
+        XCTAssertEqual(filter.offset, 40)
+        XCTAssertEqual(filter.minDurationMs, 250)
+        // Links keep every filter, percent-encoded.
+        let next = link("/admin/observability/traces", query.queryItems(page: 4))
+        XCTAssertTrue(next.contains("target=get%20weather"), next)
+        XCTAssertTrue(next.contains("q=50%25"), next)
+        XCTAssertTrue(next.contains("page=4"), next)
+        XCTAssertThrowsError(try TraceListQuery(["target": "x"]))
+        XCTAssertThrowsError(try TraceListQuery(["min_ms": "-1"]))
+        XCTAssertThrowsError(try TraceListQuery(["operation": "nope"]))
+        XCTAssertThrowsError(try TraceListQuery(["page": "0"]))
+    }
+
+    func testPlusSignsSurviveLinks() {
+        XCTAssertEqual(
+            link("/x", [URLQueryItem(name: "target", value: "a+b c")]), "/x?target=a%2Bb%20c")
+    }
+
+    func testScriptJSONCannotCloseItsElement() throws {
+        let hostile = ["name": "</script><script>alert(1)</script> & <!-- \u{2028}"]
+        let encoded = try ScriptJSON.encode(hostile)
+        XCTAssertFalse(encoded.contains("<"))
+        XCTAssertFalse(encoded.contains(">"))
+        XCTAssertFalse(encoded.contains("&"))
+        let decoded = try JSONDecoder().decode([String: String].self, from: Data(encoded.utf8))
+        XCTAssertEqual(decoded, hostile)
+    }
+
+    func testFormats() {
+        XCTAssertEqual(Format.duration(0.4242), "0.42 ms")
+        XCTAssertEqual(Format.duration(12.34), "12.3 ms")
+        XCTAssertEqual(Format.duration(845.2), "845 ms")
+        XCTAssertEqual(Format.duration(1_240), "1.24 s")
+        XCTAssertEqual(Format.duration(125_000), "2 m 5 s")
+        XCTAssertEqual(Format.count(1_234_567), "1,234,567")
+        XCTAssertEqual(Format.count(12), "12")
+        XCTAssertEqual(Format.percent(4.96), "5.0 %")
+        XCTAssertEqual(Format.time(Date(timeIntervalSince1970: 0)), "1970-01-01 00:00:00 UTC")
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import ObservatoryStore
+import XCTest
+
+@testable import ObservatoryWeb
+
+/// Tree order and the critical path, on hand-made traces whose answer is known.
+final class SpanTreeTests: XCTestCase {
+    /// A span from `start` to `end` milliseconds after a fixed origin.
+    static func span(_ id: String, parent: String? = nil, _ start: Double, _ end: Double, operation: String = "internal") -> StoredSpan {
+        let origin = Date(timeIntervalSince1970: 1_700_000_000)
+        return StoredSpan(
+            spanID: id, parentSpanID: parent, name: id, kind: "internal", operation: operation, target: nil,
+            serviceName: "svc", scopeName: nil, startTime: origin.addingTimeInterval(start / 1000),
+            endTime: origin.addingTimeInterval(end / 1000), durationMs: end - start, status: "ok", statusMessage: nil,
+            attributesJSON: "{}", resourceAttributesJSON: "{}", eventsJSON: "[]")
+    }
+
+    static func critical(_ spans: [StoredSpan]) -> Set<String> {
+        let tree = SpanTree(spans)
+        return Set(tree.criticalPath().map { spans[$0].spanID })
+    }
+
+    func testParallelChildrenOnlyTheLastToFinishIsCritical() {
+        // B runs alongside A and finishes last; the root waited for B, not for A.
+        let spans = [Self.span("root", 0, 100), Self.span("A", parent: "root", 0, 40), Self.span("B", parent: "root", 10, 90)]
+        XCTAssertEqual(Self.critical(spans), ["root", "B"])
+    }
+
+    func testSequentialChildrenAreAllCritical() {
+        let spans = [
+            Self.span("root", 0, 100), Self.span("A", parent: "root", 0, 30), Self.span("B", parent: "root", 30, 60),
+            Self.span("C", parent: "root", 60, 100),
+        ]
+        XCTAssertEqual(Self.critical(spans), ["root", "A", "B", "C"])
+    }
+
+    func testWalkReturnsToParentAndTakesTheChildThatFinishedBeforeIt() {
+        // root → B (last); back at B's start (85), A (ended 80) is next; inside A, A2 is
+        // last, and A1 ended exactly when A2 started. X is a long child of A that ran in
+        // parallel with A2 but ended before it: a sum-of-heaviest walk would pick X.
+        let spans = [
+            Self.span("root", 0, 100),
+            Self.span("A", parent: "root", 0, 80),
+            Self.span("A1", parent: "A", 0, 20),
+            Self.span("X", parent: "A", 1, 70),
+            Self.span("A2", parent: "A", 20, 75),
+            Self.span("B", parent: "root", 85, 95),
+        ]
+        XCTAssertEqual(Self.critical(spans), ["root", "A", "A1", "A2", "B"])
+    }
+
+    func testChildOutlivingItsParentIsClippedFirst() {
+        // A ends after the root; clipped to the root's end it is still the last to finish.
+        let spans = [Self.span("root", 0, 100), Self.span("A", parent: "root", 50, 150), Self.span("B", parent: "root", 10, 99)]
+        XCTAssertEqual(Self.critical(spans), ["root", "A"])
+    }
+
+    func testTreeOrderDepthAndSeveralRoots() {
+        let spans = [
+            Self.span("r1", 0, 50), Self.span("r2", 5, 60), Self.span("c1", parent: "r1", 1, 10),
+            Self.span("c2", parent: "r1", 2, 20), Self.span("g", parent: "c1", 3, 4), Self.span("orphan", parent: "missing", 6, 7),
+        ]
+        let tree = SpanTree(spans)
+        XCTAssertEqual(tree.order.map { spans[$0].spanID }, ["r1", "c1", "g", "c2", "r2", "orphan"])
+        XCTAssertEqual(tree.order.map { tree.depth[$0] }, [0, 1, 2, 1, 0, 0])
+        // Each root has a path of its own; c1 ran alongside c2 and ended first.
+        XCTAssertEqual(Self.critical(spans), ["r1", "c2", "r2", "orphan"])
+    }
+
+    func testCyclesAreCutAndEverySpanPlacedOnce() {
+        let spans = [Self.span("a", parent: "b", 0, 10), Self.span("b", parent: "a", 1, 5), Self.span("self", parent: "self", 2, 3)]
+        let tree = SpanTree(spans)
+        XCTAssertEqual(tree.order.count, 3)
+        XCTAssertEqual(Set(tree.order), [0, 1, 2])
+        _ = tree.criticalPath()
+    }
+
+    func testZeroLengthSpansEndTheWalk() {
+        let spans = [Self.span("root", 0, 10), Self.span("z1", parent: "root", 5, 5), Self.span("z2", parent: "root", 5, 5)]
+        XCTAssertEqual(Self.critical(spans), ["root", "z1", "z2"])
+    }
+
+    func testAThousandSpanChainNeedsNoRecursion() {
+        var spans = [Self.span("s0", 0, 1000)]
+        for index in 1..<1000 {
+            spans.append(Self.span("s\(index)", parent: "s\(index - 1)", Double(index) / 2, 1000 - Double(index) / 2))
+        }
+        let tree = SpanTree(spans)
+        XCTAssertEqual(tree.depth[999], 999)
+        XCTAssertEqual(tree.criticalPath().count, 1000)
+    }
+
+    func testTimelineFlagsSlowDatabaseSpansAndOffsets() {
+        let spans = [
+            Self.span("root", 0, 3000), Self.span("q1", parent: "root", 10, 1011, operation: "db_query"),
+            Self.span("q2", parent: "root", 1100, 2000, operation: "db_query"),
+        ]
+        let summary = TraceSummary(
+            traceID: String(repeating: "ab", count: 16), rootName: "root", serviceName: "svc", startTime: spans[0].startTime,
+            endTime: spans[0].endTime, durationMs: 3000, spanCount: 3, errorCount: 0, status: "ok", firstError: nil)
+        let timeline = TraceTimeline(summary: summary, spans: spans)
+        XCTAssertEqual(timeline.spans.map(\.slow), [false, true, false])
+        XCTAssertEqual(timeline.spans[1].startOffsetMs, 10, accuracy: 0.001)
+        XCTAssertEqual(timeline.spans.map(\.depth), [0, 1, 1])
+    }
+}
