@@ -100,38 +100,47 @@ BEGIN
 END
 $$;
 
--- Rolls up what is new since the last run: the minutes from the previous run's end
--- (less p_late, for spans that arrive after their minute has passed) to the start of the
+-- Rolls up what is new since the last run: the minutes from the previous run's end (less
+-- p_late, for spans that arrive after their minute has passed) to the start of the
 -- current minute, and the hours those minutes touch, the current hour included so the
--- hourly series reaches the present. The first run starts p_backfill before p_now.
--- Old buckets past their keep time are deleted. Advisory-locked: a concurrent call
--- returns at once with nothing done (ran = false).
+-- hourly series reaches the present. The first run fills p_backfill of hours and the
+-- minutes that are kept (p_keep_minutes); minute buckets older than that, and hour
+-- buckets older than 400 days, are deleted. Advisory-locked: a concurrent call returns
+-- at once with nothing done (ran = false). A span that arrives more than p_late after
+-- its minute is counted by the window views and by its hour when that hour is rolled up
+-- again, but not by its minute; moving rollup_state.rolled_until back recounts.
 CREATE FUNCTION observability.rollup_metrics(
-    p_now      timestamptz DEFAULT now(),
-    p_late     interval    DEFAULT interval '10 minutes',
-    p_backfill interval    DEFAULT interval '30 days'
+    p_now          timestamptz DEFAULT now(),
+    p_late         interval    DEFAULT interval '10 minutes',
+    p_backfill     interval    DEFAULT interval '30 days',
+    p_keep_minutes interval    DEFAULT interval '8 days'
 ) RETURNS TABLE (ran boolean, rolled_from timestamptz, rolled_until timestamptz, minute_rows bigint, hour_rows bigint)
-    LANGUAGE plpgsql AS
+    LANGUAGE plpgsql
+    SET jit = off AS
 $$
 DECLARE
-    v_until timestamptz := date_trunc('minute', p_now, 'UTC');
-    v_from  timestamptz;
+    v_until       timestamptz := date_trunc('minute', p_now, 'UTC');
+    v_last        timestamptz;
+    v_from        timestamptz;
+    v_minute_from timestamptz;
 BEGIN
     IF NOT pg_try_advisory_xact_lock(hashtext('observability.rollup_metrics')) THEN
         RETURN QUERY SELECT false, NULL::timestamptz, NULL::timestamptz, 0::bigint, 0::bigint;
         RETURN;
     END IF;
-    SELECT r.rolled_until - p_late INTO v_from FROM observability.rollup_state r WHERE r.name = 'metrics';
-    v_from := date_trunc('minute', coalesce(v_from, p_now - p_backfill), 'UTC');
+    SELECT r.rolled_until INTO v_last FROM observability.rollup_state r WHERE r.name = 'metrics';
+    v_from := date_trunc('minute', coalesce(v_last - p_late, p_now - p_backfill), 'UTC');
     IF v_from >= v_until THEN
         RETURN QUERY SELECT true, v_from, v_until, 0::bigint, 0::bigint;
         RETURN;
     END IF;
+    -- Minutes older than their keep time would be deleted below: never computed.
+    v_minute_from := greatest(v_from, date_trunc('minute', p_now - p_keep_minutes, 'UTC'));
 
-    minute_rows := observability.rollup_range('minute', v_from, v_until);
+    minute_rows := observability.rollup_range('minute', v_minute_from, v_until);
     hour_rows := observability.rollup_range('hour', date_trunc('hour', v_from, 'UTC'), v_until);
 
-    DELETE FROM observability.metrics_minute WHERE bucket < p_now - interval '8 days';
+    DELETE FROM observability.metrics_minute WHERE bucket < p_now - p_keep_minutes;
     DELETE FROM observability.metrics_hour WHERE bucket < p_now - interval '400 days';
 
     INSERT INTO observability.rollup_state AS r (name, rolled_until) VALUES ('metrics', v_until)
@@ -141,42 +150,59 @@ BEGIN
 END
 $$;
 
--- Keeps every metric fresh; the maintenance service calls it every minute. Rolls up the
--- new minutes, then refreshes each window's materialized view whose refresh_every has
--- passed (p_force: all of them), CONCURRENTLY so dashboards keep reading the previous
--- figures meanwhile, with the metrics clock pinned to p_now. A refresh that falls due up
--- to 5 s early counts as due, so a one-minute scheduler does not skip every other minute.
--- Advisory-locked: when another session is refreshing, returns no rows at once.
--- Returns one row per window: whether it was refreshed, and how long it took.
+-- Keeps every metric fresh. Rolls up the new minutes (unless p_rollup is false), then
+-- refreshes each window's materialized view whose refresh_every has passed (p_force: all
+-- of them; p_windows: only those named), CONCURRENTLY so dashboards keep reading the
+-- previous figures meanwhile, with the metrics clock pinned to p_now. A refresh due up to
+-- 5 s from now counts as due, so a one-minute scheduler does not skip every other minute.
+-- Each window has an advisory lock of its own: a window another session is refreshing
+-- is skipped ('busy'), the others go ahead. The maintenance service calls it once per
+-- window, each in its own transaction, so a 30-day refresh never holds back the 1-hour
+-- figures; one call for all windows is one transaction, which is what psql users get.
+-- Returns one row per window considered: refreshed, not due, or busy, and how long the
+-- refresh took.
 CREATE FUNCTION observability.refresh_metrics(
-    p_now   timestamptz DEFAULT now(),
-    p_force boolean     DEFAULT false
-) RETURNS TABLE (time_window text, refreshed boolean, duration_ms double precision, computed_at timestamptz)
-    LANGUAGE plpgsql AS
+    p_now     timestamptz DEFAULT now(),
+    p_force   boolean     DEFAULT false,
+    p_windows text[]      DEFAULT NULL,
+    p_rollup  boolean     DEFAULT true
+) RETURNS TABLE (time_window text, outcome text, duration_ms double precision, computed_at timestamptz)
+    LANGUAGE plpgsql
+    SET jit = off AS
 $$
 DECLARE
     v_window  observability.metric_windows;
     v_started timestamptz;
     v_ms      double precision;
 BEGIN
-    IF NOT pg_try_advisory_xact_lock(hashtext('observability.refresh_metrics')) THEN
-        RETURN;
+    IF p_windows IS NOT NULL AND EXISTS (
+        SELECT 1 FROM unnest(p_windows) w(name)
+        WHERE w.name NOT IN (SELECT mw.time_window FROM observability.metric_windows mw)) THEN
+        RAISE EXCEPTION 'refresh_metrics: unknown window in %; the windows are those of observability.metric_windows', p_windows;
+    END IF;
+    IF p_rollup THEN
+        PERFORM observability.rollup_metrics(p_now);
     END IF;
     PERFORM set_config('observability.metrics_now', p_now::text, true);
-    PERFORM observability.rollup_metrics(p_now);
 
-    FOR v_window IN SELECT * FROM observability.metric_windows w ORDER BY w.window_span LOOP
-        IF p_force OR v_window.last_refreshed_at IS NULL
-           OR p_now >= v_window.last_refreshed_at + v_window.refresh_every - interval '5 seconds' THEN
+    FOR v_window IN
+        SELECT * FROM observability.metric_windows w
+        WHERE p_windows IS NULL OR w.time_window = ANY (p_windows)
+        ORDER BY w.window_span
+    LOOP
+        IF NOT (p_force OR v_window.last_refreshed_at IS NULL
+                OR p_now >= v_window.last_refreshed_at + v_window.refresh_every - interval '5 seconds') THEN
+            RETURN QUERY SELECT v_window.time_window, 'not due'::text, NULL::double precision, v_window.last_refreshed_at;
+        ELSIF NOT pg_try_advisory_xact_lock(hashtext('observability.refresh_metrics'), hashtext(v_window.time_window)) THEN
+            RETURN QUERY SELECT v_window.time_window, 'busy'::text, NULL::double precision, v_window.last_refreshed_at;
+        ELSE
             v_started := clock_timestamp();
             EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY observability.%I', v_window.view_name);
             v_ms := extract(epoch FROM clock_timestamp() - v_started) * 1000;
             UPDATE observability.metric_windows w
                SET last_refreshed_at = p_now, last_duration_ms = v_ms
              WHERE w.time_window = v_window.time_window;
-            RETURN QUERY SELECT v_window.time_window, true, v_ms, p_now;
-        ELSE
-            RETURN QUERY SELECT v_window.time_window, false, NULL::double precision, v_window.last_refreshed_at;
+            RETURN QUERY SELECT v_window.time_window, 'refreshed'::text, v_ms, p_now;
         END IF;
     END LOOP;
     PERFORM set_config('observability.metrics_now', '', true);

@@ -150,60 +150,76 @@ CREATE FUNCTION observability.metrics_now() RETURNS timestamp with time zone
     LANGUAGE sql STABLE PARALLEL SAFE
     RETURN COALESCE((NULLIF(current_setting('observability.metrics_now'::text, true), ''::text))::timestamp with time zone, now());
 
-CREATE FUNCTION observability.refresh_metrics(p_now timestamp with time zone DEFAULT now(), p_force boolean DEFAULT false) RETURNS TABLE(time_window text, refreshed boolean, duration_ms double precision, computed_at timestamp with time zone)
+CREATE FUNCTION observability.refresh_metrics(p_now timestamp with time zone DEFAULT now(), p_force boolean DEFAULT false, p_windows text[] DEFAULT NULL::text[], p_rollup boolean DEFAULT true) RETURNS TABLE(time_window text, outcome text, duration_ms double precision, computed_at timestamp with time zone)
     LANGUAGE plpgsql
+    SET jit TO 'off'
     AS $$
 DECLARE
     v_window  observability.metric_windows;
     v_started timestamptz;
     v_ms      double precision;
 BEGIN
-    IF NOT pg_try_advisory_xact_lock(hashtext('observability.refresh_metrics')) THEN
-        RETURN;
+    IF p_windows IS NOT NULL AND EXISTS (
+        SELECT 1 FROM unnest(p_windows) w(name)
+        WHERE w.name NOT IN (SELECT mw.time_window FROM observability.metric_windows mw)) THEN
+        RAISE EXCEPTION 'refresh_metrics: unknown window in %; the windows are those of observability.metric_windows', p_windows;
+    END IF;
+    IF p_rollup THEN
+        PERFORM observability.rollup_metrics(p_now);
     END IF;
     PERFORM set_config('observability.metrics_now', p_now::text, true);
-    PERFORM observability.rollup_metrics(p_now);
 
-    FOR v_window IN SELECT * FROM observability.metric_windows w ORDER BY w.window_span LOOP
-        IF p_force OR v_window.last_refreshed_at IS NULL
-           OR p_now >= v_window.last_refreshed_at + v_window.refresh_every - interval '5 seconds' THEN
+    FOR v_window IN
+        SELECT * FROM observability.metric_windows w
+        WHERE p_windows IS NULL OR w.time_window = ANY (p_windows)
+        ORDER BY w.window_span
+    LOOP
+        IF NOT (p_force OR v_window.last_refreshed_at IS NULL
+                OR p_now >= v_window.last_refreshed_at + v_window.refresh_every - interval '5 seconds') THEN
+            RETURN QUERY SELECT v_window.time_window, 'not due'::text, NULL::double precision, v_window.last_refreshed_at;
+        ELSIF NOT pg_try_advisory_xact_lock(hashtext('observability.refresh_metrics'), hashtext(v_window.time_window)) THEN
+            RETURN QUERY SELECT v_window.time_window, 'busy'::text, NULL::double precision, v_window.last_refreshed_at;
+        ELSE
             v_started := clock_timestamp();
             EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY observability.%I', v_window.view_name);
             v_ms := extract(epoch FROM clock_timestamp() - v_started) * 1000;
             UPDATE observability.metric_windows w
                SET last_refreshed_at = p_now, last_duration_ms = v_ms
              WHERE w.time_window = v_window.time_window;
-            RETURN QUERY SELECT v_window.time_window, true, v_ms, p_now;
-        ELSE
-            RETURN QUERY SELECT v_window.time_window, false, NULL::double precision, v_window.last_refreshed_at;
+            RETURN QUERY SELECT v_window.time_window, 'refreshed'::text, v_ms, p_now;
         END IF;
     END LOOP;
     PERFORM set_config('observability.metrics_now', '', true);
 END
 $$;
 
-CREATE FUNCTION observability.rollup_metrics(p_now timestamp with time zone DEFAULT now(), p_late interval DEFAULT '00:10:00'::interval, p_backfill interval DEFAULT '30 days'::interval) RETURNS TABLE(ran boolean, rolled_from timestamp with time zone, rolled_until timestamp with time zone, minute_rows bigint, hour_rows bigint)
+CREATE FUNCTION observability.rollup_metrics(p_now timestamp with time zone DEFAULT now(), p_late interval DEFAULT '00:10:00'::interval, p_backfill interval DEFAULT '30 days'::interval, p_keep_minutes interval DEFAULT '8 days'::interval) RETURNS TABLE(ran boolean, rolled_from timestamp with time zone, rolled_until timestamp with time zone, minute_rows bigint, hour_rows bigint)
     LANGUAGE plpgsql
+    SET jit TO 'off'
     AS $$
 DECLARE
-    v_until timestamptz := date_trunc('minute', p_now, 'UTC');
-    v_from  timestamptz;
+    v_until       timestamptz := date_trunc('minute', p_now, 'UTC');
+    v_last        timestamptz;
+    v_from        timestamptz;
+    v_minute_from timestamptz;
 BEGIN
     IF NOT pg_try_advisory_xact_lock(hashtext('observability.rollup_metrics')) THEN
         RETURN QUERY SELECT false, NULL::timestamptz, NULL::timestamptz, 0::bigint, 0::bigint;
         RETURN;
     END IF;
-    SELECT r.rolled_until - p_late INTO v_from FROM observability.rollup_state r WHERE r.name = 'metrics';
-    v_from := date_trunc('minute', coalesce(v_from, p_now - p_backfill), 'UTC');
+    SELECT r.rolled_until INTO v_last FROM observability.rollup_state r WHERE r.name = 'metrics';
+    v_from := date_trunc('minute', coalesce(v_last - p_late, p_now - p_backfill), 'UTC');
     IF v_from >= v_until THEN
         RETURN QUERY SELECT true, v_from, v_until, 0::bigint, 0::bigint;
         RETURN;
     END IF;
+    -- Minutes older than their keep time would be deleted below: never computed.
+    v_minute_from := greatest(v_from, date_trunc('minute', p_now - p_keep_minutes, 'UTC'));
 
-    minute_rows := observability.rollup_range('minute', v_from, v_until);
+    minute_rows := observability.rollup_range('minute', v_minute_from, v_until);
     hour_rows := observability.rollup_range('hour', date_trunc('hour', v_from, 'UTC'), v_until);
 
-    DELETE FROM observability.metrics_minute WHERE bucket < p_now - interval '8 days';
+    DELETE FROM observability.metrics_minute WHERE bucket < p_now - p_keep_minutes;
     DELETE FROM observability.metrics_hour WHERE bucket < p_now - interval '400 days';
 
     INSERT INTO observability.rollup_state AS r (name, rolled_until) VALUES ('metrics', v_until)
@@ -266,12 +282,9 @@ CREATE FUNCTION observability.span_partition_name(p_day date) RETURNS text
 
 CREATE FUNCTION observability.window_metrics(p_window interval) RETURNS TABLE(level text, operation text, target text, request_count bigint, error_count bigint, error_pct double precision, avg_ms double precision, p50_ms double precision, p90_ms double precision, p95_ms double precision, p99_ms double precision, max_ms double precision, first_seen timestamp with time zone, last_seen timestamp with time zone, example_error text)
     LANGUAGE sql STABLE
+    SET jit TO 'off'
     AS $$
-SELECT g.level, g.operation, g.target, g.request_count, g.error_count,
-       100.0 * g.error_count / g.request_count,
-       g.avg_ms, g.pct[1], g.pct[2], g.pct[3], g.pct[4], g.max_ms,
-       g.first_seen, g.last_seen, g.example_error
-FROM (
+WITH figures AS (
     SELECT CASE grouping(s.operation, s.target) WHEN 0 THEN 'target' WHEN 1 THEN 'operation' ELSE 'total' END
                AS level,
            coalesce(s.operation, '') AS operation,
@@ -283,19 +296,40 @@ FROM (
                WITHIN GROUP (ORDER BY s.duration_ms) AS pct,
            max(s.duration_ms) AS max_ms,
            min(s.start_time) AS first_seen,
-           max(s.start_time) AS last_seen,
-           -- The most recent error message: the one an operator is most likely chasing.
-           (array_agg(s.status_message ORDER BY s.start_time DESC)
-               FILTER (WHERE s.status = 'error' AND s.status_message IS NOT NULL))[1] AS example_error
+           max(s.start_time) AS last_seen
     FROM (
-        SELECT sp.operation, coalesce(sp.target, '') AS target, sp.status, sp.status_message,
-               sp.duration_ms, sp.start_time
+        SELECT sp.operation, coalesce(sp.target, '') AS target, sp.status, sp.duration_ms, sp.start_time
         FROM observability.spans sp
-        WHERE sp.start_time >= observability.metrics_now() - p_window
+        WHERE sp.start_time > observability.metrics_now() - p_window
+          AND sp.start_time <= observability.metrics_now()
     ) s
     GROUP BY GROUPING SETS ((s.operation, s.target), (s.operation), ())
-) g
-WHERE g.request_count > 0
+),
+latest_errors AS (
+    SELECT DISTINCT ON (sp.operation, coalesce(sp.target, ''))
+           sp.operation, coalesce(sp.target, '') AS target, sp.status_message, sp.start_time
+    FROM observability.spans sp
+    WHERE sp.status = 'error' AND sp.status_message IS NOT NULL
+      AND sp.start_time > observability.metrics_now() - p_window
+      AND sp.start_time <= observability.metrics_now()
+    ORDER BY sp.operation, coalesce(sp.target, ''), sp.start_time DESC
+),
+examples AS (
+    SELECT CASE grouping(e.operation, e.target) WHEN 0 THEN 'target' WHEN 1 THEN 'operation' ELSE 'total' END
+               AS level,
+           coalesce(e.operation, '') AS operation,
+           coalesce(e.target, '') AS target,
+           (array_agg(e.status_message ORDER BY e.start_time DESC))[1] AS message
+    FROM latest_errors e
+    GROUP BY GROUPING SETS ((e.operation, e.target), (e.operation), ())
+)
+SELECT f.level, f.operation, f.target, f.request_count, f.error_count,
+       100.0 * f.error_count / f.request_count,
+       f.avg_ms, f.pct[1], f.pct[2], f.pct[3], f.pct[4], f.max_ms,
+       f.first_seen, f.last_seen, x.message
+FROM figures f
+LEFT JOIN examples x ON x.level = f.level AND x.operation = f.operation AND x.target = f.target
+WHERE f.request_count > 0
 $$;
 
 CREATE TABLE observability.metric_windows (
@@ -435,7 +469,7 @@ CREATE TABLE observability.metrics_minute (
 COMMENT ON TABLE observability.metrics_minute IS 'Per-minute counts, errors and p50/p95/p99/max per operation and target (level target) and overall (level total); kept 8 days. Filled by rollup_metrics().';
 
 CREATE VIEW observability.operation_metrics AS
- SELECT metrics_1h.time_window,
+ SELECT '1h'::text AS time_window,
     metrics_1h.level,
     metrics_1h.operation,
     metrics_1h.target,
@@ -456,7 +490,7 @@ CREATE VIEW observability.operation_metrics AS
     metrics_1h.window_start
    FROM observability.metrics_1h
 UNION ALL
- SELECT metrics_24h.time_window,
+ SELECT '24h'::text AS time_window,
     metrics_24h.level,
     metrics_24h.operation,
     metrics_24h.target,
@@ -477,7 +511,7 @@ UNION ALL
     metrics_24h.window_start
    FROM observability.metrics_24h
 UNION ALL
- SELECT metrics_7d.time_window,
+ SELECT '7d'::text AS time_window,
     metrics_7d.level,
     metrics_7d.operation,
     metrics_7d.target,
@@ -498,7 +532,7 @@ UNION ALL
     metrics_7d.window_start
    FROM observability.metrics_7d
 UNION ALL
- SELECT metrics_30d.time_window,
+ SELECT '30d'::text AS time_window,
     metrics_30d.level,
     metrics_30d.operation,
     metrics_30d.target,
@@ -519,7 +553,7 @@ UNION ALL
     metrics_30d.window_start
    FROM observability.metrics_30d;
 
-COMMENT ON VIEW observability.operation_metrics IS 'Metrics per time_window (1h, 24h, 7d, 30d) and level: target (per operation and target), operation (per kind, target ), total (operation and target ). Durations in ms, error_pct 0-100, health green/yellow/red/critical. See docs/sql.md.';
+COMMENT ON VIEW observability.operation_metrics IS 'Metrics per time_window (1h, 24h, 7d, 30d) and level: target = per operation and target; operation = per operation kind, target empty; total = everything, operation and target empty. Durations in ms, error_pct 0-100, health green/yellow/red/critical. See docs/sql.md.';
 
 CREATE VIEW observability.prompt_metrics AS
  SELECT operation_metrics.time_window,

@@ -2,10 +2,13 @@ import Logging
 import ObservatoryStore
 import ServiceLifecycle
 
-/// Keeps the metric views fresh while `serve` runs: every `interval` it calls
-/// `refresh_metrics()`, which rolls up the new minutes and refreshes each window whose
-/// cadence has passed (migrations/0007). The SQL is advisory-locked, so with several
-/// replicas one of them does the work and the others return at once.
+/// Keeps the metric views fresh while `serve` runs. Every `interval` it rolls up the new
+/// minutes and asks `refresh_metrics()` (migrations/0007) for each window in turn, each
+/// call its own transaction; the SQL refreshes a window only when its own cadence has
+/// passed. The short windows (1h, 24h) and the long ones (7d, 30d, tens of seconds at
+/// millions of spans) run in two loops, so a long refresh never holds back the 1-hour
+/// figures. Every step is advisory-locked in SQL, so with several replicas one does the
+/// work and the others return at once.
 public struct MetricsRefresher: Service {
     let metrics: MetricsStore
     let interval: Duration
@@ -19,24 +22,36 @@ public struct MetricsRefresher: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await runOnce()
-                try? await Task.sleep(for: interval)
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await loop(windows: [.hour, .day], rollup: true) }
+                group.addTask { await loop(windows: [.week, .month], rollup: false) }
             }
         }
     }
 
-    func runOnce() async {
+    /// Runs `runOnce` every `interval`, measured from start to start so the cadence does
+    /// not drift by the time each run takes.
+    func loop(windows: [MetricWindow], rollup: Bool) async {
+        let clock = ContinuousClock()
+        var next = clock.now
+        while !Task.isCancelled {
+            await runOnce(windows: windows, rollup: rollup)
+            next = next.advanced(by: interval)
+            if next < clock.now { next = clock.now }
+            try? await Task.sleep(until: next, clock: clock)
+        }
+    }
+
+    func runOnce(windows: [MetricWindow], rollup: Bool) async {
         do {
-            let outcome = try await metrics.refresh()
-            let refreshed = outcome.filter(\.refreshed)
-            guard !refreshed.isEmpty else { return }
-            logger.info(
-                "refreshed metric views",
-                metadata: [
-                    "windows": "\(refreshed.map(\.window).joined(separator: ","))",
-                    "duration_ms": "\(refreshed.map { String(Int($0.durationMs ?? 0)) }.joined(separator: ","))",
-                ])
+            if rollup { try await metrics.rollup() }
+            for window in windows {
+                for outcome in try await metrics.refresh(windows: [window], rollup: false) where outcome.refreshed {
+                    logger.info(
+                        "refreshed metric view",
+                        metadata: ["window": "\(outcome.window)", "duration_ms": "\(Int(outcome.durationMs ?? 0))"])
+                }
+            }
         } catch {
             logger.warning("could not refresh metric views; will retry", metadata: ["error": "\(error)"])
         }

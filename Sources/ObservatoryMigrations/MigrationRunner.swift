@@ -128,7 +128,8 @@ public struct MigrationRunner: Sendable {
         _ = try await connection.query("BEGIN", logger: logger)
         do {
             for statement in SQLStatementSplitter.split(migration.sql) {
-                _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                // Read to the end: an error raised while rows stream must fail the file here.
+                _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect()
             }
             let elapsed = clock.now - started
             let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15

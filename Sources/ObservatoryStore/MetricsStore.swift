@@ -98,26 +98,46 @@ public struct MetricsStore: Sendable {
     /// One window's outcome of `refresh_metrics()`.
     public struct Refreshed: Sendable, Equatable {
         public var window: String
-        public var refreshed: Bool
+        /// `refreshed`, `not due`, or `busy` (another session was refreshing it).
+        public var outcome: String
         public var durationMs: Double?
+
+        public var refreshed: Bool { outcome == "refreshed" }
     }
 
-    /// Rolls up new minutes and refreshes the windows that are due (all with `force`).
-    /// Empty when another session was refreshing at that moment.
+    /// Refreshes the windows that are due (all with `force`; only `windows` when given),
+    /// after rolling up new minutes when `rollup` is true. One call is one transaction.
     @discardableResult
-    public func refresh(force: Bool = false, now: Date? = nil) async throws(DatabaseError) -> [Refreshed] {
+    public func refresh(
+        force: Bool = false, now: Date? = nil, windows: [MetricWindow]? = nil, rollup: Bool = true
+    ) async throws(DatabaseError) -> [Refreshed] {
         do {
+            let names = windows?.map(\.rawValue)
             let query: PostgresQuery = """
-                SELECT time_window, refreshed, duration_ms
-                FROM observability.refresh_metrics(coalesce(\(now)::timestamptz, now()), \(force))
+                SELECT time_window, outcome, duration_ms
+                FROM observability.refresh_metrics(coalesce(\(now)::timestamptz, now()), \(force), \(names)::text[], \(rollup))
                 """
             var result: [Refreshed] = []
-            for try await (window, refreshed, duration) in try await client.query(query, logger: logger)
-                .decode((String, Bool, Double?).self)
+            for try await (window, outcome, duration) in try await client.query(query, logger: logger)
+                .decode((String, String, Double?).self)
             {
-                result.append(Refreshed(window: window, refreshed: refreshed, durationMs: duration))
+                result.append(Refreshed(window: window, outcome: outcome, durationMs: duration))
             }
             return result
+        } catch {
+            throw DatabaseError(error)
+        }
+    }
+
+    /// Rolls up the minutes and hours that are new since the last run; false when another
+    /// session was doing it.
+    @discardableResult
+    public func rollup(now: Date? = nil) async throws(DatabaseError) -> Bool {
+        do {
+            let rows = try await client.query(
+                "SELECT ran FROM observability.rollup_metrics(coalesce(\(now)::timestamptz, now()))", logger: logger)
+            for try await ran in rows.decode(Bool.self) { return ran }
+            return false
         } catch {
             throw DatabaseError(error)
         }

@@ -107,7 +107,8 @@ final class MetricViewTests: XCTestCase {
     func testEachWindowCountsOnlyItsOwnSpans() async throws {
         try await TestDatabase.with { _, client in
             let now = MetricFixtures.minuteAligned()
-            let ages: [Double] = [30 * 60, 2 * 3_600, 3 * 86_400, 10 * 86_400, 40 * 86_400]
+            // The last one starts after the pinned clock: in no window as of `now`.
+            let ages: [Double] = [30 * 60, 2 * 3_600, 3 * 86_400, 10 * 86_400, 40 * 86_400, -600]
             try await MetricFixtures.insert(
                 ages.map { MetricSpan(target: "w", durationMs: 1, start: now.addingTimeInterval(-$0)) }, into: client)
             let store = MetricsStore(client: client, logger: TestDatabase.logger)
@@ -120,7 +121,7 @@ final class MetricViewTests: XCTestCase {
         }
     }
 
-    func testRefreshFollowsEachWindowsCadenceAndYieldsToARunningRefresh() async throws {
+    func testRefreshFollowsEachWindowsCadenceAndSkipsABusyWindow() async throws {
         try await TestDatabase.with { _, client in
             let store = MetricsStore(client: client, logger: TestDatabase.logger)
             let start = MetricFixtures.minuteAligned()
@@ -138,13 +139,22 @@ final class MetricViewTests: XCTestCase {
             let hour = try await refreshed(at: 3_600)
             XCTAssertEqual(hour, ["1h", "24h", "7d", "30d"])
 
-            // While another session holds the refresh lock, a call returns at once, empty.
+            // While another session refreshes the 30-day view, the others go ahead.
             try await client.withConnection { connection in
-                _ = try await connection.query("SELECT pg_advisory_lock(hashtext('observability.refresh_metrics'))", logger: TestDatabase.logger)
-                let blocked = try await store.refresh(force: true, now: start.addingTimeInterval(7_200))
-                XCTAssertEqual(blocked, [])
-                _ = try await connection.query("SELECT pg_advisory_unlock(hashtext('observability.refresh_metrics'))", logger: TestDatabase.logger)
+                _ = try await connection.query(
+                    "SELECT pg_advisory_lock(hashtext('observability.refresh_metrics'), hashtext('30d'))", logger: TestDatabase.logger)
+                let outcomes = try await store.refresh(force: true, now: start.addingTimeInterval(7_200))
+                XCTAssertEqual(outcomes.map(\.outcome), ["refreshed", "refreshed", "refreshed", "busy"])
+                _ = try await connection.query(
+                    "SELECT pg_advisory_unlock(hashtext('observability.refresh_metrics'), hashtext('30d'))", logger: TestDatabase.logger)
             }
+            // One window alone, without the rollup.
+            let single = try await store.refresh(force: true, now: start.addingTimeInterval(7_300), windows: [.day], rollup: false)
+            XCTAssertEqual(single.map(\.window), ["24h"])
+            do {
+                _ = try await client.query("SELECT * FROM observability.refresh_metrics(p_windows => ARRAY['2h'])").collect()
+                XCTFail("an unknown window must be refused")
+            } catch {}
         }
     }
 
