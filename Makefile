@@ -1,6 +1,6 @@
 # MCP Observatory. `make help` lists the targets.
 .DEFAULT_GOAL := help
-.PHONY: help up down test bench-ingest build schema proto postgres clean
+.PHONY: help up down test bench-ingest bench-query build schema proto postgres clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -16,6 +16,9 @@ test: ## Run the whole test suite (Swift unit + PostgreSQL integration, live-ser
 
 bench-ingest: ## Benchmark OTLP ingestion against raw COPY of the same rows (SPANS=1000000 CONCURRENCY=8)
 	scripts/bench-ingest.sh
+
+bench-query: ## Time every dashboard page and the metric refresh over 10M generated spans (SPANS TRACES DAYS REUSE=1)
+	scripts/bench-query.sh
 
 build: ## Debug build of everything, tests included
 	swift build --build-tests

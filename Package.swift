@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"6.0.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // Generated OTLP message types (scripts/generate-otlp.sh); nothing hand-written.
@@ -69,6 +70,7 @@ let package = Package(
             name: "ObservatoryWeb",
             dependencies: [
                 .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 "ObservatoryIngest",
                 "ObservatoryStore",
                 "ObservatoryMigrations",

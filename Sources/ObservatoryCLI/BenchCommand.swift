@@ -4,7 +4,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print their figures next to a baseline measured in the same run.",
-        discussion: "`make bench-ingest` prepares a database and a release-built server and runs `bench ingest` against them.",
-        subcommands: [IngestBenchmark.self, PipelineBenchmark.self]
+        discussion: "`make bench-ingest` and `make bench-query` prepare a database and a release-built server and run these against them.",
+        subcommands: [IngestBenchmark.self, PipelineBenchmark.self, RefreshBenchmark.self, QueryBenchmark.self]
     )
 }

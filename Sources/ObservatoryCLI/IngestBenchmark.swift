@@ -75,7 +75,7 @@ struct IngestBenchmark: AsyncParsableCommand {
             }
 
             // 2. Through the service, with a client that costs next to no CPU.
-            guard let poster = RawHTTPPoster(url: base.appendingPathComponent("v1/traces"), token: configuration.ingestToken)
+            guard let poster = RawHTTPClient(url: base.appendingPathComponent("v1/traces"), token: configuration.ingestToken)
             else { throw ValidationError("--url must be http://host:port") }
             let progress = ProgressCounter(total: bodies.count)
             let started = ContinuousClock.now

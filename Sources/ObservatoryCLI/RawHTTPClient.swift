@@ -3,15 +3,17 @@ import Foundation
 import Glibc
 #endif
 
-/// A deliberately minimal HTTP/1.1 client for the ingest benchmark: blocking sockets, one
-/// keep-alive connection per thread, pre-encoded bodies. The benchmark runs on the same
+/// A deliberately minimal HTTP/1.1 client for the benchmarks: blocking sockets, one
+/// keep-alive connection per thread, pre-encoded bodies. The benchmarks run on the same
 /// two cores as the server and PostgreSQL, so its own cost must be close to nothing;
 /// URLSession spent more CPU posting the bodies than the server spent ingesting them.
-final class RawHTTPPoster: @unchecked Sendable {
+final class RawHTTPClient: @unchecked Sendable {
     struct Result {
         var status: Int
         var retryAfter: Int?
         var seconds: Double
+        /// The `dur` of the answer's `Server-Timing` header, in milliseconds.
+        var serverMilliseconds: Double? = nil
     }
 
     private let host: String
@@ -119,12 +121,38 @@ final class RawHTTPPoster: @unchecked Sendable {
         return fd
     }
 
-    /// One request and its answer on an open connection; nil when the connection failed.
+    /// GETs each path in turn on one keep-alive connection, timing each; nil for a path
+    /// whose connection failed.
+    func getSequentially(_ paths: [String], authorization: String? = nil) -> [Result?] {
+        var socket = connect()
+        var results: [Result?] = []
+        for path in paths {
+            if socket < 0 { socket = connect() }
+            let started = Date()
+            var result = socket >= 0 ? exchange("GET", path, body: nil, authorization: authorization, on: socket) : nil
+            result?.seconds = Date().timeIntervalSince(started)
+            if result == nil, socket >= 0 {
+                close(socket)
+                socket = -1
+            }
+            results.append(result)
+        }
+        if socket >= 0 { close(socket) }
+        return results
+    }
+
+    /// One protobuf export and its answer on an open connection; nil when the connection failed.
     private func post(_ body: Data, on fd: Int32) -> Result? {
-        var head = "POST \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Type: application/x-protobuf\r\nContent-Length: \(body.count)\r\n"
-        if let token { head += "Authorization: Bearer \(token)\r\n" }
+        exchange("POST", path, body: body, authorization: token.map { "Bearer \($0)" }, on: fd)
+    }
+
+    /// One request and its answer on an open connection; nil when the connection failed.
+    private func exchange(_ method: String, _ path: String, body: Data?, authorization: String?, on fd: Int32) -> Result? {
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\n"
+        if let body { head += "Content-Type: application/x-protobuf\r\nContent-Length: \(body.count)\r\n" }
+        if let authorization { head += "Authorization: \(authorization)\r\n" }
         head += "\r\n"
-        guard sendAll(Data(head.utf8), on: fd), sendAll(body, on: fd) else { return nil }
+        guard sendAll(Data(head.utf8), on: fd), body.map({ sendAll($0, on: fd) }) ?? true else { return nil }
 
         var received = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 16_384)
@@ -142,12 +170,15 @@ final class RawHTTPPoster: @unchecked Sendable {
         else { return nil }
         var length = 0
         var retryAfter: Int?
+        var serverMilliseconds: Double?
         for line in lines.dropFirst() {
             let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.count == 2 else { continue }
             switch parts[0].lowercased() {
             case "content-length": length = Int(parts[1]) ?? 0
             case "retry-after": retryAfter = Int(parts[1])
+            case "server-timing":
+                serverMilliseconds = parts[1].split(separator: ";").first { $0.hasPrefix("dur=") }.flatMap { Double($0.dropFirst(4)) }
             default: break
             }
         }
@@ -157,7 +188,7 @@ final class RawHTTPPoster: @unchecked Sendable {
             guard count > 0 else { return nil }
             bodyBytes += count
         }
-        return Result(status: status, retryAfter: retryAfter, seconds: 0)
+        return Result(status: status, retryAfter: retryAfter, seconds: 0, serverMilliseconds: serverMilliseconds)
     }
 
     private func sendAll(_ data: Data, on fd: Int32) -> Bool {

@@ -8,6 +8,7 @@ import ObservatoryMigrations
 import ObservatoryStore
 import ObservatoryWeb
 import PostgresNIO
+import ServiceLifecycle
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -70,8 +71,10 @@ struct ServeCommand: AsyncParsableCommand {
             health: HealthController(migrations: MigrationRunner(client: queryClient, migrations: migrations, logger: logger)),
             dashboard: DashboardController(
                 metrics: metrics, traces: traces, renderer: renderer, chartsAvailable: assets.chartsAvailable,
-                refreshSeconds: configuration.dashboardRefreshSeconds, logger: logger),
-            api: DashboardAPIController(metrics: metrics, traces: traces, logger: logger),
+                refreshSeconds: configuration.dashboardRefreshSeconds, metricsEnabled: configuration.metricsEnabled,
+                logger: logger),
+            api: DashboardAPIController(
+                metrics: metrics, traces: traces, metricsEnabled: configuration.metricsEnabled, logger: logger),
             assets: assets,
             adminCredentials: configuration.adminUser.flatMap { user in configuration.adminPassword.map { (user, $0) } })
         let maintenance = PartitionMaintenance(partitions: PartitionStore(client: queryClient, logger: logger), logger: logger)
@@ -87,9 +90,11 @@ struct ServeCommand: AsyncParsableCommand {
                 "sample_rate": "\(configuration.sampleRate)",
                 "ingest_token": "\(configuration.ingestToken == nil ? "off" : "on")",
             ])
+        var services: [any Service] = [queryClient, writerClient, writer, maintenance]
+        if configuration.metricsEnabled { services.append(refresher) }
         let app = buildApplication(
             routes: routes, host: configuration.host, port: configuration.port,
-            services: [queryClient, writerClient, writer, maintenance, refresher], logger: logger)
+            services: services, logger: logger)
         try await app.runService()
     }
 

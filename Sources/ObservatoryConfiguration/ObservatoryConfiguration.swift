@@ -116,7 +116,7 @@ public struct ObservatoryConfiguration: Sendable, Equatable {
     public var maxTraces: Int = 100_000
 
     /// `OBSERVABILITY_METRICS_ENABLED`: metric views are refreshed and shown. Default `true`.
-    /// (Metric views are not built yet; the value is validated.)
+    /// `false` stops the refresh; the metric pages show a notice and their JSON twins 404.
     public var metricsEnabled: Bool = true
 
     // MARK: Process

@@ -42,13 +42,13 @@ public func buildApplication(
     routes.assets.addRoutes(to: router)
     let auth = routes.adminCredentials.map { BasicAuthMiddleware<BasicRequestContext>(user: $0.user, password: $0.password) }
     if let dashboard = routes.dashboard {
-        let admin = router.group("admin")
+        let admin = router.group("admin").add(middleware: ServerTimingMiddleware())
         if let auth { admin.add(middleware: auth) }
         dashboard.addRoutes(to: admin)
     }
     if let api = routes.api {
         // Only the read routes: POST /api/v1/spans is ingestion, with its own token.
-        let reads = router.group("api/v1")
+        let reads = router.group("api/v1").add(middleware: ServerTimingMiddleware())
         if let auth { reads.add(middleware: auth) }
         api.addRoutes(to: reads)
     }

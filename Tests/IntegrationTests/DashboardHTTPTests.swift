@@ -17,7 +17,7 @@ final class DashboardHTTPTests: XCTestCase {
     static let hostileTarget = "\"><img src=x onerror=alert(1)>"
 
     private static func withApp(
-        credentials: (user: String, password: String)? = nil,
+        credentials: (user: String, password: String)? = nil, metricsEnabled: Bool = true,
         _ body: @Sendable (any TestClientProtocol, PostgresClient) async throws -> Void
     ) async throws {
         try await TestDatabase.with { _, client in
@@ -36,8 +36,8 @@ final class DashboardHTTPTests: XCTestCase {
                     migrations: MigrationRunner(client: client, migrations: try TestDatabase.migrations(), logger: logger)),
                 dashboard: DashboardController(
                     metrics: metrics, traces: traces, renderer: try PageRenderer(), chartsAvailable: false, refreshSeconds: 60,
-                    logger: logger),
-                api: DashboardAPIController(metrics: metrics, traces: traces, logger: logger),
+                    metricsEnabled: metricsEnabled, logger: logger),
+                api: DashboardAPIController(metrics: metrics, traces: traces, metricsEnabled: metricsEnabled, logger: logger),
                 adminCredentials: credentials)
             let app = buildApplication(routes: routes, host: "127.0.0.1", port: 0, services: [writer], logger: logger)
             try await app.test(.router) { testClient in try await body(testClient, client) }
@@ -270,6 +270,24 @@ final class DashboardHTTPTests: XCTestCase {
             ) { XCTAssertEqual($0.status, .ok) }
             try await client.execute(uri: "/healthz", method: .get) { XCTAssertEqual($0.status, .ok) }
             try await client.execute(uri: "/static/observatory/gantt.js", method: .get) { XCTAssertEqual($0.status, .ok) }
+        }
+    }
+
+    func testMetricsTurnedOffShowANoticeAndKeepTraces() async throws {
+        try await Self.withApp(metricsEnabled: false) { client, database in
+            let trace = try await Self.storeHostileTrace(database, failing: false)
+            for path in ["/admin/observability/metrics", "/admin/observability/tools", "/admin/observability/tools/fragment"] {
+                try await client.execute(uri: path, method: .get) { response in
+                    XCTAssertEqual(response.status, .ok, path)
+                    XCTAssertTrue(Self.text(response).contains("OBSERVABILITY_METRICS_ENABLED=false"), path)
+                    XCTAssertFalse(Self.text(response).contains("metrics-table"), path)
+                }
+            }
+            for path in ["/api/v1/metrics/summary", "/api/v1/metrics/prompts"] {
+                try await client.execute(uri: path, method: .get) { XCTAssertEqual($0.status, .notFound, path) }
+            }
+            try await client.execute(uri: "/admin/observability/traces/\(trace.hex)", method: .get) { XCTAssertEqual($0.status, .ok) }
+            try await client.execute(uri: "/api/v1/traces", method: .get) { XCTAssertEqual($0.status, .ok) }
         }
     }
 }

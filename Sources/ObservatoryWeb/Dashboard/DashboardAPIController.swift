@@ -7,24 +7,33 @@ import ObservatoryStore
 /// (both go through DashboardData). Documented in docs/api.md.
 public struct DashboardAPIController: Sendable {
     let data: DashboardData
+    let metricsEnabled: Bool
     let logger: Logger
 
-    public init(metrics: MetricsStore, traces: TraceStore, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        metrics: MetricsStore, traces: TraceStore, metricsEnabled: Bool = true, logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.data = DashboardData(metrics: metrics, traces: traces, now: now)
+        self.metricsEnabled = metricsEnabled
         self.logger = logger
     }
+
+    static func metricsOff() -> Response { error(.notFound, "metrics are turned off on this server (OBSERVABILITY_METRICS_ENABLED=false)") }
 
     /// The routes, under `group` (the /api/v1 read group, which carries the Basic auth
     /// middleware when credentials are configured).
     public func addRoutes<Context: RequestContext>(to group: RouterGroup<Context>) {
         group.get("metrics/summary") { request, _ in
-            await answer {
+            guard metricsEnabled else { return Self.metricsOff() }
+            return await answer {
                 try await data.summary(try MetricsQuery(request.queryDictionary, defaultLimit: 10))
             }
         }
         for page in OperationPage.allCases {
             group.get("metrics/\(page.rawValue)") { request, _ in
-                await answer { try await data.operations(page, try MetricsQuery(request.queryDictionary)) }
+                guard metricsEnabled else { return Self.metricsOff() }
+                return await answer { try await data.operations(page, try MetricsQuery(request.queryDictionary)) }
             }
         }
         group.get("traces") { request, _ in

@@ -10,18 +10,25 @@ public struct DashboardController: Sendable {
     let renderer: PageRenderer
     let chartsAvailable: Bool
     let refreshSeconds: Int
+    /// OBSERVABILITY_METRICS_ENABLED: when false the metric pages say so instead of
+    /// showing figures nobody refreshes.
+    let metricsEnabled: Bool
     let logger: Logger
 
     public init(
         metrics: MetricsStore, traces: TraceStore, renderer: PageRenderer, chartsAvailable: Bool, refreshSeconds: Int,
-        logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+        metricsEnabled: Bool = true, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.data = DashboardData(metrics: metrics, traces: traces, now: now)
         self.renderer = renderer
         self.chartsAvailable = chartsAvailable
         self.refreshSeconds = refreshSeconds
+        self.metricsEnabled = metricsEnabled
         self.logger = logger
     }
+
+    static let metricsOffText =
+        "Metrics are turned off on this server (OBSERVABILITY_METRICS_ENABLED=false): the metric views are not refreshed. Traces are still stored and shown under Traces."
 
     /// The routes, under `group` (the /admin group, which carries the Basic auth
     /// middleware when credentials are configured).
@@ -54,7 +61,8 @@ public struct DashboardController: Sendable {
     }
 
     func summary(_ request: Request, fragment: Bool) async -> Response {
-        await answer(title: "Summary") {
+        guard metricsEnabled else { return message(.ok, title: "Metrics are turned off", text: Self.metricsOffText) }
+        return await answer(title: "Summary") {
             let query = try MetricsQuery(request.queryDictionary, defaultLimit: 10)
             let payload = try await data.summary(query)
             let view = try SummaryView(query: query, payload: payload, chrome: chrome("Summary", active: \.navSummary), now: data.now())
@@ -63,7 +71,8 @@ public struct DashboardController: Sendable {
     }
 
     func operations(_ page: OperationPage, _ request: Request, fragment: Bool) async -> Response {
-        await answer(title: page.title) {
+        guard metricsEnabled else { return message(.ok, title: "Metrics are turned off", text: Self.metricsOffText) }
+        return await answer(title: page.title) {
             let query = try MetricsQuery(request.queryDictionary)
             let payload = try await data.operations(page, query)
             let active: KeyPath<Chrome, Bool> =

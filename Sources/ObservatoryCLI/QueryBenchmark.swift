@@ -1,0 +1,142 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ObservatoryStore
+import PostgresNIO
+
+/// `observatory bench refresh`: how long the metric rollups and each window's view take
+/// to compute on the database at OBSERVABILITY_DATABASE_URL.
+struct RefreshBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "refresh",
+        abstract: "Time the first rollup, each window's view refresh, and an incremental refresh a minute later.",
+        discussion: "`make bench-query` runs it after generating the data and before `bench query`."
+    )
+
+    func run() async throws {
+        let configuration = try Runtime.loadConfiguration()
+        let url = try Runtime.requireDatabaseURL(configuration)
+        let logger = {
+            var logger = Runtime.logger(configuration)
+            logger.logLevel = .warning
+            return logger
+        }()
+        try await PostgresClient.withRunning(
+            .observatory(url: url, maximumConnections: 1, applicationName: "observatory-bench"), logger: logger
+        ) { client in
+            let now = Date()
+            // The first rollup reads the whole 30-day backfill; later ones only new minutes.
+            let rollup = try await Self.timed {
+                _ = try await client.query("SELECT * FROM observability.rollup_metrics(\(now))", logger: logger).collect()
+            }
+            print(String(format: "rollup_metrics, first run (30-day backfill): %9.1f ms", rollup))
+            let store = MetricsStore(client: client, logger: logger)
+            let refreshed = try await store.refresh(force: true, now: now)
+            for window in refreshed {
+                print(String(format: "refresh %-4@ view (REFRESH CONCURRENTLY):     %9.1f ms", window.window, window.durationMs ?? .nan))
+            }
+            let later = now.addingTimeInterval(60)
+            var incremental: [MetricsStore.Refreshed] = []
+            let total = try await Self.timed { incremental = try await store.refresh(now: later) }
+            let windows = incremental.filter(\.refreshed).map(\.window).joined(separator: ", ")
+            print(String(format: "refresh_metrics a minute later (rollup + %@):  %9.1f ms", windows, total))
+        }
+    }
+
+    static func timed(_ body: () async throws -> Void) async throws -> Double {
+        let clock = ContinuousClock()
+        let started = clock.now
+        try await body()
+        let elapsed = started.duration(to: clock.now)
+        return Double(elapsed.components.seconds) * 1_000 + Double(elapsed.components.attoseconds) / 1e15
+    }
+}
+
+/// `observatory bench query`: server time of every dashboard page and JSON twin at the
+/// data volume of the database behind --url, read from the Server-Timing header.
+struct QueryBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "query",
+        abstract: "Request each dashboard page and its JSON twin many times; print p50/p95 server time per route.",
+        discussion: """
+            Needs a running `observatory serve` on --url. Requests go one at a time on one \
+            keep-alive connection, after one untimed warm-up request per route. The figure is the \
+            server's own time (Server-Timing); the client's wall time, loopback included, is printed \
+            next to it. The target is 50 ms p95 for every route.
+            """
+    )
+
+    @Option(help: "Base URL of the server under test.")
+    var url = "http://127.0.0.1:4318"
+
+    @Option(help: "Requests per route.")
+    var requests = 50
+
+    @Option(help: "A trace to time the detail page with (32 hex digits), e.g. the 1,000-span trace.")
+    var traceID: String?
+
+    @Option(help: "Tool name to filter the trace list by.")
+    var tool: String?
+
+    @Option(help: "p95 target in milliseconds; routes above it are marked.")
+    var targetMs = 50.0
+
+    func run() async throws {
+        guard let base = URL(string: url), let client = RawHTTPClient(url: base, token: nil) else {
+            throw ValidationError("--url is not an http URL")
+        }
+        var routes: [(String, String)] = []
+        for window in ["1h", "24h", "7d", "30d"] {
+            routes.append(("summary \(window)", "/admin/observability/metrics?window=\(window)"))
+            routes.append(("  json", "/api/v1/metrics/summary?window=\(window)"))
+        }
+        for page in ["tools", "prompts", "resources"] {
+            for window in ["24h", "30d"] {
+                routes.append(("\(page) \(window) top 100", "/admin/observability/\(page)?window=\(window)&limit=100"))
+                routes.append(("  json", "/api/v1/metrics/\(page)?window=\(window)&limit=100"))
+            }
+        }
+        routes.append(("tools fragment 24h", "/admin/observability/tools/fragment?window=24h"))
+        for (label, query) in [("traces 24h", "window=24h"), ("traces 30d failed", "window=30d&status=error"),
+                               ("traces 30d ≥ 1 s", "window=30d&min_ms=1000")] {
+            routes.append((label, "/admin/observability/traces?\(query)"))
+            routes.append(("  json", "/api/v1/traces?\(query)"))
+        }
+        if let tool {
+            let encoded = tool.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? tool
+            routes.append(("traces 30d of one tool", "/admin/observability/traces?window=30d&operation=tool_invoke&target=\(encoded)"))
+            routes.append(("  json", "/api/v1/traces?window=30d&operation=tool_invoke&target=\(encoded)"))
+        }
+        if let traceID {
+            routes.append(("trace detail", "/admin/observability/traces/\(traceID)"))
+            routes.append(("  json", "/api/v1/traces/\(traceID)"))
+        }
+
+        print("route                          server p50   server p95   client p50   target")
+        var worst = 0.0
+        for (label, path) in routes {
+            _ = client.getSequentially([path])  // warm-up, untimed
+            let results = client.getSequentially(Array(repeating: path, count: requests))
+            let failed = results.filter { $0 == nil || $0?.status != 200 }
+            guard failed.isEmpty else {
+                print("\(label.padding(toLength: 30, withPad: " ", startingAt: 0)) FAILED: \(failed.count) of \(requests) (\(path))")
+                throw ExitCode.failure
+            }
+            let server = results.compactMap { $0?.serverMilliseconds }.sorted()
+            let clientTimes = results.compactMap { $0.map { $0.seconds * 1_000 } }.sorted()
+            let p95 = Self.percentile(server, 0.95)
+            worst = max(worst, p95)
+            print(
+                String(
+                    format: "%@ %9.2f ms %9.2f ms %9.2f ms   %@", label.padding(toLength: 30, withPad: " ", startingAt: 0),
+                    Self.percentile(server, 0.5), p95, Self.percentile(clientTimes, 0.5), p95 <= targetMs ? "ok" : "OVER"))
+        }
+        print(String(format: "worst p95: %.2f ms (target %.0f ms)", worst, targetMs))
+    }
+
+    /// Nearest-rank percentile of sorted values.
+    static func percentile(_ sorted: [Double], _ p: Double) -> Double {
+        guard !sorted.isEmpty else { return .nan }
+        return sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
+    }
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# `make bench-query`: dashboard pages and JSON twins at production volume. Generates
+# SPANS (default 10,000,000) spans in TRACES (default 1,000,000) traces over DAYS (30)
+# days into a fresh database of the private cluster (sql/bench/generate_spans.sql), times
+# the metric refresh per window, then times every route of a release-built server.
+# REUSE=1 keeps an existing observatory_bench_query database and skips the generation.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p var
+
+scripts/bootstrap.sh up
+swift build -c release --product observatory 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\]|CMakeLists.txt|unhandled; explicitly declare" || true
+bin=.build/release/observatory
+scripts/postgres.sh start
+admin="$(scripts/postgres.sh url)"
+database=observatory_bench_query
+export OBSERVABILITY_DATABASE_URL="${admin/\/postgres\?/\/$database?}"
+export OBSERVABILITY_PORT="${BENCH_PORT:-54319}"
+export OBSERVABILITY_LOG_LEVEL=warning
+url="${OBSERVABILITY_DATABASE_URL%%\?*}"
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; PostgreSQL $(psql -tAq "$admin" -c 'SHOW server_version')"
+exists=$(psql -tAq "$admin" -c "SELECT 1 FROM pg_database WHERE datname = '$database'")
+if [ "${REUSE:-0}" != 1 ] || [ "$exists" != 1 ]; then
+  psql -q "$admin" -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" -c "CREATE DATABASE $database"
+  "$bin" migrate >/dev/null
+  echo "generating ${SPANS:-10000000} spans in ${TRACES:-1000000} traces over ${DAYS:-30} days"
+  start=$(date +%s)
+  psql -q "$url" -v spans="${SPANS:-10000000}" -v traces="${TRACES:-1000000}" -v days="${DAYS:-30}" -v seed=0.42 \
+    -f sql/bench/generate_spans.sql
+  echo "generated in $(( $(date +%s) - start )) s"
+else
+  "$bin" migrate >/dev/null
+  echo "reusing $database"
+fi
+psql -tAq "$url" -c "SELECT format('data: %s spans, %s traces, %s on disk', (SELECT count(*) FROM observability.spans), (SELECT count(*) FROM observability.traces), pg_size_pretty(pg_database_size(current_database())))"
+
+# The refresh figures: the first rollup (30-day backfill), each window's view, and the
+# incremental refresh a minute later.
+psql -q "$url" -c "TRUNCATE observability.metrics_minute, observability.metrics_hour, observability.rollup_state" \
+  -c "UPDATE observability.metric_windows SET last_refreshed_at = NULL"
+"$bin" bench refresh
+
+trace=$(psql -tAq "$url" -c "SELECT observability.hex_trace_id(trace_id) FROM observability.traces WHERE span_count = 1000 LIMIT 1")
+tool=$(psql -tAq "$url" -c "SELECT target FROM observability.metrics_30d WHERE level = 'target' AND operation = 'tool_invoke' ORDER BY request_count DESC LIMIT 1")
+
+# The views were just refreshed; the server's own refresh then only rolls up new minutes.
+OBSERVABILITY_METRICS_REFRESH_SECONDS=3600 "$bin" serve > var/bench-query-serve.log 2>&1 &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$OBSERVABILITY_PORT/readyz" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+"$bin" bench query --url "http://127.0.0.1:$OBSERVABILITY_PORT" --requests "${REQUESTS:-50}" \
+  ${trace:+--trace-id "$trace"} ${tool:+--tool "$tool"}
