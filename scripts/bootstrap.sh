@@ -6,9 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-up}"
 
-packages=(postgresql postgresql-contrib zlib1g-dev libcurl4-openssl-dev curl)
+# libjs-chart.js: Chart.js, which the dashboards serve from /usr/share/javascript.
+packages=(postgresql postgresql-contrib zlib1g-dev libcurl4-openssl-dev curl libjs-chart.js)
 if [ "$mode" = test ]; then
-  packages+=(protobuf-compiler docker-compose)
+  # chromium: the browser tests drive Debian's Chromium through Playwright.
+  packages+=(protobuf-compiler docker-compose chromium)
 fi
 
 missing=()
@@ -27,7 +29,7 @@ fi
 # the system one is left as the package set it up.
 
 if [ "$mode" = test ]; then
-  if ! python3 -c "import opentelemetry.exporter.otlp.json.http, opentelemetry.exporter.otlp.proto.http, psycopg, pytest" 2>/dev/null; then
+  if ! python3 -c "import opentelemetry.exporter.otlp.json.http, opentelemetry.exporter.otlp.proto.http, psycopg, pytest, playwright" 2>/dev/null; then
     echo "bootstrap: installing the Python test clients"
     python3 -m pip install -q --disable-pip-version-check -r Tests/python/requirements-otel.txt
     python3 -m pip install -q --disable-pip-version-check -r Tests/python/requirements.txt

@@ -44,13 +44,20 @@ for _ in $(seq 1 100); do
 done
 
 "$bin" demo --url "http://$host:$port" --traces "${DEMO_TRACES:-500}"
+# The demo's spans are spread over the past hour, older than the rollups' 10-minute margin
+# for late spans: recount that hour and refresh every view now, so the dashboards show
+# the demo at once instead of at the next scheduled refresh.
+psql -q "$OBSERVABILITY_DATABASE_URL" \
+  -c "UPDATE observability.rollup_state SET rolled_until = least(rolled_until, now() - interval '2 hours')" \
+  -c "SELECT count(*) FROM observability.refresh_metrics(p_force => true)" >/dev/null
 cat <<MSG
 
 MCP Observatory is up (pid $pid, log var/observatory.log).
+  dashboards:        http://$host:$port/admin/observability
   OTLP/HTTP ingest:  http://$host:$port/v1/traces   (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
   JSON ingest:       http://$host:$port/api/v1/spans
   health:            http://$host:$port/healthz  http://$host:$port/readyz
-  psql:              psql "$OBSERVABILITY_DATABASE_URL" -c 'SELECT * FROM observability.traces ORDER BY start_time DESC LIMIT 10'
+  psql:              psql "$OBSERVABILITY_DATABASE_URL" -c "SELECT * FROM observability.tool_metrics WHERE time_window = '24h' ORDER BY p99_ms DESC"
 MSG
 
 if [ "${DETACH:-0}" = 1 ]; then

@@ -38,9 +38,16 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
 
+        // Dashboards, the read API and /readyz: every statement cancelled after 10 s, so a
+        // page never hangs on a lock. Maintenance (refreshes that take tens of seconds at
+        // millions of spans) has a small pool of its own without that limit.
         let queryClient = PostgresClient(
             configuration: .observatory(
-                url: url, maximumConnections: configuration.queryConnections, applicationName: "observatory-query"),
+                url: url, maximumConnections: configuration.queryConnections, applicationName: "observatory-query",
+                statementTimeout: .seconds(10)),
+            backgroundLogger: logger)
+        let maintenanceClient = PostgresClient(
+            configuration: .observatory(url: url, maximumConnections: 3, applicationName: "observatory-maintenance"),
             backgroundLogger: logger)
         let writerClient = PostgresClient(
             configuration: .observatory(
@@ -77,9 +84,11 @@ struct ServeCommand: AsyncParsableCommand {
                 metrics: metrics, traces: traces, metricsEnabled: configuration.metricsEnabled, logger: logger),
             assets: assets,
             adminCredentials: configuration.adminUser.flatMap { user in configuration.adminPassword.map { (user, $0) } })
-        let maintenance = PartitionMaintenance(partitions: PartitionStore(client: queryClient, logger: logger), logger: logger)
+        let maintenance = PartitionMaintenance(
+            partitions: PartitionStore(client: maintenanceClient, logger: logger), logger: logger)
         let refresher = MetricsRefresher(
-            metrics: metrics, interval: .seconds(configuration.metricsRefreshSeconds), logger: logger)
+            metrics: MetricsStore(client: maintenanceClient, logger: logger),
+            interval: .seconds(configuration.metricsRefreshSeconds), logger: logger)
         Self.warnAboutDashboardAccess(configuration, assets: assets, logger: logger)
 
         logger.info(
@@ -90,7 +99,7 @@ struct ServeCommand: AsyncParsableCommand {
                 "sample_rate": "\(configuration.sampleRate)",
                 "ingest_token": "\(configuration.ingestToken == nil ? "off" : "on")",
             ])
-        var services: [any Service] = [queryClient, writerClient, writer, maintenance]
+        var services: [any Service] = [queryClient, maintenanceClient, writerClient, writer, maintenance]
         if configuration.metricsEnabled { services.append(refresher) }
         let app = buildApplication(
             routes: routes, host: configuration.host, port: configuration.port,

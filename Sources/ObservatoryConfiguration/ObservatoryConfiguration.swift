@@ -27,8 +27,8 @@ public struct ObservatoryConfiguration: Sendable, Equatable {
     public var ingestToken: String?
 
     /// `OBSERVABILITY_ADMIN_USER`: with `OBSERVABILITY_ADMIN_PASSWORD`, HTTP Basic
-    /// credentials for the dashboards and read APIs. Both or neither. Default unset.
-    /// (The dashboards are not built yet; the pair is validated.)
+    /// credentials for the dashboards and read APIs. Both or neither. Default unset: the
+    /// dashboards are open (and `serve` warns when it listens beyond loopback).
     public var adminUser: String?
 
     /// `OBSERVABILITY_ADMIN_PASSWORD`: see ``adminUser``.

@@ -25,6 +25,28 @@ public struct MetricRow: Sendable, Codable, Equatable {
     /// When the view was last refreshed: the figures are as of this instant.
     public var computedAt: Date
 
+
+    public init(
+        level: String, operation: String, target: String, requestCount: Int, errorCount: Int, errorPct: Double, health: String, avgMs: Double, p50Ms: Double, p90Ms: Double, p95Ms: Double, p99Ms: Double, maxMs: Double, firstSeen: Date, lastSeen: Date, exampleError: String?, computedAt: Date
+    ) {
+        self.level = level
+        self.operation = operation
+        self.target = target
+        self.requestCount = requestCount
+        self.errorCount = errorCount
+        self.errorPct = errorPct
+        self.health = health
+        self.avgMs = avgMs
+        self.p50Ms = p50Ms
+        self.p90Ms = p90Ms
+        self.p95Ms = p95Ms
+        self.p99Ms = p99Ms
+        self.maxMs = maxMs
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+        self.exampleError = exampleError
+        self.computedAt = computedAt
+    }
     enum CodingKeys: String, CodingKey {
         case level, operation, target, health
         case requestCount = "request_count", errorCount = "error_count", errorPct = "error_pct"
@@ -39,7 +61,8 @@ public struct SeriesPoint: Sendable, Codable, Equatable {
     public var bucket: Date
     public var requestCount: Int
     public var errorCount: Int
-    public var p95Ms: Double
+    /// nil for a bucket without spans.
+    public var p95Ms: Double?
 
     enum CodingKeys: String, CodingKey {
         case bucket, requestCount = "request_count", errorCount = "error_count", p95Ms = "p95_ms"

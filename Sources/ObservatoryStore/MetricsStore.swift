@@ -54,18 +54,24 @@ public struct MetricsStore: Sendable {
         return try await metricRows(query).first
     }
 
-    /// Requests, errors and p95 over time, over everything, from the rollups.
+    /// Requests, errors and p95 over time, over everything, from the rollups: one point
+    /// per bucket of the window, empty buckets included (zero requests, no p95), so a
+    /// chart's axis shows the gaps.
     public func series(window: MetricWindow, now: Date = Date()) async throws(DatabaseError) -> [SeriesPoint] {
         let source = window.seriesSource
         let since = now.addingTimeInterval(-Double(window.seconds))
+        let unit = source.bucketSeconds == 60 ? "minute" : "hour"
         let query: PostgresQuery = """
-            SELECT bucket, request_count, error_count, p95_ms FROM observability.\(unescaped: source.table)
-            WHERE level = 'total' AND bucket >= \(since) ORDER BY bucket
+            SELECT g.bucket, coalesce(m.request_count, 0)::bigint, coalesce(m.error_count, 0)::bigint, m.p95_ms
+            FROM generate_series(date_trunc(\(unit), \(since)::timestamptz, 'UTC'), \(now)::timestamptz,
+                                 \(source.bucketSeconds) * interval '1 second') AS g(bucket)
+            LEFT JOIN observability.\(unescaped: source.table) m ON m.bucket = g.bucket AND m.level = 'total'
+            ORDER BY g.bucket
             """
         do {
             var points: [SeriesPoint] = []
             for try await (bucket, count, errors, p95) in try await client.query(query, logger: logger)
-                .decode((Date, Int, Int, Double).self)
+                .decode((Date, Int, Int, Double?).self)
             {
                 points.append(SeriesPoint(bucket: bucket, requestCount: count, errorCount: errors, p95Ms: p95))
             }

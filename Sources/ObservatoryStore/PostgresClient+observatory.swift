@@ -5,9 +5,11 @@ import PostgresNIO
 extension PostgresClient.Configuration {
     /// A client configuration for `url` whose connections resolve unqualified names in the
     /// `observability` schema (the benchmark's COPY takes a bare table name) and name
-    /// themselves in `pg_stat_activity` as `application_name`.
+    /// themselves in `pg_stat_activity` as `application_name`. A `statementTimeout` makes
+    /// PostgreSQL cancel any statement that runs longer: the dashboards' pool has one, so
+    /// a page waiting on a lock answers 503 instead of hanging.
     public static func observatory(
-        url: DatabaseURL, maximumConnections: Int, applicationName: String
+        url: DatabaseURL, maximumConnections: Int, applicationName: String, statementTimeout: Duration? = nil
     ) -> PostgresClient.Configuration {
         var configuration: PostgresClient.Configuration
         if let socket = url.unixSocketPath {
@@ -28,6 +30,10 @@ extension PostgresClient.Configuration {
             ("search_path", "observability, public"),
             ("application_name", applicationName),
         ]
+        if let statementTimeout {
+            let milliseconds = statementTimeout.components.seconds * 1_000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000
+            configuration.options.additionalStartupParameters.append(("statement_timeout", String(milliseconds)))
+        }
         return configuration
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A trace as the trace list shows it: the `traces` row, plus, for failed traces, the
-/// first failing span (what broke and why).
+/// span where the failure began (what broke and why).
 public struct TraceSummary: Sendable, Codable, Equatable {
     public var traceID: String
     public var rootName: String
@@ -35,7 +35,7 @@ public struct TraceSummary: Sendable, Codable, Equatable {
     }
 }
 
-/// The earliest failing span of a trace.
+/// Where a trace's failure began: its earliest failed span without a failed child.
 public struct FailedSpan: Sendable, Codable, Equatable {
     public var name: String
     public var operation: String

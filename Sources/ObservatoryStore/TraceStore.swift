@@ -21,12 +21,18 @@ public struct TraceStore: Sendable {
         t.span_count, t.error_count, t.status, e.name, e.operation, e.target, e.status_message
         """
 
-    /// The earliest failing span of each listed trace that has one.
+    /// Where each failed trace's failure began: the earliest failed span none of whose
+    /// children failed. Failures propagate upwards (a tool error fails its MCP request,
+    /// which fails the HTTP span), so the root says little; the deepest one says what broke.
     static let firstErrorJoin = """
         LEFT JOIN LATERAL (
             SELECT s.name, s.operation, s.target, s.status_message FROM observability.spans s
             WHERE s.trace_id = t.trace_id AND s.status = 'error' AND t.error_count > 0
               AND s.start_time >= t.start_time AND s.start_time <= t.end_time
+              AND NOT EXISTS (
+                    SELECT 1 FROM observability.spans c
+                    WHERE c.trace_id = s.trace_id AND c.parent_span_id = s.span_id AND c.status = 'error'
+                      AND c.start_time >= t.start_time AND c.start_time <= t.end_time)
             ORDER BY s.start_time LIMIT 1
         ) e ON true
         """
@@ -35,11 +41,13 @@ public struct TraceStore: Sendable {
     /// knows whether a next page exists without counting every match.
     public func list(_ filter: TraceFilter) async throws(DatabaseError) -> [TraceSummary] {
         let pattern = filter.search.map { "%" + Self.escapeLike($0) + "%" }
-        let query: PostgresQuery
+        // The page of traces is chosen first; only its rows then look up their first
+        // error, so the lateral join runs limit + 1 times, not once per candidate.
+        let page: PostgresQuery
         if let operation = filter.operation, let target = filter.target {
             // Driven by the (operation, target, start_time) index: the newest matching
             // spans, then their traces.
-            query = """
+            page = """
                 WITH matched AS (
                     SELECT DISTINCT m.trace_id FROM (
                         SELECT sp.trace_id FROM observability.spans sp
@@ -47,9 +55,7 @@ public struct TraceStore: Sendable {
                         ORDER BY sp.start_time DESC LIMIT \(Self.targetScanLimit)
                     ) m
                 )
-                SELECT \(unescaped: Self.summaryColumns)
-                FROM matched JOIN observability.traces t ON t.trace_id = matched.trace_id
-                \(unescaped: Self.firstErrorJoin)
+                SELECT t.* FROM matched JOIN observability.traces t ON t.trace_id = matched.trace_id
                 WHERE (\(filter.status)::text IS NULL OR t.status = \(filter.status))
                   AND (\(filter.minDurationMs)::float8 IS NULL OR t.duration_ms >= \(filter.minDurationMs))
                   AND (\(pattern)::text IS NULL OR t.root_name ILIKE \(pattern))
@@ -57,10 +63,8 @@ public struct TraceStore: Sendable {
                 LIMIT \(filter.limit + 1) OFFSET \(filter.offset)
                 """
         } else {
-            query = """
-                SELECT \(unescaped: Self.summaryColumns)
-                FROM observability.traces t
-                \(unescaped: Self.firstErrorJoin)
+            page = """
+                SELECT t.* FROM observability.traces t
                 WHERE t.start_time >= \(filter.since)
                   AND (\(filter.status)::text IS NULL OR t.status = \(filter.status))
                   AND (\(filter.minDurationMs)::float8 IS NULL OR t.duration_ms >= \(filter.minDurationMs))
@@ -73,6 +77,9 @@ public struct TraceStore: Sendable {
                 LIMIT \(filter.limit + 1) OFFSET \(filter.offset)
                 """
         }
+        // Wrapped as text around the page query, whose binds ($1...) it keeps as they are.
+        var query = page
+        query.sql = "SELECT \(Self.summaryColumns) FROM (\(page.sql)) t \(Self.firstErrorJoin) ORDER BY t.start_time DESC, t.trace_id"
         return try await summaries(query)
     }
 

@@ -15,6 +15,11 @@ struct BasicAuthMiddleware<Context: RequestContext>: RouterMiddleware {
         -> Response
     {
         guard authorizes(request) else {
+            if request.uri.path.hasPrefix("/api/") {
+                var response = NativeAnswer.error(.unauthorized, "sign in with the admin user and password (HTTP Basic)")
+                response.headers[.wwwAuthenticate] = #"Basic realm="MCP Observatory", charset="UTF-8""#
+                return response
+            }
             return Response(
                 status: .unauthorized,
                 headers: [

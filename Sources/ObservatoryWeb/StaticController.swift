@@ -27,6 +27,11 @@ public struct StaticController: Sendable {
                 headers: [.contentType: asset.contentType, .cacheControl: "public, max-age=300"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: asset.bytes)))
         }
+        // Browsers ask for it on every JSON or text answer they show; without an answer
+        // they log an error. There is no icon: "no content", cached for a day.
+        router.get("/favicon.ico") { _, _ in
+            Response(status: .noContent, headers: [.cacheControl: "public, max-age=86400"])
+        }
         router.get("/static/vendor/chart.min.js") { _, _ in
             guard let chartJS else { return Self.notFound() }
             return Response(

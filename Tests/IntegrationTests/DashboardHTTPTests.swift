@@ -57,6 +57,11 @@ final class DashboardHTTPTests: XCTestCase {
         var child = SpanFixtures.record(trace: trace, span: 2, parent: 1, name: "SELECT", startOffsetMillis: 10, durationMillis: 1_500, base: now)
         child.operation = .dbQuery
         child.target = "SELECT"
+        // Where the failure began: the root failed because its query did.
+        if failing {
+            child.status = .error
+            child.statusMessage = "canceling statement due to statement timeout"
+        }
         let other = SpanFixtures.record(trace: trace, span: 3, parent: 1, name: "tail", startOffsetMillis: 5, durationMillis: 20, base: now)
         _ = try await SpanStore(client: client, logger: TestDatabase.logger).write([root, child, other])
         return trace
@@ -143,6 +148,12 @@ final class DashboardHTTPTests: XCTestCase {
             try await client.execute(uri: "/admin/observability/traces/not-an-id", method: .get) {
                 XCTAssertEqual($0.status, .badRequest)
             }
+            try await client.execute(uri: "/api/v1/traces/\(String(repeating: "0", count: 32))", method: .get) { response in
+                XCTAssertEqual(response.status, .badRequest)
+                XCTAssertEqual(response.headers[.cacheControl], "no-store")
+            }
+            // An empty value means the default.
+            try await client.execute(uri: "/api/v1/metrics/tools?window=&limit=", method: .get) { XCTAssertEqual($0.status, .ok) }
         }
     }
 
@@ -177,6 +188,15 @@ final class DashboardHTTPTests: XCTestCase {
                 // The slow database span is flagged, and the critical path marked.
                 XCTAssertEqual(spans.first { $0["name"] as? String == "SELECT" }?["slow"] as? Bool, true)
                 XCTAssertTrue(html.contains("slow query"))
+            }
+            try await client.execute(uri: "/api/v1/traces?window=1h&status=error", method: .get) { response in
+                let traces = try XCTUnwrap(try Self.json(response)["traces"] as? [[String: Any]])
+                let firstError = try XCTUnwrap(traces.first?["first_error"] as? [String: Any])
+                XCTAssertEqual(firstError["name"] as? String, "SELECT")
+                XCTAssertEqual(firstError["message"] as? String, "canceling statement due to statement timeout")
+                // Times keep their microseconds.
+                let start = try XCTUnwrap(traces.first?["start_time"] as? String)
+                XCTAssertNotNil(start.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$"#, options: .regularExpression), start)
             }
             try await client.execute(uri: "/api/v1/traces/\(trace.hex)", method: .get) { response in
                 XCTAssertEqual(response.status, .ok)
@@ -256,6 +276,9 @@ final class DashboardHTTPTests: XCTestCase {
                     try await client.execute(uri: path, method: .get, headers: headers) { response in
                         XCTAssertEqual(response.status, .unauthorized, "\(path) \(authorization ?? "none")")
                         XCTAssertEqual(response.headers[.wwwAuthenticate], #"Basic realm="MCP Observatory", charset="UTF-8""#)
+                        if path.hasPrefix("/api/") {
+                            XCTAssertEqual(try Self.json(response)["status"] as? Int, 401)
+                        }
                     }
                 }
                 try await client.execute(uri: path, method: .get, headers: [.authorization: good]) {

@@ -69,3 +69,14 @@ final class DashboardQueryTests: XCTestCase {
         XCTAssertEqual(Format.time(Date(timeIntervalSince1970: 0)), "1970-01-01 00:00:00 UTC")
     }
 }
+
+/// Times in the API and the embedded JSON.
+final class APIJSONTests: XCTestCase {
+    func testTimestampsKeepMicroseconds() throws {
+        XCTAssertEqual(APIJSON.timestamp(Date(timeIntervalSince1970: 1_764_111_419.535224)), "2025-11-25T22:56:59.535224Z")
+        XCTAssertEqual(APIJSON.timestamp(Date(timeIntervalSince1970: 0)), "1970-01-01T00:00:00.000000Z")
+        XCTAssertEqual(APIJSON.timestamp(Date(timeIntervalSince1970: 59.9999996)), "1970-01-01T00:01:00.000000Z")
+        let encoded = String(decoding: try APIJSON.encoder().encode(["uri": "file:///docs/a"]), as: UTF8.self)
+        XCTAssertEqual(encoded, #"{"uri":"file:///docs/a"}"#)
+    }
+}

@@ -41,7 +41,7 @@ public struct DashboardAPIController: Sendable {
         }
         group.get("traces/:id") { _, context in
             let id = context.parameters.get("id") ?? ""
-            guard let traceID = TraceID(hex: id) else {
+            guard let traceID = TraceID(hex: id), traceID.isValid else {
                 return Self.error(.badRequest, "a trace id is 32 hexadecimal digits (got \(id.debugDescription))")
             }
             do {
@@ -69,7 +69,7 @@ public struct DashboardAPIController: Sendable {
             return Self.error(.badRequest, error.message)
         case let error as DatabaseError:
             logger.error("API query failed", metadata: ["error": "\(error)"])
-            return Self.error(.serviceUnavailable, error.clientDescription)
+            return Self.error(DashboardController.status(of: error), error.clientDescription, retryAfter: DashboardController.retryAfter(error))
         default:
             logger.error("API request failed", metadata: ["error": "\(error)"])
             return Self.error(.internalServerError, "the answer could not be built; the server log has the details")
@@ -77,11 +77,8 @@ public struct DashboardAPIController: Sendable {
     }
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys]
         do {
-            let body = try encoder.encode(value)
+            let body = try APIJSON.encoder().encode(value)
             return Response(
                 status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
@@ -90,7 +87,9 @@ public struct DashboardAPIController: Sendable {
         }
     }
 
-    static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
-        NativeAnswer.error(status, message)
+    static func error(_ status: HTTPResponse.Status, _ message: String, retryAfter: Int? = nil) -> Response {
+        var response = NativeAnswer.error(status, message, retryAfter: retryAfter)
+        response.headers[.cacheControl] = "no-store"
+        return response
     }
 }

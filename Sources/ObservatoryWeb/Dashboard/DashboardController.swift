@@ -97,7 +97,7 @@ public struct DashboardController: Sendable {
 
     func trace(_ id: String) async -> Response {
         await answer(title: "Trace") {
-            guard let traceID = TraceID(hex: id) else {
+            guard let traceID = TraceID(hex: id), traceID.isValid else {
                 throw BadQuery(message: "a trace id is 32 hexadecimal digits (got \(id.debugDescription))")
             }
             guard let payload = try await data.trace(traceID) else {
@@ -118,11 +118,29 @@ public struct DashboardController: Sendable {
             return message(.badRequest, title: "Bad request", text: error.message)
         } catch let error as DatabaseError {
             logger.error("dashboard query failed", metadata: ["page": "\(title)", "error": "\(error)"])
-            return message(.serviceUnavailable, title: "Database unavailable", text: error.clientDescription)
+            let status = Self.status(of: error)
+            var response = message(
+                status, title: status == .serviceUnavailable ? "Database unavailable" : "Database error",
+                text: error.clientDescription + (status == .serviceUnavailable ? "; try again in a moment." : "; the server log has the details."))
+            if let seconds = Self.retryAfter(error) { response.headers[.retryAfter] = String(seconds) }
+            return response
         } catch {
             logger.error("dashboard page failed", metadata: ["page": "\(title)", "error": "\(error)"])
             return message(.internalServerError, title: "Something went wrong", text: "The page could not be built; the server log has the details.")
         }
+    }
+
+    /// 503 when trying again can help (the database is down, busy, or a statement hit the
+    /// 10 s limit); 500 for what retrying cannot fix (a bug, a broken schema).
+    static func status(of error: DatabaseError) -> HTTPResponse.Status {
+        switch error {
+        case .unavailable, .transient: .serviceUnavailable
+        case .rejectedData, .duplicate, .unexpected: .internalServerError
+        }
+    }
+
+    static func retryAfter(_ error: DatabaseError) -> Int? {
+        status(of: error) == .serviceUnavailable ? 5 : nil
     }
 
     struct MessageView {

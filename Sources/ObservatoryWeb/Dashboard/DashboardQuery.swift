@@ -42,7 +42,9 @@ struct MetricsQuery: Sendable, Equatable {
     var descending = true
     var autoRefresh = false
 
-    init(_ parameters: [String: String], defaultLimit: Int = 20) throws(BadQuery) {
+    init(_ raw: [String: String], defaultLimit: Int = 20) throws(BadQuery) {
+        // An empty value means the default, as a form with nothing chosen sends it.
+        let parameters = raw.filter { !$0.value.trimmingCharacters(in: .whitespaces).isEmpty }
         limit = defaultLimit
         if let value = parameters["window"] {
             guard let window = MetricWindow(rawValue: value) else {

@@ -61,10 +61,7 @@ enum Format {
 /// unchanged. U+2028/2029 are escaped for old JavaScript parsers.
 enum ScriptJSON {
     static func encode<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys]
-        let json = String(decoding: try encoder.encode(value), as: UTF8.self)
+        let json = String(decoding: try APIJSON.encoder().encode(value), as: UTF8.self)
         var escaped = ""
         escaped.reserveCapacity(json.utf8.count)
         for scalar in json.unicodeScalars {

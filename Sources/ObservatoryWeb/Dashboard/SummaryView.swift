@@ -26,7 +26,7 @@ struct SummaryView: Sendable {
             var labels: [String]
             var requests: [Int]
             var errors: [Int]
-            var p95_ms: [Double]
+            var p95_ms: [Double?]
         }
         var page = "summary"
         var series: Series
@@ -46,7 +46,8 @@ struct SummaryView: Sendable {
         cards = [
             Card(
                 label: "Requests", value: total.map { Format.count($0.requestCount) } ?? "0",
-                detail: "spans in the last \(query.window.rawValue)", health: "none"),
+                detail: "spans of every kind (tool calls, HTTP, queries, ...) in the last \(query.window.rawValue)",
+                health: "none"),
             Card(
                 label: "Error rate", value: total.map { Format.percent($0.errorPct) } ?? "–",
                 detail: total.map { "\(Format.count($0.errorCount)) failed" } ?? "no spans in this window",

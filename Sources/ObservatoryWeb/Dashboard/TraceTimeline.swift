@@ -66,7 +66,8 @@ public struct TraceTimeline: Sendable, Codable, Equatable {
             return Span(
                 spanID: span.spanID, parentSpanID: span.parentSpanID, name: span.name, operation: span.operation,
                 target: span.target, service: span.serviceName, kind: span.kind,
-                startOffsetMs: span.startTime.timeIntervalSince(origin) * 1000, durationMs: span.durationMs,
+                startOffsetMs: (span.startTime.timeIntervalSince(origin) * 1_000_000).rounded() / 1000,
+                durationMs: span.durationMs,
                 status: span.status, statusMessage: span.statusMessage, depth: tree.depth[index],
                 critical: critical.contains(index),
                 slow: span.operation == "db_query" && span.durationMs > Self.slowQueryMs)

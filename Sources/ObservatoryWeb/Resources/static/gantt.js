@@ -269,8 +269,19 @@
       }
     }
 
+    // Duration labels sit right of their bar, else left of it, else are hidden: the
+    // track clips anything that would overflow it. Widths are measured once, all
+    // together (one layout), since the labels' text never changes.
+    function measureLabels() {
+      for (const r of rows) r.barLabel.hidden = false;
+      for (const r of rows) r.labelWidth = r.barLabel.offsetWidth;
+    }
+
     function update() {
       const span = view.end - view.start;
+      if (rows.length && rows[0].labelWidth === undefined) measureLabels();
+      const track = rows.length ? rows[0].bar.parentElement : null;
+      const trackWidth = (track && track.clientWidth) || 600;
       for (const r of rows) {
         const offset = num(r.span.start_offset_ms, 0);
         const duration = Math.max(num(r.span.duration_ms, 0), 0);
@@ -279,14 +290,20 @@
         r.bar.style.left = left + '%';
         r.bar.style.width = 'max(' + width + '%, 2px)';
         const right = left + width;
+        const needed = (r.labelWidth || 0) + 6;
+        const roomRight = trackWidth * (1 - Math.max(right, 0) / 100);
+        const roomLeft = trackWidth * Math.min(left, 100) / 100;
         const outside = right < 0 || left > 100;
-        r.barLabel.hidden = outside || (left < 2 && right > 85);
-        if (right <= 85) {
+        if (!outside && roomRight >= needed) {
+          r.barLabel.hidden = false;
           r.barLabel.style.left = 'calc(' + Math.max(right, 0) + '% + 4px)';
           r.barLabel.style.right = '';
-        } else {
+        } else if (!outside && roomLeft >= needed) {
+          r.barLabel.hidden = false;
           r.barLabel.style.left = '';
           r.barLabel.style.right = 'calc(' + (100 - left) + '% + 4px)';
+        } else {
+          r.barLabel.hidden = true;
         }
       }
       drawAxis(axis.clientWidth || 600);

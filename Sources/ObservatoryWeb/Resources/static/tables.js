@@ -74,13 +74,23 @@
     return table && table.matches('table.data.sortable') ? { th, table } : null;
   }
 
+  // A table that shows the top N of more rows (its filter form has hidden sort/dir
+  // fields) is sorted by the server: re-ordering only the rows on the page would rank
+  // the wrong N. Other tables sort in place.
   function onHeaderActivate(th, table) {
     let dir;
     if (th.classList.contains('sorted-asc')) dir = 'desc';
     else if (th.classList.contains('sorted-desc')) dir = 'asc';
     else dir = th.getAttribute('data-sort-default') === 'desc' ? 'desc' : 'asc';
+    const form = document.querySelector('form.filters');
+    const serverSorted = form && form.elements.namedItem('sort') instanceof HTMLInputElement &&
+      form.elements.namedItem('sort').type === 'hidden';
     sortTable(table, th, dir);
     rememberSort(th.getAttribute('data-sort'), dir);
+    if (serverSorted) {
+      if (typeof form.requestSubmit === 'function') form.requestSubmit();
+      else form.submit();
+    }
   }
 
   // Re-applies the sort named in the URL (after a fragment swap the server's

@@ -1,0 +1,225 @@
+import Mustache
+
+// Generated from the view models' stored properties (see MustacheFields): keep in step
+// when a view model changes; a missing name renders as empty, which the page tests catch.
+
+extension Chrome: MustacheFields {
+    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
+        "title": \.title,
+        "navSummary": \.navSummary,
+        "navTools": \.navTools,
+        "navPrompts": \.navPrompts,
+        "navResources": \.navResources,
+        "navTraces": \.navTraces,
+        "chartsAvailable": \.chartsAvailable,
+        "refreshSeconds": \.refreshSeconds,
+    ]
+}
+
+extension Option: MustacheFields {
+    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
+        "value": \.value,
+        "label": \.label,
+        "selected": \.selected,
+    ]
+}
+
+extension Header: MustacheFields {
+    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
+        "key": \.key,
+        "label": \.label,
+        "sortClass": \.sortClass,
+        "numeric": \.numeric,
+    ]
+}
+
+extension Card: MustacheFields {
+    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
+        "label": \.label,
+        "value": \.value,
+        "detail": \.detail,
+        "health": \.health,
+    ]
+}
+
+extension MetricRowView: MustacheFields {
+    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
+        "name": \.name,
+        "operation": \.operation,
+        "href": \.href,
+        "count": \.count,
+        "countText": \.countText,
+        "avgMs": \.avgMs,
+        "avgText": \.avgText,
+        "p50Ms": \.p50Ms,
+        "p50Text": \.p50Text,
+        "p90Ms": \.p90Ms,
+        "p90Text": \.p90Text,
+        "p95Ms": \.p95Ms,
+        "p95Text": \.p95Text,
+        "p99Ms": \.p99Ms,
+        "p99Text": \.p99Text,
+        "errorCount": \.errorCount,
+        "errorCountText": \.errorCountText,
+        "errorPct": \.errorPct,
+        "errorText": \.errorText,
+        "health": \.health,
+        "lastSeen": \.lastSeen,
+        "lastSeenText": \.lastSeenText,
+        "exampleError": \.exampleError,
+    ]
+}
+
+extension TraceRowView: MustacheFields {
+    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
+        "traceID": \.traceID,
+        "href": \.href,
+        "name": \.name,
+        "service": \.service,
+        "start": \.start,
+        "startText": \.startText,
+        "durationMs": \.durationMs,
+        "durationText": \.durationText,
+        "spanCount": \.spanCount,
+        "errorCount": \.errorCount,
+        "status": \.status,
+        "failedOperation": \.failedOperation,
+        "errorMessage": \.errorMessage,
+    ]
+}
+
+extension OperationView: MustacheFields {
+    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
+        "chrome": \.chrome,
+        "kind": \.kind,
+        "noun": \.noun,
+        "nameHeader": \.nameHeader,
+        "path": \.path,
+        "fragmentURL": \.fragmentURL,
+        "apiURL": \.apiURL,
+        "windowLabel": \.windowLabel,
+        "windows": \.windows,
+        "limits": \.limits,
+        "sort": \.sort,
+        "dir": \.dir,
+        "autoRefresh": \.autoRefresh,
+        "freshness": \.freshness,
+        "hasRows": \.hasRows,
+        "cards": \.cards,
+        "headers": \.headers,
+        "rows": \.rows,
+        "chartJSON": \.chartJSON,
+    ]
+}
+
+extension SummaryView: MustacheFields {
+    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
+        "chrome": \.chrome,
+        "path": \.path,
+        "fragmentURL": \.fragmentURL,
+        "apiURL": \.apiURL,
+        "windowLabel": \.windowLabel,
+        "windows": \.windows,
+        "limits": \.limits,
+        "autoRefresh": \.autoRefresh,
+        "freshness": \.freshness,
+        "cards": \.cards,
+        "topErrors": \.topErrors,
+        "failedTraces": \.failedTraces,
+        "recentTraces": \.recentTraces,
+        "failedTracesURL": \.failedTracesURL,
+        "allTracesURL": \.allTracesURL,
+        "chartJSON": \.chartJSON,
+    ]
+}
+
+extension TraceListView: MustacheFields {
+    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
+        "chrome": \.chrome,
+        "apiURL": \.apiURL,
+        "windows": \.windows,
+        "statuses": \.statuses,
+        "operations": \.operations,
+        "limits": \.limits,
+        "target": \.target,
+        "minMs": \.minMs,
+        "search": \.search,
+        "hasRows": \.hasRows,
+        "rows": \.rows,
+        "page": \.page,
+        "previousURL": \.previousURL,
+        "nextURL": \.nextURL,
+        "filterSummary": \.filterSummary,
+    ]
+}
+
+extension TraceView: MustacheFields {
+    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
+        "chrome": \.chrome,
+        "apiURL": \.apiURL,
+        "traceID": \.traceID,
+        "rootName": \.rootName,
+        "startText": \.startText,
+        "endText": \.endText,
+        "durationText": \.durationText,
+        "status": \.status,
+        "spanCount": \.spanCount,
+        "errorCount": \.errorCount,
+        "hasErrors": \.hasErrors,
+        "services": \.services,
+        "timelineJSON": \.timelineJSON,
+        "spans": \.spans,
+    ]
+}
+
+extension TraceView.Field: MustacheFields {
+    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
+        "key": \.key,
+        "value": \.value,
+    ]
+}
+
+extension TraceView.EventView: MustacheFields {
+    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
+        "name": \.name,
+        "offsetText": \.offsetText,
+        "attributes": \.attributes,
+        "stacktrace": \.stacktrace,
+    ]
+}
+
+extension TraceView.SpanRow: MustacheFields {
+    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
+        "spanID": \.spanID,
+        "parentSpanID": \.parentSpanID,
+        "name": \.name,
+        "indent": \.indent,
+        "operation": \.operation,
+        "target": \.target,
+        "service": \.service,
+        "kind": \.kind,
+        "scope": \.scope,
+        "offsetText": \.offsetText,
+        "durationText": \.durationText,
+        "status": \.status,
+        "statusMessage": \.statusMessage,
+        "critical": \.critical,
+        "slow": \.slow,
+        "attributes": \.attributes,
+        "resourceAttributes": \.resourceAttributes,
+        "events": \.events,
+        "hasAttributes": \.hasAttributes,
+        "hasResource": \.hasResource,
+        "hasEvents": \.hasEvents,
+        "hasDetails": \.hasDetails,
+    ]
+}
+
+extension DashboardController.MessageView: MustacheFields {
+    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
+        "chrome": \.chrome,
+        "heading": \.heading,
+        "text": \.text,
+        "status": \.status,
+    ]
+}

@@ -1,0 +1,70 @@
+import Foundation
+import ObservatoryStore
+import XCTest
+
+@testable import ObservatoryWeb
+
+/// The key-path tables the templates read must name every stored property of each view
+/// model, and nothing else; a property added without its entry would render as empty.
+final class MustacheFieldsTests: XCTestCase {
+    static func check<T: MustacheFields>(_ value: T, file: StaticString = #filePath, line: UInt = #line) {
+        let stored = Set(Mirror(reflecting: value).children.compactMap(\.label))
+        XCTAssertEqual(Set(T.mustacheFields.keys), stored, "\(T.self)", file: file, line: line)
+    }
+
+    func testEveryViewModelListsItsStoredProperties() throws {
+        let now = Date()
+        let chrome = Chrome(title: "t", chartsAvailable: true, refreshSeconds: 60)
+        let row = MetricRow(
+            level: "target", operation: "tool_invoke", target: "x", requestCount: 1, errorCount: 0, errorPct: 0,
+            health: "green", avgMs: 1, p50Ms: 1, p90Ms: 1, p95Ms: 1, p99Ms: 1, maxMs: 1, firstSeen: now, lastSeen: now,
+            exampleError: nil, computedAt: now)
+        let summary = TraceSummary(
+            traceID: String(repeating: "a", count: 32), rootName: "r", serviceName: "s", startTime: now, endTime: now,
+            durationMs: 0, spanCount: 1, errorCount: 0, status: "ok", firstError: nil)
+        let span = StoredSpan(
+            spanID: String(repeating: "b", count: 16), parentSpanID: nil, name: "r", kind: "server", operation: "internal",
+            target: nil, serviceName: "s", scopeName: nil, startTime: now, endTime: now, durationMs: 0, status: "ok",
+            statusMessage: nil, attributesJSON: #"{"k":"v"}"#, resourceAttributesJSON: "{}",
+            eventsJSON: #"[{"name":"exception","time":"2026-01-01T00:00:00Z","attributes":{"exception.stacktrace":"at x"}}]"#)
+        Self.check(chrome)
+        Self.check(Option(value: "v", label: "l", selected: true))
+        Self.check(Header(key: "k", label: "l", sortClass: "", numeric: true))
+        Self.check(Card(label: "l", value: "v", detail: "d", health: "green"))
+        Self.check(MetricRowView(row, window: .day))
+        Self.check(TraceRowView(summary))
+        Self.check(DashboardController.MessageView(chrome: chrome, heading: "h", text: "t", status: 200))
+        let query = try MetricsQuery([:])
+        Self.check(
+            try OperationView(
+                page: .tools, query: query,
+                payload: OperationPayload(
+                    kind: "tools", operation: "tool_invoke", window: .day, limit: 20, sort: "count", dir: "desc", overall: row,
+                    mostUsed: row, slowest: row, mostErrorProne: row, rows: [row], topErrors: [row], freshness: nil),
+                chrome: chrome, now: now))
+        Self.check(
+            try SummaryView(
+                query: query,
+                payload: SummaryPayload(
+                    window: .day, total: row, topErrors: [row], failedTraces: [summary], recentTraces: [summary], series: [],
+                    freshness: []),
+                chrome: chrome, now: now))
+        let listQuery = try TraceListQuery([:])
+        Self.check(
+            TraceListView(
+                query: listQuery,
+                payload: TraceListPayload(
+                    window: .day, status: nil, operation: nil, target: nil, minDurationMs: nil, search: nil, limit: 50, page: 1,
+                    hasNext: false, traces: [summary]),
+                chrome: chrome))
+        let trace = try TraceView(
+            payload: TraceDetailPayload(trace: TraceTimeline(summary: summary, spans: [span]), spans: [span]), chrome: chrome)
+        Self.check(trace)
+        let spanRow = try XCTUnwrap(trace.spans.first)
+        Self.check(spanRow)
+        Self.check(try XCTUnwrap(spanRow.attributes.first))
+        let event = try XCTUnwrap(spanRow.events.first)
+        Self.check(event)
+        XCTAssertEqual(event.stacktrace, "at x")
+    }
+}
