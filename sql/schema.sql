@@ -780,7 +780,11 @@ CREATE UNIQUE INDEX metrics_7d_key ON observability.metrics_7d USING btree (leve
 
 CREATE INDEX metrics_hour_target_idx ON observability.metrics_hour USING btree (operation, target, bucket);
 
+CREATE INDEX metrics_hour_total_idx ON observability.metrics_hour USING btree (bucket) WHERE (level = 'total'::text);
+
 CREATE INDEX metrics_minute_target_idx ON observability.metrics_minute USING btree (operation, target, bucket);
+
+CREATE INDEX metrics_minute_total_idx ON observability.metrics_minute USING btree (bucket) WHERE (level = 'total'::text);
 
 CREATE INDEX spans_operation_target_time_idx ON ONLY observability.spans USING btree (operation, target, start_time);
 

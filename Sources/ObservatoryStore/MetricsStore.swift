@@ -62,10 +62,14 @@ public struct MetricsStore: Sendable {
         let since = now.addingTimeInterval(-Double(window.seconds))
         let unit = source.bucketSeconds == 60 ? "minute" : "hour"
         let query: PostgresQuery = """
+            WITH totals AS MATERIALIZED (
+                SELECT bucket, request_count, error_count, p95_ms FROM observability.\(unescaped: source.table)
+                WHERE level = 'total' AND bucket >= date_trunc(\(unit), \(since)::timestamptz, 'UTC')
+            )
             SELECT g.bucket, coalesce(m.request_count, 0)::bigint, coalesce(m.error_count, 0)::bigint, m.p95_ms
             FROM generate_series(date_trunc(\(unit), \(since)::timestamptz, 'UTC'), \(now)::timestamptz,
                                  \(source.bucketSeconds) * interval '1 second') AS g(bucket)
-            LEFT JOIN observability.\(unescaped: source.table) m ON m.bucket = g.bucket AND m.level = 'total'
+            LEFT JOIN totals m ON m.bucket = g.bucket
             ORDER BY g.bucket
             """
         do {

@@ -40,6 +40,17 @@ public struct TraceStore: Sendable {
     /// Traces matching `filter`, newest first. Returns up to `limit + 1` rows so the caller
     /// knows whether a next page exists without counting every match.
     public func list(_ filter: TraceFilter) async throws(DatabaseError) -> [TraceSummary] {
+        guard filter.target != nil else { return try await summaries(Self.listQuery(filter, scanLimit: 0)) }
+        // With a target, a page usually needs only a few spans per trace: look at a small
+        // number of the newest first, and at the full bound only when that falls short.
+        let small = min(Self.targetScanLimit, max(200, (filter.offset + filter.limit + 1) * 3))
+        let found = try await summaries(Self.listQuery(filter, scanLimit: small))
+        if found.count > filter.limit || small == Self.targetScanLimit { return found }
+        return try await summaries(Self.listQuery(filter, scanLimit: Self.targetScanLimit))
+    }
+
+    /// The query of one page; `scanLimit` bounds the spans a target filter looks at.
+    static func listQuery(_ filter: TraceFilter, scanLimit: Int) -> PostgresQuery {
         let pattern = filter.search.map { "%" + Self.escapeLike($0) + "%" }
         // The page of traces is chosen first; only its rows then look up their first
         // error, so the lateral join runs limit + 1 times, not once per candidate.
@@ -52,7 +63,7 @@ public struct TraceStore: Sendable {
                     SELECT DISTINCT m.trace_id FROM (
                         SELECT sp.trace_id FROM observability.spans sp
                         WHERE sp.operation = \(operation) AND sp.target = \(target) AND sp.start_time >= \(filter.since)
-                        ORDER BY sp.start_time DESC LIMIT \(Self.targetScanLimit)
+                        ORDER BY sp.start_time DESC LIMIT \(scanLimit)
                     ) m
                 )
                 SELECT t.* FROM matched JOIN observability.traces t ON t.trace_id = matched.trace_id
@@ -80,7 +91,7 @@ public struct TraceStore: Sendable {
         // Wrapped as text around the page query, whose binds ($1...) it keeps as they are.
         var query = page
         query.sql = "SELECT \(Self.summaryColumns) FROM (\(page.sql)) t \(Self.firstErrorJoin) ORDER BY t.start_time DESC, t.trace_id"
-        return try await summaries(query)
+        return query
     }
 
     /// One trace and all of its spans in start order; nil when the id is unknown.

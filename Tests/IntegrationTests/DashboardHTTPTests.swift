@@ -262,6 +262,22 @@ final class DashboardHTTPTests: XCTestCase {
             XCTAssertTrue(Set(pageOne.ids).isDisjoint(with: pageTwo.ids))
             // Newest first.
             XCTAssertEqual(pageOne.ids.first, TraceID(high: 25, low: 99).hex)
+
+            // 300 newer successful calls of the same tool: the failed ones are beyond the
+            // first, small look at the newest spans, and are still found.
+            var newer: [SpanRecord] = []
+            for index in 0..<300 {
+                let trace = TraceID(high: UInt64(1_000 + index), low: 99)
+                var root = SpanFixtures.record(trace: trace, span: 1, startOffsetMillis: 10_000 + UInt64(index), base: base)
+                root.operation = .httpRequest
+                var tool = SpanFixtures.record(trace: trace, span: 2, parent: 1, startOffsetMillis: 10_000 + UInt64(index), base: base)
+                tool.operation = .toolInvoke
+                tool.target = "even tool"
+                newer += [root, tool]
+            }
+            _ = try await store.write(newer)
+            let stillFailed = try await ids("operation=tool_invoke&target=even%20tool&status=error")
+            XCTAssertEqual(stillFailed.ids.count, 7)
         }
     }
 

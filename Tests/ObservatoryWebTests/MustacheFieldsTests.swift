@@ -60,11 +60,9 @@ final class MustacheFieldsTests: XCTestCase {
         let trace = try TraceView(
             payload: TraceDetailPayload(trace: TraceTimeline(summary: summary, spans: [span]), spans: [span]), chrome: chrome)
         Self.check(trace)
-        let spanRow = try XCTUnwrap(trace.spans.first)
-        Self.check(spanRow)
-        Self.check(try XCTUnwrap(spanRow.attributes.first))
-        let event = try XCTUnwrap(spanRow.events.first)
-        Self.check(event)
-        XCTAssertEqual(event.stacktrace, "at x")
+        let resource = try XCTUnwrap(trace.resources.first)
+        Self.check(resource)
+        XCTAssertTrue(trace.spanRowsHTML.contains("<pre class=\"stacktrace\">at x</pre>"))
+        XCTAssertTrue(trace.spanRowsHTML.contains("<dt>k</dt><dd>v</dd>"))
     }
 }

@@ -61,19 +61,24 @@ enum Format {
 /// unchanged. U+2028/2029 are escaped for old JavaScript parsers.
 enum ScriptJSON {
     static func encode<T: Encodable>(_ value: T) throws -> String {
-        let json = String(decoding: try APIJSON.encoder().encode(value), as: UTF8.self)
-        var escaped = ""
-        escaped.reserveCapacity(json.utf8.count)
-        for scalar in json.unicodeScalars {
-            switch scalar {
-            case "<": escaped += "\\u003c"
-            case ">": escaped += "\\u003e"
-            case "&": escaped += "\\u0026"
-            case "\u{2028}": escaped += "\\u2028"
-            case "\u{2029}": escaped += "\\u2029"
-            default: escaped.unicodeScalars.append(scalar)
+        let json = try APIJSON.encoder().encode(value)
+        var escaped: [UInt8] = []
+        escaped.reserveCapacity(json.count + json.count / 16)
+        var index = json.startIndex
+        while index < json.endIndex {
+            let byte = json[index]
+            switch byte {
+            case UInt8(ascii: "<"): escaped.append(contentsOf: Array(#"\u003c"#.utf8))
+            case UInt8(ascii: ">"): escaped.append(contentsOf: Array(#"\u003e"#.utf8))
+            case UInt8(ascii: "&"): escaped.append(contentsOf: Array(#"\u0026"#.utf8))
+            // U+2028 and U+2029 are E2 80 A8 and E2 80 A9 in UTF-8.
+            case 0xE2 where index + 2 < json.endIndex && json[index + 1] == 0x80 && (json[index + 2] == 0xA8 || json[index + 2] == 0xA9):
+                escaped.append(contentsOf: Array((json[index + 2] == 0xA8 ? #"\u2028"# : #"\u2029"#).utf8))
+                index += 2
+            default: escaped.append(byte)
             }
+            index += 1
         }
-        return escaped
+        return String(decoding: escaped, as: UTF8.self)
     }
 }

@@ -153,6 +153,25 @@ extension TraceListView: MustacheFields {
     ]
 }
 
+
+extension TraceView.Field: MustacheFields {
+    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
+        "key": \.key,
+        "value": \.value,
+    ]
+}
+
+
+
+extension DashboardController.MessageView: MustacheFields {
+    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
+        "chrome": \.chrome,
+        "heading": \.heading,
+        "text": \.text,
+        "status": \.status,
+    ]
+}
+
 extension TraceView: MustacheFields {
     nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
         "chrome": \.chrome,
@@ -167,59 +186,15 @@ extension TraceView: MustacheFields {
         "errorCount": \.errorCount,
         "hasErrors": \.hasErrors,
         "services": \.services,
+        "resources": \.resources,
         "timelineJSON": \.timelineJSON,
-        "spans": \.spans,
+        "spanRowsHTML": \.spanRowsHTML,
     ]
 }
 
-extension TraceView.Field: MustacheFields {
+extension TraceView.ServiceResource: MustacheFields {
     nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
-        "key": \.key,
-        "value": \.value,
-    ]
-}
-
-extension TraceView.EventView: MustacheFields {
-    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
-        "name": \.name,
-        "offsetText": \.offsetText,
-        "attributes": \.attributes,
-        "stacktrace": \.stacktrace,
-    ]
-}
-
-extension TraceView.SpanRow: MustacheFields {
-    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
-        "spanID": \.spanID,
-        "parentSpanID": \.parentSpanID,
-        "name": \.name,
-        "indent": \.indent,
-        "operation": \.operation,
-        "target": \.target,
         "service": \.service,
-        "kind": \.kind,
-        "scope": \.scope,
-        "offsetText": \.offsetText,
-        "durationText": \.durationText,
-        "status": \.status,
-        "statusMessage": \.statusMessage,
-        "critical": \.critical,
-        "slow": \.slow,
         "attributes": \.attributes,
-        "resourceAttributes": \.resourceAttributes,
-        "events": \.events,
-        "hasAttributes": \.hasAttributes,
-        "hasResource": \.hasResource,
-        "hasEvents": \.hasEvents,
-        "hasDetails": \.hasDetails,
-    ]
-}
-
-extension DashboardController.MessageView: MustacheFields {
-    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
-        "chrome": \.chrome,
-        "heading": \.heading,
-        "text": \.text,
-        "status": \.status,
     ]
 }
