@@ -18,23 +18,7 @@ public struct TraceStore: Sendable {
 
     static let summaryColumns = """
         observability.hex_trace_id(t.trace_id), t.root_name, t.service_name, t.start_time, t.end_time, t.duration_ms,
-        t.span_count, t.error_count, t.status, e.name, e.operation, e.target, e.status_message
-        """
-
-    /// Where each failed trace's failure began: the earliest failed span none of whose
-    /// children failed. Failures propagate upwards (a tool error fails its MCP request,
-    /// which fails the HTTP span), so the root says little; the deepest one says what broke.
-    static let firstErrorJoin = """
-        LEFT JOIN LATERAL (
-            SELECT s.name, s.operation, s.target, s.status_message FROM observability.spans s
-            WHERE s.trace_id = t.trace_id AND s.status = 'error' AND t.error_count > 0
-              AND s.start_time >= t.start_time AND s.start_time <= t.end_time
-              AND NOT EXISTS (
-                    SELECT 1 FROM observability.spans c
-                    WHERE c.trace_id = s.trace_id AND c.parent_span_id = s.span_id AND c.status = 'error'
-                      AND c.start_time >= t.start_time AND c.start_time <= t.end_time)
-            ORDER BY s.start_time LIMIT 1
-        ) e ON true
+        t.span_count, t.error_count, t.status
         """
 
     /// Traces matching `filter`, newest first. Returns up to `limit + 1` rows so the caller
@@ -90,7 +74,7 @@ public struct TraceStore: Sendable {
         }
         // Wrapped as text around the page query, whose binds ($1...) it keeps as they are.
         var query = page
-        query.sql = "SELECT \(Self.summaryColumns) FROM (\(page.sql)) t \(Self.firstErrorJoin) ORDER BY t.start_time DESC, t.trace_id"
+        query.sql = "SELECT \(Self.summaryColumns) FROM (\(page.sql)) t ORDER BY t.start_time DESC, t.trace_id"
         return query
     }
 
@@ -98,7 +82,7 @@ public struct TraceStore: Sendable {
     public func trace(_ id: TraceID) async throws(DatabaseError) -> (TraceSummary, [StoredSpan])? {
         let summaryQuery: PostgresQuery = """
             SELECT \(unescaped: Self.summaryColumns)
-            FROM observability.traces t \(unescaped: Self.firstErrorJoin)
+            FROM observability.traces t
             WHERE t.trace_id = \(id)
             """
         guard let summary = try await summaries(summaryQuery).first else { return nil }
@@ -142,26 +126,53 @@ public struct TraceStore: Sendable {
         return escaped
     }
 
+    /// The traces of `query`, with where each failed one's failure began.
     private func summaries(_ query: PostgresQuery) async throws(DatabaseError) -> [TraceSummary] {
         do {
             var result: [TraceSummary] = []
             let rows = try await client.query(query, logger: logger).decode(
-                (String, String, String, Date, Date, Double, Int, Int, String, String?, String?, String?, String?).self)
-            for try await (traceID, rootName, service, start, end, duration, spans, errors, status, errorName,
-                errorOperation, errorTarget, errorMessage) in rows
-            {
-                let firstError = errorName.map {
-                    FailedSpan(name: $0, operation: errorOperation ?? "", target: errorTarget, message: errorMessage)
-                }
+                (String, String, String, Date, Date, Double, Int, Int, String).self)
+            for try await (traceID, rootName, service, start, end, duration, spans, errors, status) in rows {
                 result.append(
                     TraceSummary(
                         traceID: traceID, rootName: rootName, serviceName: service, startTime: start, endTime: end,
-                        durationMs: duration, spanCount: spans, errorCount: errors, status: status,
-                        firstError: firstError))
+                        durationMs: duration, spanCount: spans, errorCount: errors, status: status, firstError: nil))
             }
+            try await attachFirstErrors(to: &result)
             return result
         } catch {
             throw DatabaseError(error)
+        }
+    }
+
+    /// Where each failed trace's failure began: the earliest failed span none of whose
+    /// children failed. Failures propagate upwards (a tool error fails its MCP request,
+    /// which fails the HTTP span), so the root says little; the deepest one says what
+    /// broke. One query for the whole page, bounded by the page's own times as values:
+    /// PostgreSQL then plans only the partitions of those days. (A lateral join per trace
+    /// planned every daily partition, 26 ms at 36 partitions, for every list.)
+    private func attachFirstErrors(to traces: inout [TraceSummary]) async throws {
+        let failed = traces.filter { $0.errorCount > 0 }
+        guard let from = failed.map(\.startTime).min(), let until = failed.map(\.endTime).max() else { return }
+        let ids = failed.compactMap { TraceID(hex: $0.traceID) }
+        let query: PostgresQuery = """
+            SELECT DISTINCT ON (s.trace_id) observability.hex_trace_id(s.trace_id), s.name, s.operation, s.target,
+                   s.status_message
+            FROM observability.spans s
+            WHERE s.trace_id = ANY(\(ids)) AND s.status = 'error' AND s.start_time >= \(from) AND s.start_time <= \(until)
+              AND NOT EXISTS (
+                    SELECT 1 FROM observability.spans c
+                    WHERE c.trace_id = s.trace_id AND c.parent_span_id = s.span_id AND c.status = 'error'
+                      AND c.start_time >= \(from) AND c.start_time <= \(until))
+            ORDER BY s.trace_id, s.start_time
+            """
+        var found: [String: FailedSpan] = [:]
+        let rows = try await client.query(query, logger: logger).decode((String, String, String, String?, String?).self)
+        for try await (traceID, name, operation, target, message) in rows {
+            found[traceID] = FailedSpan(name: name, operation: operation, target: target, message: message)
+        }
+        for index in traces.indices where traces[index].errorCount > 0 {
+            traces[index].firstError = found[traces[index].traceID]
         }
     }
 }

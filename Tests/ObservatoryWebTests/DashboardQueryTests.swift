@@ -80,3 +80,21 @@ final class APIJSONTests: XCTestCase {
         XCTAssertEqual(encoded, #"{"uri":"file:///docs/a"}"#)
     }
 }
+
+extension APIJSONTests {
+    /// The arithmetic agrees with Foundation's calendar over four centuries of instants.
+    func testTimestampsAgreeWithFoundation() {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        var seed: UInt64 = 12345
+        for _ in 0..<2_000 {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            let seconds = Double(Int64(seed >> 24) % 12_600_000_000 - 2_200_000_000)
+            let date = Date(timeIntervalSince1970: seconds)
+            let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+            let expected = String(
+                format: "%04d-%02d-%02dT%02d:%02d:%02d.000000Z", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+            XCTAssertEqual(APIJSON.timestamp(date), expected)
+        }
+    }
+}
