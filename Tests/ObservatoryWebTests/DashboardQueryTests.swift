@@ -1,4 +1,5 @@
 import Foundation
+import ObservatoryStore
 import XCTest
 
 @testable import ObservatoryWeb
@@ -63,6 +64,10 @@ final class DashboardQueryTests: XCTestCase {
         XCTAssertEqual(Format.duration(845.2), "845 ms")
         XCTAssertEqual(Format.duration(1_240), "1.24 s")
         XCTAssertEqual(Format.duration(125_000), "2 m 5 s")
+        XCTAssertEqual(Format.duration(0.005), "0.01 ms")
+        XCTAssertEqual(Format.duration(9.999), "10.00 ms")
+        XCTAssertEqual(Format.duration(0), "0.00 ms")
+        XCTAssertEqual(Format.duration(1_000), "1.00 s")
         XCTAssertEqual(Format.count(1_234_567), "1,234,567")
         XCTAssertEqual(Format.count(12), "12")
         XCTAssertEqual(Format.percent(4.96), "5.0 %")
@@ -96,5 +101,45 @@ extension APIJSONTests {
                 format: "%04d-%02d-%02dT%02d:%02d:%02d.000000Z", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
             XCTAssertEqual(APIJSON.timestamp(date), expected)
         }
+    }
+}
+
+/// The hand-written trace JSON decodes to what the page scripts and API clients read.
+final class TraceJSONTests: XCTestCase {
+    func testTimelineJSONIsValidEscapedAndComplete() throws {
+        let now = Date(timeIntervalSince1970: 1_764_111_419.5)
+        let hostile = "</script><!-- \u{2028}\"\\\n\u{1} é 😀"
+        let span = StoredSpan(
+            spanID: "00000000000000a1", parentSpanID: nil, name: hostile, kind: "server", operation: "tool_invoke",
+            target: "t", serviceName: "s", scopeName: "scope", startTime: now, endTime: now.addingTimeInterval(0.0125),
+            durationMs: 12.5, status: "error", statusMessage: "boom", attributesJSON: #"{"k":"<v>"}"#,
+            resourceAttributesJSON: "{}", eventsJSON: "[]")
+        let summary = TraceSummary(
+            traceID: String(repeating: "ab", count: 16), rootName: hostile, serviceName: "s", startTime: now,
+            endTime: span.endTime, durationMs: 12.5, spanCount: 1, errorCount: 1, status: "error", firstError: nil)
+        let timeline = TraceTimeline(summary: summary, spans: [span])
+        let script = timeline.scriptJSON
+        XCTAssertFalse(script.contains("<"))
+        XCTAssertFalse(script.contains(">"))
+        XCTAssertFalse(script.contains("&"))
+        XCTAssertFalse(script.contains("\u{2028}"))
+        let decoded = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(script.utf8)) as? [String: Any])
+        let spans = try XCTUnwrap(decoded["spans"] as? [[String: Any]])
+        XCTAssertEqual(spans.first?["name"] as? String, hostile)
+        XCTAssertEqual(spans.first?["critical"] as? Bool, true)
+        XCTAssertNil(spans.first?["parent_span_id"])
+        XCTAssertEqual(spans.first?["duration_ms"] as? Double, 12.5)
+        XCTAssertEqual(decoded["start"] as? String, "2025-11-25T22:56:59.500000Z")
+        // The same members as JSONEncoder would write from the Codable conformance.
+        let encoded = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: try APIJSON.encoder().encode(timeline)) as? NSDictionary)
+        XCTAssertEqual(NSDictionary(dictionary: decoded), encoded)
+
+        let payload = TraceDetailPayload(trace: timeline, spans: [span])
+        let api = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(payload.json)) as? [String: Any])
+        let details = try XCTUnwrap(api["spans"] as? [[String: Any]])
+        XCTAssertEqual(details.first?["attributes"] as? String, #"{"k":"<v>"}"#)
+        XCTAssertEqual(details.first?["scope_name"] as? String, "scope")
+        XCTAssertEqual(details.first?["end_time"] as? String, "2025-11-25T22:56:59.512500Z")
     }
 }

@@ -48,7 +48,9 @@ public struct DashboardAPIController: Sendable {
                 guard let payload = try await data.trace(traceID) else {
                     return Self.error(.notFound, "no trace with id \(traceID.hex)")
                 }
-                return Self.json(payload)
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: payload.json)))
             } catch {
                 return failure(error)
             }

@@ -60,38 +60,12 @@ struct TraceListPayload: Sendable, Codable {
     }
 }
 
-/// One trace: its layout (tree order, depth, critical path) and, per span, the stored
-/// columns the layout does not carry: exact times, scope, attributes and events. The
-/// layout's fields are not repeated: encoding them twice was half the time of a
-/// 1,000-span answer.
-struct TraceDetailPayload: Sendable, Encodable {
+/// One trace: its layout (tree order, depth, critical path) and its stored spans. The
+/// API answer (`json`, TraceTimeline+JSON.swift) carries per span only the columns the
+/// layout does not: exact times, scope, attributes and events.
+struct TraceDetailPayload: Sendable {
     var trace: TraceTimeline
     var spans: [StoredSpan]
-
-    struct SpanDetail: Encodable {
-        var span_id: String
-        var scope_name: String?
-        var start_time: Date
-        var end_time: Date
-        var attributes: String
-        var resource_attributes: String
-        var events: String
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case trace, spans
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(trace, forKey: .trace)
-        try container.encode(
-            spans.map {
-                SpanDetail(
-                    span_id: $0.spanID, scope_name: $0.scopeName, start_time: $0.startTime, end_time: $0.endTime,
-                    attributes: $0.attributesJSON, resource_attributes: $0.resourceAttributesJSON, events: $0.eventsJSON)
-            }, forKey: .spans)
-    }
 }
 
 /// Assembles the payloads from the stores. Pages and the JSON API both call it, so the

@@ -2,15 +2,26 @@ import Foundation
 
 /// How numbers and times read on the pages: one place, so every page agrees.
 enum Format {
-    /// `0.42 ms`, `12.3 ms`, `845 ms`, `1.24 s`, `2 m 5 s`.
+    /// `0.42 ms`, `12.3 ms`, `845 ms`, `1.24 s`, `2 m 5 s`. Integer arithmetic rather than
+    /// String(format:), which was a tenth of a 1,000-span trace page.
     static func duration(_ ms: Double) -> String {
         guard ms.isFinite else { return "–" }
-        if ms < 10 { return String(format: "%.2f ms", ms) }
-        if ms < 100 { return String(format: "%.1f ms", ms) }
-        if ms < 1_000 { return String(format: "%.0f ms", ms) }
-        if ms < 60_000 { return String(format: "%.2f s", ms / 1_000) }
+        if ms < 10 { return decimals(ms, 2) + " ms" }
+        if ms < 100 { return decimals(ms, 1) + " ms" }
+        if ms < 1_000 { return decimals(ms, 0) + " ms" }
+        if ms < 60_000 { return decimals(ms / 1_000, 2) + " s" }
         let seconds = Int((ms / 1_000).rounded())
         return "\(seconds / 60) m \(seconds % 60) s"
+    }
+
+    /// `value` rounded to `places` decimals (0–2), as `%.Nf` writes it.
+    static func decimals(_ value: Double, _ places: Int) -> String {
+        let scale = places == 2 ? 100 : places == 1 ? 10 : 1
+        let scaled = Int((abs(value) * Double(scale)).rounded())
+        let sign = value < 0 && scaled != 0 ? "-" : ""
+        guard places > 0 else { return sign + String(scaled) }
+        let fraction = String(scaled % scale)
+        return sign + String(scaled / scale) + "." + String(repeating: "0", count: places - fraction.count) + fraction
     }
 
     /// `4.1 %`; one decimal, so 4.96 % does not read as the 5 % threshold.

@@ -55,7 +55,7 @@ struct TraceView: Sendable {
         for span in payload.spans where seen.insert(span.serviceName + "\u{0}" + span.resourceAttributesJSON).inserted {
             resources.append(ServiceResource(service: span.serviceName, attributes: SpanTable.fields(span.resourceAttributesJSON)))
         }
-        timelineJSON = try ScriptJSON.encode(trace)
+        timelineJSON = trace.scriptJSON
         spanRowsHTML = SpanTable.rows(timeline: trace, stored: payload.spans)
     }
 }
