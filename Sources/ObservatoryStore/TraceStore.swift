@@ -85,7 +85,8 @@ public struct TraceStore: Sendable {
             FROM observability.traces t
             WHERE t.trace_id = \(id)
             """
-        guard let summary = try await summaries(summaryQuery).first else { return nil }
+        // The detail page lays the spans out itself; it needs no first-error lookup.
+        guard let summary = try await summaries(summaryQuery, withFirstErrors: false).first else { return nil }
         // Bounded by the trace's own times so only its days' partitions are searched.
         let spansQuery: PostgresQuery = """
             SELECT observability.hex_span_id(s.span_id), observability.hex_span_id(s.parent_span_id), s.name, s.kind,
@@ -127,7 +128,7 @@ public struct TraceStore: Sendable {
     }
 
     /// The traces of `query`, with where each failed one's failure began.
-    private func summaries(_ query: PostgresQuery) async throws(DatabaseError) -> [TraceSummary] {
+    private func summaries(_ query: PostgresQuery, withFirstErrors: Bool = true) async throws(DatabaseError) -> [TraceSummary] {
         do {
             var result: [TraceSummary] = []
             let rows = try await client.query(query, logger: logger).decode(
@@ -138,7 +139,7 @@ public struct TraceStore: Sendable {
                         traceID: traceID, rootName: rootName, serviceName: service, startTime: start, endTime: end,
                         durationMs: duration, spanCount: spans, errorCount: errors, status: status, firstError: nil))
             }
-            try await attachFirstErrors(to: &result)
+            if withFirstErrors { try await attachFirstErrors(to: &result) }
             return result
         } catch {
             throw DatabaseError(error)
