@@ -22,6 +22,7 @@ enum WebResources {
         "refresh.js": (PackageResources.refresh_js, "text/javascript; charset=utf-8"),
         "tables.js": (PackageResources.tables_js, "text/javascript; charset=utf-8"),
         "tooltip.js": (PackageResources.tooltip_js, "text/javascript; charset=utf-8"),
+        "trace-model.js": (PackageResources.trace_model_js, "text/javascript; charset=utf-8"),
         "gantt.js": (PackageResources.gantt_js, "text/javascript; charset=utf-8"),
         "flame.js": (PackageResources.flame_js, "text/javascript; charset=utf-8"),
         "trace.js": (PackageResources.trace_js, "text/javascript; charset=utf-8"),

@@ -30,17 +30,7 @@
     return v.toFixed(3) + ' ms';
   }
 
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  function num(value, fallback) {
-    const n = Number(value);
-    return Number.isFinite(n) ? n : fallback;
-  }
+  const { el, num } = window.ObservatoryTraceModel;
 
   function opOf(span) {
     return KNOWN_OPS.has(span.operation) ? span.operation : 'internal';
@@ -73,34 +63,14 @@
     root.removeAttribute('data-zoom');
     active = null;
 
-    const spans = data && Array.isArray(data.spans)
-      ? data.spans.filter((s) => s && typeof s === 'object')
-      : [];
+    // ----- Model (trace-model.js) -----
+    const { spans, ids, parentOf, childrenOf, full } = window.ObservatoryTraceModel.build(data);
     if (spans.length === 0) {
       root.appendChild(el('p', 'notice', 'This trace has no spans.'));
       return;
     }
-
-    // ----- Model -----
-    const ids = spans.map((s) => String(s.span_id));
-    const known = new Set(ids);
-    const parentOf = new Map();
-    const childrenOf = new Map();
-    spans.forEach((s, i) => {
-      const pid = s.parent_span_id == null ? null : String(s.parent_span_id);
-      if (pid !== null && pid !== ids[i] && known.has(pid)) {
-        parentOf.set(ids[i], pid);
-        if (!childrenOf.has(pid)) childrenOf.set(pid, []);
-        childrenOf.get(pid).push(ids[i]);
-      }
-    });
     const depthOf = (s) => Math.min(Math.max(0, Math.floor(num(s.depth, 0))), spans.length);
     const maxDepth = spans.reduce((m, s) => Math.max(m, depthOf(s)), 0);
-    let full = num(data.duration_ms, 0);
-    for (const s of spans) {
-      full = Math.max(full, num(s.start_offset_ms, 0) + Math.max(num(s.duration_ms, 0), 0));
-    }
-    if (!(full > 0)) full = 1;
     const total = num(data.duration_ms, 0) > 0 ? num(data.duration_ms, 0) : full;
     const lowered = spans.map((s) => ({
       name: String(s.name ?? '').toLowerCase(),

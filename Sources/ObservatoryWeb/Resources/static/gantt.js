@@ -41,17 +41,7 @@
     return t.toFixed(Math.min(digits, 4)) + ' ms';
   }
 
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  function num(value, fallback) {
-    const n = Number(value);
-    return Number.isFinite(n) ? n : fallback;
-  }
+  const { el, num } = window.ObservatoryTraceModel;
 
   function statusOf(span) {
     return STATUSES.includes(span.status) ? span.status : 'unset';
@@ -112,31 +102,12 @@
     root.classList.remove('zoomed', 'panning');
     relayout = null;
 
-    const spans = data && Array.isArray(data.spans)
-      ? data.spans.filter((s) => s && typeof s === 'object')
-      : [];
+    // ----- Model (trace-model.js) -----
+    const { spans, ids, parentOf, childrenOf, full } = window.ObservatoryTraceModel.build(data);
     if (spans.length === 0) {
       root.appendChild(el('p', 'notice', 'This trace has no spans.'));
       return;
     }
-
-    // ----- Model -----
-    const ids = spans.map((s) => String(s.span_id));
-    const known = new Set(ids);
-    const parentOf = new Map();
-    const childCount = new Map();
-    spans.forEach((s, i) => {
-      const pid = s.parent_span_id == null ? null : String(s.parent_span_id);
-      if (pid !== null && pid !== ids[i] && known.has(pid)) {
-        parentOf.set(ids[i], pid);
-        childCount.set(pid, (childCount.get(pid) || 0) + 1);
-      }
-    });
-    let full = num(data.duration_ms, 0);
-    for (const s of spans) {
-      full = Math.max(full, num(s.start_offset_ms, 0) + Math.max(num(s.duration_ms, 0), 0));
-    }
-    if (!(full > 0)) full = 1;
     const minWidth = Math.max(full * 1e-4, 1e-3);
     let view = { start: 0, end: full };
     const collapsed = new Set();
@@ -183,7 +154,7 @@
       const depth = Math.min(Math.max(0, Math.floor(num(span.depth, 0))), spans.length);
       label.style.paddingLeft = (depth * INDENT_PX + 4) + 'px';
       let toggle = null;
-      if (childCount.has(id)) {
+      if (childrenOf.has(id)) {
         toggle = el('button', 'gantt-toggle', '\u25BE');
         toggle.type = 'button';
         toggle.setAttribute('aria-expanded', 'true');
