@@ -27,7 +27,7 @@ public enum MetricWindow: String, CaseIterable, Sendable, Codable {
     }
 
     /// The rollup table a time series of this window reads, and its bucket width: one
-    /// point a minute for the last hour, one an hour beyond (at most 720 points).
+    /// point a minute for the last hour, one an hour beyond (at most 721 points).
     var seriesSource: (table: String, bucketSeconds: Int) {
         self == .hour ? ("metrics_minute", 60) : ("metrics_hour", 3_600)
     }

@@ -18,6 +18,7 @@ struct BasicAuthMiddleware<Context: RequestContext>: RouterMiddleware {
             if request.uri.path.hasPrefix("/api/") {
                 var response = NativeAnswer.error(.unauthorized, "sign in with the admin user and password (HTTP Basic)")
                 response.headers[.wwwAuthenticate] = #"Basic realm="MCP Observatory", charset="UTF-8""#
+                response.headers[.cacheControl] = "no-store"
                 return response
             }
             return Response(

@@ -41,6 +41,8 @@ final class DashboardQueryTests: XCTestCase {
         XCTAssertThrowsError(try TraceListQuery(["min_ms": "-1"]))
         XCTAssertThrowsError(try TraceListQuery(["operation": "nope"]))
         XCTAssertThrowsError(try TraceListQuery(["page": "0"]))
+        XCTAssertThrowsError(try TraceListQuery(["q": "a\u{0}b"]))
+        XCTAssertThrowsError(try TraceListQuery(["operation": "tool_invoke", "target": "x\ny"]))
     }
 
     func testPlusSignsSurviveLinks() {

@@ -103,6 +103,12 @@ struct TraceListQuery: Sendable, Equatable {
             guard let value = parameters[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
             return value
         }
+        // PostgreSQL text cannot hold NUL, and no name or target contains control characters.
+        for name in ["target", "q"] {
+            if let value = parameters[name], value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+                throw BadQuery(message: "\(name) must not contain control characters")
+            }
+        }
         if let value = nonEmpty("window") {
             guard let window = MetricWindow(rawValue: value) else {
                 throw BadQuery(message: "window must be one of 1h, 24h, 7d, 30d (got \(value.debugDescription))")
