@@ -23,22 +23,9 @@ public struct MetricsRefresher: Service {
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { await loop(windows: [.hour, .day], rollup: true) }
-                group.addTask { await loop(windows: [.week, .month], rollup: false) }
+                group.addTask { await repeatEvery(interval) { await runOnce(windows: [.hour, .day], rollup: true) } }
+                group.addTask { await repeatEvery(interval) { await runOnce(windows: [.week, .month], rollup: false) } }
             }
-        }
-    }
-
-    /// Runs `runOnce` every `interval`, measured from start to start so the cadence does
-    /// not drift by the time each run takes.
-    func loop(windows: [MetricWindow], rollup: Bool) async {
-        let clock = ContinuousClock()
-        var next = clock.now
-        while !Task.isCancelled {
-            await runOnce(windows: windows, rollup: rollup)
-            next = next.advanced(by: interval)
-            if next < clock.now { next = clock.now }
-            try? await Task.sleep(until: next, clock: clock)
         }
     }
 

@@ -18,10 +18,7 @@ public struct PartitionMaintenance: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await runOnce()
-                try? await Task.sleep(for: interval)
-            }
+            await repeatEvery(interval) { await runOnce() }
         }
     }
 

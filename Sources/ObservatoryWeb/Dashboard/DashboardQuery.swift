@@ -46,18 +46,8 @@ struct MetricsQuery: Sendable, Equatable {
         // An empty value means the default, as a form with nothing chosen sends it.
         let parameters = raw.filter { !$0.value.trimmingCharacters(in: .whitespaces).isEmpty }
         limit = defaultLimit
-        if let value = parameters["window"] {
-            guard let window = MetricWindow(rawValue: value) else {
-                throw BadQuery(message: "window must be one of 1h, 24h, 7d, 30d (got \(value.debugDescription))")
-            }
-            self.window = window
-        }
-        if let value = parameters["limit"] {
-            guard let limit = Int(value), Self.limits.contains(limit) else {
-                throw BadQuery(message: "limit must be one of 10, 20, 50, 100 (got \(value.debugDescription))")
-            }
-            self.limit = limit
-        }
+        if let value = parameters["window"] { window = try parseWindow(value) }
+        if let value = parameters["limit"] { limit = try parseLimit(value, allowed: Self.limits) }
         if let value = parameters["sort"] {
             guard let sort = MetricSort(rawValue: value) else {
                 let allowed = MetricSort.allCases.map(\.rawValue).joined(separator: ", ")
@@ -109,12 +99,7 @@ struct TraceListQuery: Sendable, Equatable {
                 throw BadQuery(message: "\(name) must not contain control characters")
             }
         }
-        if let value = nonEmpty("window") {
-            guard let window = MetricWindow(rawValue: value) else {
-                throw BadQuery(message: "window must be one of 1h, 24h, 7d, 30d (got \(value.debugDescription))")
-            }
-            self.window = window
-        }
+        if let value = nonEmpty("window") { window = try parseWindow(value) }
         if let value = nonEmpty("status") {
             guard value == "ok" || value == "error" else {
                 throw BadQuery(message: "status must be ok or error (got \(value.debugDescription))")
@@ -142,12 +127,7 @@ struct TraceListQuery: Sendable, Equatable {
             guard value.count <= 200 else { throw BadQuery(message: "q must be at most 200 characters") }
             search = value
         }
-        if let value = nonEmpty("limit") {
-            guard let limit = Int(value), Self.limits.contains(limit) else {
-                throw BadQuery(message: "limit must be one of 20, 50, 100 (got \(value.debugDescription))")
-            }
-            self.limit = limit
-        }
+        if let value = nonEmpty("limit") { limit = try parseLimit(value, allowed: Self.limits) }
         if let value = nonEmpty("page") {
             guard let page = Int(value), (1...10_000).contains(page) else {
                 throw BadQuery(message: "page must be a number from 1 to 10000 (got \(value.debugDescription))")
@@ -174,6 +154,24 @@ struct TraceListQuery: Sendable, Equatable {
         if page > 1 { items.append(URLQueryItem(name: "page", value: String(page))) }
         return items
     }
+}
+
+/// The `window` parameter of every dashboard route.
+func parseWindow(_ value: String) throws(BadQuery) -> MetricWindow {
+    guard let window = MetricWindow(rawValue: value) else {
+        let allowed = MetricWindow.allCases.map(\.rawValue).joined(separator: ", ")
+        throw BadQuery(message: "window must be one of \(allowed) (got \(value.debugDescription))")
+    }
+    return window
+}
+
+/// A `limit` parameter that takes one of a page's fixed sizes.
+func parseLimit(_ value: String, allowed: [Int]) throws(BadQuery) -> Int {
+    guard let limit = Int(value), allowed.contains(limit) else {
+        let sizes = allowed.map(String.init).joined(separator: ", ")
+        throw BadQuery(message: "limit must be one of \(sizes) (got \(value.debugDescription))")
+    }
+    return limit
 }
 
 extension Request {

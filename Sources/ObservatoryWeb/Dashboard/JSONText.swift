@@ -45,29 +45,18 @@ struct JSONText {
     mutating func string(_ value: String) {
         separate()
         bytes.append(UInt8(ascii: "\""))
-        var scalars = value.utf8.makeIterator()
-        var pending: [UInt8] = []
-        while let byte = pending.isEmpty ? scalars.next() : pending.removeFirst() {
-            switch byte {
-            case UInt8(ascii: "\""): bytes.append(contentsOf: [92, 34])
-            case UInt8(ascii: "\\"): bytes.append(contentsOf: [92, 92])
-            case UInt8(ascii: "\n"): bytes.append(contentsOf: [92, 110])
-            case UInt8(ascii: "\r"): bytes.append(contentsOf: [92, 114])
-            case UInt8(ascii: "\t"): bytes.append(contentsOf: [92, 116])
-            case 0..<0x20, UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "&"):
-                unicodeEscape(UInt16(byte))
-            case 0xE2:
-                // U+2028 and U+2029 (E2 80 A8/A9) end lines for old JavaScript parsers.
-                let second = scalars.next()
-                let third = second == 0x80 ? scalars.next() : nil
-                if second == 0x80, let third, third == 0xA8 || third == 0xA9 {
-                    unicodeEscape(third == 0xA8 ? 0x2028 : 0x2029)
-                } else {
-                    bytes.append(byte)
-                    if let second { pending.append(second) }
-                    if let third { pending.append(third) }
-                }
-            default: bytes.append(byte)
+        for scalar in value.unicodeScalars {
+            switch scalar.value {
+            case 0x22: bytes.append(contentsOf: [92, 34])  // \"
+            case 0x5C: bytes.append(contentsOf: [92, 92])  // \\
+            case 0x0A: bytes.append(contentsOf: [92, 110])  // \n
+            case 0x0D: bytes.append(contentsOf: [92, 114])  // \r
+            case 0x09: bytes.append(contentsOf: [92, 116])  // \t
+            // Other control characters, the characters that could end a script element
+            // or start an entity, and U+2028/2029 (line ends to old JavaScript parsers).
+            case 0..<0x20, 0x3C, 0x3E, 0x26, 0x2028, 0x2029: unicodeEscape(UInt16(scalar.value))
+            case 0..<0x80: bytes.append(UInt8(scalar.value))
+            default: UTF8.encode(scalar) { bytes.append($0) }
             }
         }
         bytes.append(UInt8(ascii: "\""))
