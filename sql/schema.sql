@@ -1,6 +1,186 @@
 
 CREATE SCHEMA observability;
 
+CREATE FUNCTION observability.apply_retention(p_retention_days integer, p_max_traces bigint, p_now timestamp with time zone DEFAULT now()) RETURNS TABLE(partitions_dropped integer, spans_deleted bigint, traces_deleted bigint, traces_remaining bigint, log_id bigint)
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+    v_started       timestamptz := clock_timestamp();
+    v_owner         text := coalesce(nullif(current_setting('application_name', true), ''), session_user);
+    v_cutoff        timestamptz;
+    v_victim_start  timestamptz;
+    v_victim_id     uuid;
+    v_bound         timestamptz;
+    v_running       uuid[];
+    v_running_until timestamptz;
+    v_part          record;
+    v_names         text[] := '{}';
+    v_uppers        timestamptz[] := '{}';
+    v_counts        bigint[] := '{}';
+    v_rows          bigint;
+    v_lock_ms       integer;
+    v_wait_ms       integer;
+    v_busy          boolean := false;
+    v_dropped       integer := 0;
+    v_skipped       integer := 0;
+    v_spans         bigint := 0;
+    v_expired       bigint := 0;
+    v_evicted       bigint := 0;
+    v_remaining     bigint;
+    v_log_id        bigint;
+BEGIN
+    IF p_retention_days IS NULL OR p_retention_days < 1 OR p_retention_days > 3650 THEN
+        RAISE EXCEPTION 'apply_retention: retention days must be between 1 and 3650, not %', p_retention_days
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_max_traces IS NULL OR p_max_traces < 1 THEN
+        RAISE EXCEPTION 'apply_retention: max traces must be at least 1, not %', p_max_traces
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT pg_try_advisory_xact_lock(hashtext('observability.apply_retention')) THEN
+        RETURN;
+    END IF;
+
+    v_cutoff := p_now - make_interval(days => p_retention_days);
+
+    -- Age: traces that ended before the cutoff (end >= start, so the start index narrows it).
+    DELETE FROM observability.traces t WHERE t.start_time < v_cutoff AND t.end_time < v_cutoff;
+    GET DIAGNOSTICS v_expired = ROW_COUNT;
+
+    -- Cap: the newest victim is the one just past the p_max_traces newest survivors.
+    SELECT t.start_time, t.trace_id INTO v_victim_start, v_victim_id
+    FROM observability.traces t
+    ORDER BY t.start_time DESC, t.trace_id DESC
+    OFFSET p_max_traces LIMIT 1;
+
+    -- Every span before v_bound goes: by age below the cutoff, as a victim's below v_victim_start.
+    v_bound := greatest(v_cutoff, v_victim_start);
+
+    IF v_victim_id IS NOT NULL THEN
+        -- Victims' spans at or after the bound, which the range deletion below misses:
+        -- only victims still running at the bound can have any, and none after its end.
+        -- Their ids as an array, so the planner sees how few they are and probes the
+        -- trace id index rather than hashing every span newer than the bound.
+        SELECT array_agg(t.trace_id), max(t.end_time) INTO v_running, v_running_until
+        FROM observability.traces t
+        WHERE t.start_time <= v_victim_start
+          AND (t.start_time, t.trace_id) <= (v_victim_start, v_victim_id)
+          AND t.end_time >= v_bound;
+        IF v_running IS NOT NULL THEN
+            DELETE FROM observability.spans s
+            WHERE s.trace_id = ANY (v_running)
+              AND s.start_time >= v_bound
+              AND s.start_time <= v_running_until;
+            GET DIAGNOSTICS v_rows = ROW_COUNT;
+            v_spans := v_spans + v_rows;
+        END IF;
+
+        DELETE FROM observability.traces t
+        WHERE t.start_time <= v_victim_start
+          AND (t.start_time, t.trace_id) <= (v_victim_start, v_victim_id);
+        GET DIAGNOSTICS v_evicted = ROW_COUNT;
+    END IF;
+
+    -- Partitions wholly below the bound are dropped at the end (only daily partitions,
+    -- by their real bounds); the others that reach below it are trimmed row by row.
+    FOR v_part IN SELECT * FROM observability.span_partitions() LOOP
+        IF NOT v_part.is_default AND v_part.partition_name ~ '^spans_p[0-9]{8}$'
+           AND v_part.upper_bound IS NOT NULL AND v_part.upper_bound <= v_bound THEN
+            v_names := v_names || v_part.partition_name;
+            v_uppers := v_uppers || v_part.upper_bound;
+        ELSIF v_part.is_default OR v_part.lower_bound IS NULL OR v_part.lower_bound < v_bound THEN
+            EXECUTE format('DELETE FROM observability.%I WHERE start_time < $1', v_part.partition_name)
+                USING v_bound;
+            GET DIAGNOSTICS v_rows = ROW_COUNT;
+            v_spans := v_spans + v_rows;
+        END IF;
+    END LOOP;
+
+    -- Everything that needs no lock on observability.spans beyond what readers take:
+    -- the counts of the partitions to drop, and what remains.
+    FOR i IN 1 .. cardinality(v_names) LOOP
+        EXECUTE format('SELECT count(*) FROM observability.%I', v_names[i]) INTO v_rows;
+        v_counts := v_counts || v_rows;
+    END LOOP;
+    SELECT count(*) INTO v_remaining FROM observability.traces;
+
+    SELECT s.setting::integer INTO v_lock_ms FROM pg_catalog.pg_settings s WHERE s.name = 'lock_timeout';
+    v_wait_ms := CASE WHEN v_lock_ms > 0 THEN least(v_lock_ms, 5000) ELSE 5000 END;
+    FOR i IN 1 .. cardinality(v_names) LOOP
+        IF NOT v_busy THEN
+            BEGIN
+                PERFORM set_config('lock_timeout', v_wait_ms || 'ms', true);
+                EXECUTE format('DROP TABLE observability.%I', v_names[i]);
+                PERFORM set_config('lock_timeout', v_lock_ms || 'ms', true);
+                v_dropped := v_dropped + 1;
+                v_spans := v_spans + v_counts[i];
+                CONTINUE;
+            EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+                -- The failed block's lock_timeout is rolled back with it.
+                v_busy := true;
+            END;
+        END IF;
+        v_skipped := v_skipped + 1;
+        IF v_uppers[i] > v_cutoff THEN
+            -- Only the cap wanted this partition gone: its traces rows are deleted already.
+            EXECUTE format('DELETE FROM observability.%I WHERE start_time < $1', v_names[i]) USING v_bound;
+            GET DIAGNOSTICS v_rows = ROW_COUNT;
+            v_spans := v_spans + v_rows;
+        END IF;
+    END LOOP;
+
+    DELETE FROM observability.maintenance_log l WHERE l.started_at < p_now - interval '90 days';
+
+    INSERT INTO observability.maintenance_log (job, owner, started_at, finished_at, details)
+    VALUES ('retention', v_owner, v_started, clock_timestamp(),
+            jsonb_build_object(
+                'retention_days', p_retention_days,
+                'max_traces', p_max_traces,
+                'cutoff', v_cutoff,
+                'fifo_bound', v_victim_start,
+                'partitions_dropped', v_dropped,
+                'partitions_skipped', v_skipped,
+                'spans_deleted', v_spans,
+                'traces_deleted', v_expired + v_evicted,
+                'traces_evicted', v_evicted,
+                'traces_remaining', v_remaining))
+    RETURNING id INTO v_log_id;
+
+    INSERT INTO observability.maintenance_jobs AS j (job, last_finished_at) VALUES ('retention', clock_timestamp())
+    ON CONFLICT (job) DO UPDATE SET last_finished_at = excluded.last_finished_at;
+
+    RETURN QUERY SELECT v_dropped, v_spans, v_expired + v_evicted, v_remaining, v_log_id;
+END
+$_$;
+
+CREATE FUNCTION observability.claim_maintenance_job(p_job text, p_every interval, p_owner text, p_now timestamp with time zone DEFAULT now()) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_claimed boolean;
+BEGIN
+    IF p_job IS NULL OR p_job = '' THEN
+        RAISE EXCEPTION 'claim_maintenance_job: the job name must not be empty'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_every IS NULL OR p_every <= interval '0' THEN
+        RAISE EXCEPTION 'claim_maintenance_job: the interval of job % must be greater than zero, not %', p_job, p_every
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT pg_try_advisory_xact_lock(hashtext('observability.job.' || p_job)) THEN
+        RETURN false;
+    END IF;
+
+    INSERT INTO observability.maintenance_jobs (job) VALUES (p_job) ON CONFLICT (job) DO NOTHING;
+    UPDATE observability.maintenance_jobs j
+       SET last_started_at = p_now, last_owner = p_owner
+     WHERE j.job = p_job
+       AND (j.last_started_at IS NULL OR j.last_started_at <= p_now - p_every)
+    RETURNING true INTO v_claimed;
+    RETURN coalesce(v_claimed, false);
+END
+$$;
+
 CREATE FUNCTION observability.ensure_partitions(p_days_back integer DEFAULT 1, p_days_ahead integer DEFAULT 3, p_now timestamp with time zone DEFAULT now()) RETURNS TABLE(partition_name text, rows_moved bigint)
     LANGUAGE plpgsql
     AS $$
@@ -146,6 +326,31 @@ folded AS (
 SELECT count(*)::integer FROM inserted
 $$;
 
+CREATE FUNCTION observability.log_maintenance_run(p_job text, p_owner text, p_started_at timestamp with time zone, p_details jsonb DEFAULT '{}'::jsonb, p_now timestamp with time zone DEFAULT clock_timestamp()) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    IF p_job IS NULL OR p_job = '' OR p_owner IS NULL OR p_owner = '' THEN
+        RAISE EXCEPTION 'log_maintenance_run: job (%) and owner (%) must not be empty', p_job, p_owner
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_started_at IS NULL THEN
+        RAISE EXCEPTION 'log_maintenance_run: the start time of job % must be given', p_job
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    INSERT INTO observability.maintenance_log (job, owner, started_at, finished_at, details)
+    VALUES (p_job, p_owner, p_started_at, p_now, coalesce(p_details, '{}'))
+    RETURNING id INTO v_id;
+
+    INSERT INTO observability.maintenance_jobs AS j (job, last_finished_at) VALUES (p_job, p_now)
+    ON CONFLICT (job) DO UPDATE SET last_finished_at = excluded.last_finished_at;
+    RETURN v_id;
+END
+$$;
+
 CREATE FUNCTION observability.metrics_now() RETURNS timestamp with time zone
     LANGUAGE sql STABLE PARALLEL SAFE
     RETURN COALESCE((NULLIF(current_setting('observability.metrics_now'::text, true), ''::text))::timestamp with time zone, now());
@@ -280,6 +485,23 @@ CREATE FUNCTION observability.span_partition_name(p_day date) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT
     RETURN ('spans_p'::text || to_char((p_day)::timestamp with time zone, 'YYYYMMDD'::text));
 
+CREATE FUNCTION observability.span_partitions() RETURNS TABLE(partition_name text, is_default boolean, lower_bound timestamp with time zone, upper_bound timestamp with time zone)
+    LANGUAGE sql STABLE
+    AS $_$
+SELECT c.relname::text,
+       b.expr = 'DEFAULT',
+       b.bounds[1]::timestamptz,
+       b.bounds[2]::timestamptz
+FROM pg_catalog.pg_inherits i
+JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+CROSS JOIN LATERAL (
+    SELECT e.expr, regexp_match(e.expr, '^FOR VALUES FROM \(''([^'']*)''\) TO \(''([^'']*)''\)$') AS bounds
+    FROM (SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS expr) e
+) b
+WHERE i.inhparent = 'observability.spans'::regclass
+ORDER BY 4 NULLS LAST, 1
+$_$;
+
 CREATE FUNCTION observability.window_metrics(p_window interval) RETURNS TABLE(level text, operation text, target text, request_count bigint, error_count bigint, error_pct double precision, avg_ms double precision, p50_ms double precision, p90_ms double precision, p95_ms double precision, p99_ms double precision, max_ms double precision, first_seen timestamp with time zone, last_seen timestamp with time zone, example_error text)
     LANGUAGE sql STABLE
     SET jit TO 'off'
@@ -331,6 +553,54 @@ FROM figures f
 LEFT JOIN examples x ON x.level = f.level AND x.operation = f.operation AND x.target = f.target
 WHERE f.request_count > 0
 $$;
+
+CREATE TABLE observability.maintenance_jobs (
+    job text NOT NULL,
+    last_started_at timestamp with time zone,
+    last_finished_at timestamp with time zone,
+    last_owner text
+);
+
+COMMENT ON TABLE observability.maintenance_jobs IS 'One row per maintenance job: when it was last claimed (claim_maintenance_job()) and last finished, and by whom.';
+
+COMMENT ON COLUMN observability.maintenance_jobs.last_started_at IS 'When the job was last claimed, on the claimer''s clock (the database''s now() unless pinned); the next claim succeeds an interval later.';
+
+COMMENT ON COLUMN observability.maintenance_jobs.last_finished_at IS 'When a run of the job last finished, successfully; NULL or older than last_started_at while a run is under way or after one failed.';
+
+COMMENT ON COLUMN observability.maintenance_jobs.last_owner IS 'The owner named by the last successful claim.';
+
+CREATE TABLE observability.maintenance_log (
+    id bigint NOT NULL,
+    job text NOT NULL,
+    owner text NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    finished_at timestamp with time zone NOT NULL,
+    duration_ms double precision GENERATED ALWAYS AS ((EXTRACT(epoch FROM (finished_at - started_at)) * (1000)::numeric)) STORED,
+    details jsonb DEFAULT '{}'::jsonb NOT NULL
+);
+
+COMMENT ON TABLE observability.maintenance_log IS 'One row per maintenance run (retention, partitions, metrics); apply_retention() deletes rows older than 90 days.';
+
+COMMENT ON COLUMN observability.maintenance_log.job IS 'The job that ran: retention, or a name the service passes to log_maintenance_run().';
+
+COMMENT ON COLUMN observability.maintenance_log.owner IS 'Who ran it: the application_name of the session (observatory-maintenance for serve), else the database user.';
+
+COMMENT ON COLUMN observability.maintenance_log.started_at IS 'Wall-clock start of the run (clock_timestamp(), not the run''s logical clock).';
+
+COMMENT ON COLUMN observability.maintenance_log.finished_at IS 'Wall-clock end of the run.';
+
+COMMENT ON COLUMN observability.maintenance_log.duration_ms IS 'finished_at - started_at in milliseconds.';
+
+COMMENT ON COLUMN observability.maintenance_log.details IS 'What the run did, as the job reports it; for retention: retention_days, max_traces, cutoff, fifo_bound, partitions_dropped, partitions_skipped, spans_deleted, traces_deleted, traces_evicted, traces_remaining.';
+
+ALTER TABLE observability.maintenance_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME observability.maintenance_log_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 
 CREATE TABLE observability.metric_windows (
     time_window text NOT NULL,
@@ -749,6 +1019,12 @@ COMMENT ON TABLE observability.traces IS 'One row per trace, kept by ingest_span
 
 ALTER TABLE ONLY observability.spans ATTACH PARTITION observability.spans_default DEFAULT;
 
+ALTER TABLE ONLY observability.maintenance_jobs
+    ADD CONSTRAINT maintenance_jobs_pkey PRIMARY KEY (job);
+
+ALTER TABLE ONLY observability.maintenance_log
+    ADD CONSTRAINT maintenance_log_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY observability.metric_windows
     ADD CONSTRAINT metric_windows_pkey PRIMARY KEY (time_window);
 
@@ -769,6 +1045,8 @@ ALTER TABLE ONLY observability.schema_migrations
 
 ALTER TABLE ONLY observability.traces
     ADD CONSTRAINT traces_pkey PRIMARY KEY (trace_id);
+
+CREATE INDEX maintenance_log_job_started_idx ON observability.maintenance_log USING btree (job, started_at DESC);
 
 CREATE UNIQUE INDEX metrics_1h_key ON observability.metrics_1h USING btree (level, operation, target);
 
