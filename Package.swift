@@ -20,6 +20,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Generated OTLP message types (scripts/generate-otlp.sh); nothing hand-written.
@@ -32,13 +35,16 @@ let package = Package(
             name: "ObservatoryConfiguration",
             dependencies: []
         ),
-        // PostgreSQL access: the span record, the batch write, partition calls. No business logic.
+        // PostgreSQL access: the span record, the batch write, partition, retention and
+        // maintenance calls. No business logic. Dashboard and maintenance queries run inside
+        // DB client spans (swift-distributed-tracing); the span writer's never do.
         .target(
             name: "ObservatoryStore",
             dependencies: [
                 "ObservatoryConfiguration",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]
         ),
         // The migration runner: versioned SQL files, checksums, advisory lock.
@@ -61,6 +67,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        // Self-tracing: a swift-distributed-tracing Tracer whose finished spans go through the
+        // ingest pipeline into the span writer, like any client's.
+        .target(
+            name: "ObservatoryTracing",
+            dependencies: [
+                "ObservatoryIngest",
+                "ObservatoryStore",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // HTTP routes: ingestion endpoints, dashboards and their JSON twins, health. Templates
@@ -82,6 +102,10 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 "ObservatoryOTLP",
+                "ObservatoryTracing",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             resources: [.embedInCode("Resources")]
         ),
@@ -93,13 +117,16 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
-        // Scheduled database upkeep run inside `serve`.
+        // Scheduled database upkeep run inside `serve` (and by `maintenance run-once`):
+        // metric refresh, partitions, retention, each elected among replicas.
         .target(
             name: "ObservatoryMaintenance",
             dependencies: [
                 "ObservatoryStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // The `observatory` command and its subcommands.
@@ -114,7 +141,11 @@ let package = Package(
                 "ObservatoryConfiguration",
                 "ObservatoryDemo",
                 "ObservatoryOTLP",
+                "ObservatoryTracing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -131,6 +162,16 @@ let package = Package(
         .testTarget(
             name: "ObservatoryWebTests",
             dependencies: ["ObservatoryWeb", "ObservatoryStore"]
+        ),
+        .testTarget(
+            name: "ObservatoryTracingTests",
+            dependencies: [
+                "ObservatoryTracing", "ObservatoryIngest", "ObservatoryStore", "ObservatoryWeb",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
         ),
         .testTarget(
             name: "ObservatoryDemoTests",

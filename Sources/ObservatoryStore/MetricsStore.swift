@@ -74,7 +74,7 @@ public struct MetricsStore: Sendable {
             """
         do {
             var points: [SeriesPoint] = []
-            for try await (bucket, count, errors, p95) in try await client.query(query, logger: logger)
+            for (bucket, count, errors, p95) in try await client.tracedQuery(query, logger: logger)
                 .decode((Date, Int, Int, Double?).self)
             {
                 points.append(SeriesPoint(bucket: bucket, requestCount: count, errorCount: errors, p95Ms: p95))
@@ -89,17 +89,37 @@ public struct MetricsStore: Sendable {
     public func freshness() async throws(DatabaseError) -> [WindowFreshness] {
         do {
             var windows: [WindowFreshness] = []
-            let rows = try await client.query(
+            let rows = try await client.tracedQuery(
                 """
                 SELECT time_window, last_refreshed_at, last_duration_ms, extract(epoch FROM refresh_every)::float8
                 FROM observability.metric_windows ORDER BY window_span
                 """, logger: logger)
-            for try await (window, refreshed, duration, every) in rows.decode((String, Date?, Double?, Double).self) {
+            for (window, refreshed, duration, every) in try rows.decode((String, Date?, Double?, Double).self) {
                 windows.append(
                     WindowFreshness(
                         window: window, lastRefreshedAt: refreshed, lastDurationMs: duration, refreshEverySeconds: every))
             }
             return windows
+        } catch {
+            throw DatabaseError(error)
+        }
+    }
+
+    /// The windows whose refresh cadence has passed, by the rule `refresh_metrics()`
+    /// applies (5 s of slack). Not traced: maintenance asks on every poll, and only the
+    /// refreshes it then runs are worth a trace.
+    public func dueWindows() async throws(DatabaseError) -> [MetricWindow] {
+        do {
+            var due: [MetricWindow] = []
+            let rows = try await client.query(
+                """
+                SELECT time_window FROM observability.metric_windows
+                WHERE last_refreshed_at IS NULL OR now() >= last_refreshed_at + refresh_every - interval '5 seconds'
+                """, logger: logger)
+            for try await name in rows.decode(String.self) {
+                if let window = MetricWindow(rawValue: name) { due.append(window) }
+            }
+            return due
         } catch {
             throw DatabaseError(error)
         }
@@ -128,7 +148,7 @@ public struct MetricsStore: Sendable {
                 FROM observability.refresh_metrics(coalesce(\(now)::timestamptz, now()), \(force), \(names)::text[], \(rollup))
                 """
             var result: [Refreshed] = []
-            for try await (window, outcome, duration) in try await client.query(query, logger: logger)
+            for (window, outcome, duration) in try await client.tracedQuery(query, logger: logger)
                 .decode((String, String, Double?).self)
             {
                 result.append(Refreshed(window: window, outcome: outcome, durationMs: duration))
@@ -144,9 +164,9 @@ public struct MetricsStore: Sendable {
     @discardableResult
     public func rollup(now: Date? = nil) async throws(DatabaseError) -> Bool {
         do {
-            let rows = try await client.query(
+            let rows = try await client.tracedQuery(
                 "SELECT ran FROM observability.rollup_metrics(coalesce(\(now)::timestamptz, now()))", logger: logger)
-            for try await ran in rows.decode(Bool.self) { return ran }
+            for ran in try rows.decode(Bool.self) { return ran }
             return false
         } catch {
             throw DatabaseError(error)
@@ -156,10 +176,10 @@ public struct MetricsStore: Sendable {
     private func metricRows(_ query: PostgresQuery) async throws(DatabaseError) -> [MetricRow] {
         do {
             var result: [MetricRow] = []
-            let rows = try await client.query(query, logger: logger).decode(
+            let rows = try await client.tracedQuery(query, logger: logger).decode(
                 (String, String, String, Int, Int, Double, String, Double, Double, Double, Double, Double, Double, Date,
                  Date, String?, Date).self)
-            for try await (level, operation, target, count, errors, errorPct, health, avg, p50, p90, p95, p99, max, first,
+            for (level, operation, target, count, errors, errorPct, health, avg, p50, p90, p95, p99, max, first,
                 last, example, computed) in rows
             {
                 result.append(

@@ -21,11 +21,11 @@ public struct PartitionStore: Sendable {
     @discardableResult
     public func ensurePartitions(daysBack: Int = 1, daysAhead: Int = 3) async throws(DatabaseError) -> [Created] {
         do {
-            let rows = try await client.query(
+            let rows = try await client.tracedQuery(
                 "SELECT partition_name, rows_moved FROM observability.ensure_partitions(\(daysBack)::integer, \(daysAhead)::integer)",
                 logger: logger)
             var created: [Created] = []
-            for try await (name, moved) in rows.decode((String, Int).self) {
+            for (name, moved) in try rows.decode((String, Int).self) {
                 created.append(Created(name: name, rowsMoved: moved))
             }
             return created

@@ -98,10 +98,10 @@ public struct TraceStore: Sendable {
             """
         do {
             var spans: [StoredSpan] = []
-            let rows = try await client.query(spansQuery, logger: logger).decode(
+            let rows = try await client.tracedQuery(spansQuery, logger: logger).decode(
                 (String, String?, String, String, String, String?, String, String?, Date, Date, Double, String, String?,
                  String, String, String).self)
-            for try await (spanID, parent, name, kind, operation, target, service, scope, start, end, duration, status,
+            for (spanID, parent, name, kind, operation, target, service, scope, start, end, duration, status,
                 message, attributes, resource, events) in rows
             {
                 spans.append(
@@ -131,9 +131,9 @@ public struct TraceStore: Sendable {
     private func summaries(_ query: PostgresQuery, withFirstErrors: Bool = true) async throws(DatabaseError) -> [TraceSummary] {
         do {
             var result: [TraceSummary] = []
-            let rows = try await client.query(query, logger: logger).decode(
+            let rows = try await client.tracedQuery(query, logger: logger).decode(
                 (String, String, String, Date, Date, Double, Int, Int, String).self)
-            for try await (traceID, rootName, service, start, end, duration, spans, errors, status) in rows {
+            for (traceID, rootName, service, start, end, duration, spans, errors, status) in rows {
                 result.append(
                     TraceSummary(
                         traceID: traceID, rootName: rootName, serviceName: service, startTime: start, endTime: end,
@@ -168,8 +168,8 @@ public struct TraceStore: Sendable {
             ORDER BY s.trace_id, s.start_time
             """
         var found: [String: FailedSpan] = [:]
-        let rows = try await client.query(query, logger: logger).decode((String, String, String, String?, String?).self)
-        for try await (traceID, name, operation, target, message) in rows {
+        let rows = try await client.tracedQuery(query, logger: logger).decode((String, String, String, String?, String?).self)
+        for (traceID, name, operation, target, message) in rows {
             found[traceID] = FailedSpan(name: name, operation: operation, target: target, message: message)
         }
         for index in traces.indices where traces[index].errorCount > 0 {

@@ -1,0 +1,102 @@
+import Logging
+import PostgresNIO
+import Tracing
+
+extension PostgresClient {
+    /// Runs `query` and returns its rows, inside a DB client span of the current trace
+    /// when self-tracing is on (`InstrumentationSystem` bootstrapped by `serve`): the
+    /// OpenTelemetry database attributes, the row count, and `observatory.slow_query`
+    /// past one second. The statement text is stored with its literals removed (the
+    /// ingest pipeline strips `db.query.text`). Dashboard and maintenance reads use it;
+    /// the span writer does not, so storing spans never creates spans.
+    public func tracedQuery(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
+        let summary = SQLSummary(query.sql)
+        let span = startSpan(summary.spanName, ofKind: .client)
+        defer { span.end() }
+        if span.isRecording {
+            span.attributes["db.system.name"] = "postgresql"
+            span.attributes["db.operation.name"] = summary.operation
+            span.attributes["db.collection.name"] = summary.collection
+            span.attributes["db.stored_procedure.name"] = summary.function
+            span.attributes["db.query.text"] = query.sql
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            var rows: [PostgresRow] = []
+            for try await row in try await self.query(query, logger: logger) {
+                rows.append(row)
+            }
+            if span.isRecording {
+                span.attributes["db.response.returned_rows"] = rows.count
+                if clock.now - start > DatabaseSpan.slowThreshold {
+                    span.attributes["observatory.slow_query"] = true
+                }
+            }
+            return rows
+        } catch {
+            // What the server said (SQLSTATE and message): these spans are the service's
+            // own, read by its operators, and the generic text of PSQLError says nothing.
+            let failure = DatabaseError(error)
+            span.recordError(failure)
+            span.setStatus(Tracing.SpanStatus(code: .error, message: failure.description))
+            throw error
+        }
+    }
+}
+
+/// Constants of the DB spans.
+public enum DatabaseSpan {
+    /// Queries slower than this are marked `observatory.slow_query`; the trace page flags them.
+    public static let slowThreshold: Duration = .seconds(1)
+}
+
+extension Array where Element == PostgresRow {
+    /// Every row decoded as `type`, like PostgresNIO's `decode` on a row sequence.
+    func decode<each Column: PostgresDecodable>(_ type: (repeat each Column).Type) throws -> [(repeat each Column)] {
+        try map { try $0.decode(type) }
+    }
+}
+
+/// What a span says about a statement: its operation, and the first `observability.`
+/// relation it names as a table or, when a `(` follows the name, as a function, for a
+/// span name like `SELECT observability.metrics_24h` or `SELECT observability.refresh_metrics()`.
+/// The operation is the first keyword; for a `WITH` query, the first SELECT, INSERT,
+/// UPDATE or DELETE after it (a guess that needs no parser, right for every query we run).
+struct SQLSummary {
+    var operation: String
+    var collection: String?
+    var function: String?
+
+    var spanName: String {
+        if let function { return "\(operation) \(function)()" }
+        return collection.map { "\(operation) \($0)" } ?? operation
+    }
+
+    init(_ sql: String) {
+        func isWordCharacter(_ character: Character) -> Bool {
+            character.isLetter || character.isNumber || character == "_" || character == "."
+        }
+        var words: [(word: Substring, followedByParenthesis: Bool)] = []
+        var rest = sql[...]
+        while words.count < 400, let start = rest.firstIndex(where: isWordCharacter) {
+            let end = rest[start...].firstIndex { !isWordCharacter($0) } ?? rest.endIndex
+            let next = rest[end...].first { !$0.isWhitespace }
+            words.append((rest[start..<end], next == "("))
+            rest = rest[end...]
+        }
+        let first = words.first.map { $0.word.uppercased() } ?? "QUERY"
+        if first == "WITH" {
+            operation = words.lazy.map { $0.word.uppercased() }
+                .first { ["SELECT", "INSERT", "UPDATE", "DELETE"].contains($0) } ?? "SELECT"
+        } else {
+            operation = first
+        }
+        let relation = words.first { $0.word.hasPrefix("observability.") && $0.word.count > "observability.".count }
+        if let relation, relation.followedByParenthesis {
+            function = String(relation.word)
+        } else {
+            collection = relation.map { String($0.word) }
+        }
+    }
+}

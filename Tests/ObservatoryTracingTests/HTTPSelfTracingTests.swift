@@ -1,0 +1,109 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import ObservatoryIngest
+import ObservatoryStore
+import ObservatoryWeb
+import Tracing
+import XCTest
+
+@testable import ObservatoryTracing
+
+/// Hummingbird's own `TracingMiddleware` recording through the self-tracer, as `serve`
+/// wires it: the process-wide InstrumentationSystem is bootstrapped once for this test
+/// process (it cannot be bootstrapped twice), into a sink the tests read.
+final class HTTPSelfTracingTests: XCTestCase {
+    static let sink: CollectingSink = {
+        let sink = CollectingSink()
+        InstrumentationSystem.bootstrap(SelfTracer(sampleRate: 1, exporter: sink))
+        return sink
+    }()
+
+    struct Failure: Error {}
+
+    func application(exclude: [String] = ["/healthz"]) -> some ApplicationProtocol {
+        let router = Router(context: ObservatoryRequestContext.self)
+        router.add(middleware: SelfTracingExclusionMiddleware(policy: TracePolicy(sampleRate: 1, excludePaths: exclude)))
+        router.add(middleware: TracingMiddleware())
+        router.get("/items/{id}") { _, _ in
+            withSpan("SELECT observability.items", ofKind: .client) { _ in }
+            return "ok"
+        }
+        router.get("/healthz") { _, _ in
+            withSpan("SELECT 1", ofKind: .client) { _ in }
+            return "ok"
+        }
+        router.get("/throws") { _, _ -> String in throw HTTPError(.internalServerError, message: "kaput") }
+        router.get("/unavailable") { _, _ in Response(status: .serviceUnavailable) }
+        router.get("/missing") { _, _ -> String in throw HTTPError(.notFound) }
+        return Application(router: router)
+    }
+
+    override func setUp() {
+        Self.sink.removeAll()
+    }
+
+    func testRequestSpanHasHTTPAttributesAndItsDBSpanNestedUnderIt() async throws {
+        try await application().test(.router) { client in
+            _ = try await client.execute(uri: "/items/42?debug=1", method: .get, headers: [.userAgent: "probe/1.0"])
+        }
+        let spans = Self.sink.all
+        XCTAssertEqual(spans.count, 2, "\(spans.map(\.name))")
+        let server = try XCTUnwrap(spans.first { $0.kind == .server })
+        let db = try XCTUnwrap(spans.first { $0.kind == .client })
+        XCTAssertEqual(server.name, "/items/{id}")
+        XCTAssertEqual(server.attribute("http.request.method"), .string("GET"))
+        XCTAssertEqual(server.attribute("http.route"), .string("/items/{id}"))
+        XCTAssertEqual(server.attribute("url.path"), .string("/items/42"))
+        XCTAssertEqual(server.attribute("http.response.status_code"), .int(200))
+        XCTAssertEqual(server.attribute("user_agent.original"), .string("probe/1.0"))
+        XCTAssertEqual(db.traceID, server.traceID)
+        XCTAssertEqual(db.parentSpanID, server.spanID)
+        XCTAssertGreaterThanOrEqual(db.startTimeUnixNano, server.startTimeUnixNano)
+    }
+
+    func testExcludedPathLeavesNoSpanAndNoDBSpan() async throws {
+        try await application().test(.router) { client in
+            _ = try await client.execute(uri: "/healthz", method: .get)
+        }
+        XCTAssertEqual(Self.sink.all.count, 0, "\(Self.sink.all.map(\.name))")
+    }
+
+    func testThrownServerErrorGivesAnErrorSpanWithAnExceptionEvent() async throws {
+        try await application().test(.router) { client in
+            let response = try await client.execute(uri: "/throws", method: .get)
+            XCTAssertEqual(response.status, .internalServerError)
+        }
+        let span = try XCTUnwrap(Self.sink.all.first)
+        XCTAssertEqual(span.statusCode, .error)
+        XCTAssertEqual(span.attribute("http.response.status_code"), .int(500))
+        let event = try XCTUnwrap(span.events.first)
+        XCTAssertEqual(event.name, "exception")
+        XCTAssertTrue(event.attributes.contains { $0.key == "exception.type" })
+    }
+
+    func testAnswered503IsAnErrorAndA404IsNot() async throws {
+        try await application().test(.router) { client in
+            _ = try await client.execute(uri: "/unavailable", method: .get)
+            _ = try await client.execute(uri: "/missing", method: .get)
+        }
+        let byPath = Dictionary(
+            uniqueKeysWithValues: Self.sink.all.compactMap { span -> (String, SpanInput)? in
+                guard case .string(let path)? = span.attribute("url.path") else { return nil }
+                return (path, span)
+            })
+        XCTAssertEqual(byPath["/unavailable"]?.statusCode, .error)
+        XCTAssertNotEqual(byPath["/missing"]?.statusCode, .error, "a client error is not a server failure")
+    }
+
+    func testTraceparentHeaderContinuesTheCallersTrace() async throws {
+        try await application().test(.router) { client in
+            _ = try await client.execute(
+                uri: "/items/1", method: .get,
+                headers: [HTTPField.Name("traceparent")!: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"])
+        }
+        let server = try XCTUnwrap(Self.sink.all.first { $0.kind == .server })
+        XCTAssertEqual(TraceID(bytes: server.traceID!)?.hex, "0af7651916cd43dd8448eb211c80319c")
+        XCTAssertEqual(SpanID(bytes: server.parentSpanID!)?.hex, "b7ad6b7169203331")
+    }
+}
