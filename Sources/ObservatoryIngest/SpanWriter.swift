@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import ObservatoryStore
 import ServiceLifecycle
 import Synchronization
@@ -121,6 +122,11 @@ public final class SpanWriter: Service, Sendable {
     private let logger: Logger
     private let state = Mutex(State())
     private let clock = ContinuousClock()
+    /// Spans per committed batch and the time each commit took, for `/metrics`.
+    private let batchSpans = Recorder(label: "observatory_writer_batch_spans", aggregate: true)
+    private let commitTimer = Metrics.Timer(label: "observatory_writer_commit_seconds")
+    /// Spans skipped as already stored (client retries), apart from the new ones.
+    private let duplicates = Counter(label: "observatory_writer_duplicate_spans_total")
 
     public init(store: SpanStore, settings: Settings, logger: Logger) {
         self.store = store
@@ -226,7 +232,11 @@ public final class SpanWriter: Service, Sendable {
         while true {
             attempt += 1
             do {
+                let started = clock.now
                 let inserted = try await writeWithTimeout(records)
+                commitTimer.record(duration: clock.now - started)
+                batchSpans.record(records.count)
+                duplicates.increment(by: records.count - inserted)
                 state.withLock { state in
                     state.statistics.committedSpans += inserted
                     state.statistics.duplicateSpans += records.count - inserted

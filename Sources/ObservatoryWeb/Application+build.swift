@@ -13,20 +13,27 @@ public struct ObservatoryRoutes: Sendable {
     public var dashboard: DashboardController?
     public var api: DashboardAPIController?
     public var assets: StaticController
+    /// `/metrics`; nil when the process has no Prometheus registry (tests).
+    public var prometheus: PrometheusController?
     /// HTTP Basic credentials for /admin and the read API; nil leaves them open.
     public var adminCredentials: (user: String, password: String)?
+    /// Self-tracing of HTTP requests; nil when `OBSERVABILITY_ENABLED` is false.
+    public var selfTracing: SelfTracingSettings?
 
     public init(
         ingest: IngestController, health: HealthController, dashboard: DashboardController? = nil,
         api: DashboardAPIController? = nil, assets: StaticController = StaticController(),
-        adminCredentials: (user: String, password: String)? = nil
+        prometheus: PrometheusController? = nil, adminCredentials: (user: String, password: String)? = nil,
+        selfTracing: SelfTracingSettings? = nil
     ) {
         self.ingest = ingest
         self.health = health
         self.dashboard = dashboard
         self.api = api
         self.assets = assets
+        self.prometheus = prometheus
         self.adminCredentials = adminCredentials
+        self.selfTracing = selfTracing
     }
 }
 
@@ -36,11 +43,20 @@ public struct ObservatoryRoutes: Sendable {
 public func buildApplication(
     routes: ObservatoryRoutes, host: String, port: Int, services: [any Service], logger: Logger
 ) -> some ApplicationProtocol {
-    let router = Router(context: BasicRequestContext.self)
+    let router = Router(context: ObservatoryRequestContext.self)
+    // Before any route, so every request passes through them: exclusion first, so an
+    // excluded path's span is never started.
+    if let selfTracing = routes.selfTracing {
+        router.add(middleware: SelfTracingExclusionMiddleware(policy: selfTracing.policy))
+        if selfTracing.traceHTTPRequests { router.add(middleware: TracingMiddleware()) }
+    }
     routes.ingest.addRoutes(to: router)
     routes.health.addRoutes(to: router)
+    routes.prometheus?.addRoutes(to: router)
     routes.assets.addRoutes(to: router)
-    let auth = routes.adminCredentials.map { BasicAuthMiddleware<BasicRequestContext>(user: $0.user, password: $0.password) }
+    let auth = routes.adminCredentials.map {
+        BasicAuthMiddleware<ObservatoryRequestContext>(user: $0.user, password: $0.password)
+    }
     if let dashboard = routes.dashboard {
         let admin = router.group("admin").add(middleware: ServerTimingMiddleware())
         if let auth { admin.add(middleware: auth) }

@@ -16,13 +16,18 @@ public struct IngestController: Sendable {
     let writer: SpanWriter
     let maxBodyBytes: Int
     let token: BearerToken?
+    let metrics: IngestMetrics
     let logger: Logger
 
-    public init(pipeline: IngestPipeline, writer: SpanWriter, maxBodyBytes: Int, ingestToken: String?, logger: Logger) {
+    public init(
+        pipeline: IngestPipeline, writer: SpanWriter, maxBodyBytes: Int, ingestToken: String?,
+        metrics: IngestMetrics = IngestMetrics(), logger: Logger
+    ) {
         self.pipeline = pipeline
         self.writer = writer
         self.maxBodyBytes = maxBodyBytes
         self.token = ingestToken.map(BearerToken.init)
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -56,8 +61,10 @@ public struct IngestController: Sendable {
         do {
             try await writer.submit(outcome.records)
         } catch {
+            metrics.record(outcome, stored: false)
             return OTLPAnswer.rejection(error, format: format)
         }
+        metrics.record(outcome, stored: true)
         return OTLPAnswer.success(outcome, format: format)
     }
 
@@ -81,8 +88,10 @@ public struct IngestController: Sendable {
         do {
             try await writer.submit(outcome.records)
         } catch {
+            metrics.record(outcome, stored: false)
             return NativeAnswer.rejection(error)
         }
+        metrics.record(outcome, stored: true)
         return NativeAnswer.success(outcome)
     }
 }
