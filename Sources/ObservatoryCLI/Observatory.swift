@@ -4,6 +4,9 @@ import ArgumentParser
 /// the command would compile and then silently do nothing.
 @main
 struct Observatory: AsyncParsableCommand {
+    /// This build's version: `--version`, and `service.version` on self-traced spans.
+    static let version = "0.4.0"
+
     static let configuration = CommandConfiguration(
         commandName: "observatory",
         abstract: "MCP Observatory: performance monitoring and trace analytics for MCP gateways and servers.",
@@ -14,6 +17,7 @@ struct Observatory: AsyncParsableCommand {
             Typical use: `observatory migrate`, then `observatory serve`, then point an OpenTelemetry \
             exporter at http://HOST:4318/v1/traces.
             """,
-        subcommands: [ServeCommand.self, MigrateCommand.self, DemoCommand.self, BenchCommand.self]
+        version: version,
+        subcommands: [ServeCommand.self, MigrateCommand.self, MaintenanceCommand.self, DemoCommand.self, BenchCommand.self]
     )
 }

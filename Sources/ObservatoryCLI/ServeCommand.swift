@@ -1,14 +1,18 @@
 import ArgumentParser
 import Hummingbird
 import Logging
+import Metrics
 import ObservatoryConfiguration
 import ObservatoryIngest
 import ObservatoryMaintenance
 import ObservatoryMigrations
 import ObservatoryStore
+import ObservatoryTracing
 import ObservatoryWeb
 import PostgresNIO
+import Prometheus
 import ServiceLifecycle
+import Tracing
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,6 +28,18 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (configuration, url, logger, migrations) = try Runtime.databaseCommand().parts
+        // Before anything creates a counter: swift-metrics binds each one to the backend
+        // in place when it is made.
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // Buckets that fit what is measured: a metric refresh can take minutes, a batch
+        // holds up to OBSERVABILITY_BATCH_MAX_SPANS spans.
+        factory.durationHistogramBuckets["observatory_maintenance_duration_seconds"] =
+            [10, 50, 100, 500, 1_000, 5_000, 10_000, 30_000, 60_000, 120_000, 300_000, 600_000].map { .milliseconds($0) }
+        factory.valueHistogramBuckets["observatory_writer_batch_spans"] =
+            [1, 10, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 50_000, 100_000]
+        MetricsSystem.bootstrap(factory)
+        let owner = MaintenanceRunner.processOwner()
 
         do {
             try await PostgresClient.withRunning(
@@ -47,7 +63,8 @@ struct ServeCommand: AsyncParsableCommand {
                 statementTimeout: .seconds(10)),
             backgroundLogger: logger)
         let maintenanceClient = PostgresClient(
-            configuration: .observatory(url: url, maximumConnections: 3, applicationName: "observatory-maintenance"),
+            configuration: .observatory(
+                url: url, maximumConnections: 3, applicationName: String(owner.prefix(63))),
             backgroundLogger: logger)
         let writerClient = PostgresClient(
             configuration: .observatory(
@@ -69,11 +86,25 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         let assets = StaticController(chartJSPath: configuration.chartJSPath)
+        let pipeline = IngestPipeline(configuration: configuration)
+        // Self-tracing: the service's own requests and queries go through the same
+        // pipeline and writer as a client's spans.
+        let exporter: SelfSpanExporter? =
+            configuration.enabled
+            ? SelfSpanExporter(
+                pipeline: pipeline, writer: writer,
+                resource: SelfSpanExporter.resource(serviceVersion: Observatory.version, instanceID: owner), logger: logger)
+            : nil
+        if let exporter {
+            InstrumentationSystem.bootstrap(SelfTracer(sampleRate: configuration.sampleRate, exporter: exporter))
+        }
         let metrics = MetricsStore(client: queryClient, logger: logger)
         let traces = TraceStore(client: queryClient, logger: logger)
+        let queueDepth = Gauge(label: "observatory_writer_queue_spans")
+        let selfBuffered = Gauge(label: "observatory_self_spans_buffered")
         let routes = ObservatoryRoutes(
             ingest: IngestController(
-                pipeline: IngestPipeline(configuration: configuration), writer: writer,
+                pipeline: pipeline, writer: writer,
                 maxBodyBytes: configuration.maxBodyBytes, ingestToken: configuration.ingestToken, logger: logger),
             health: HealthController(migrations: MigrationRunner(client: queryClient, migrations: migrations, logger: logger)),
             dashboard: DashboardController(
@@ -83,12 +114,22 @@ struct ServeCommand: AsyncParsableCommand {
             api: DashboardAPIController(
                 metrics: metrics, traces: traces, metricsEnabled: configuration.metricsEnabled, logger: logger),
             assets: assets,
-            adminCredentials: configuration.adminUser.flatMap { user in configuration.adminPassword.map { (user, $0) } })
-        let maintenance = PartitionMaintenance(
-            partitions: PartitionStore(client: maintenanceClient, logger: logger), logger: logger)
+            prometheus: PrometheusController(registry: registry) {
+                queueDepth.record(writer.statistics.queuedSpans)
+                selfBuffered.record(exporter?.statistics.buffered ?? 0)
+            },
+            adminCredentials: configuration.adminUser.flatMap { user in configuration.adminPassword.map { (user, $0) } },
+            selfTracing: configuration.enabled
+                ? SelfTracingSettings(policy: pipeline.policy, traceHTTPRequests: configuration.traceHTTPRequests) : nil)
+        let runner = MaintenanceRunner(
+            partitions: PartitionStore(client: maintenanceClient, logger: logger),
+            maintenance: MaintenanceStore(client: maintenanceClient, logger: logger),
+            metrics: MetricsStore(client: maintenanceClient, logger: logger), owner: owner,
+            retentionDays: configuration.retentionDays, maxTraces: configuration.maxTraces, logger: logger)
+        let cleanup = CleanupService(
+            runner: runner, interval: .seconds(configuration.cleanupIntervalSeconds), logger: logger)
         let refresher = MetricsRefresher(
-            metrics: MetricsStore(client: maintenanceClient, logger: logger),
-            interval: .seconds(configuration.metricsRefreshSeconds), logger: logger)
+            runner: runner, interval: .seconds(configuration.metricsRefreshSeconds), logger: logger)
         Self.warnAboutDashboardAccess(configuration, assets: assets, logger: logger)
 
         logger.info(
@@ -98,8 +139,17 @@ struct ServeCommand: AsyncParsableCommand {
                 "database": "\(url.redactedDescription)",
                 "sample_rate": "\(configuration.sampleRate)",
                 "ingest_token": "\(configuration.ingestToken == nil ? "off" : "on")",
+                "self_tracing": "\(configuration.enabled ? (configuration.traceHTTPRequests ? "on" : "db only") : "off")",
+                "retention_days": "\(configuration.retentionDays)",
+                "max_traces": "\(configuration.maxTraces)",
+                "cleanup_interval_s": "\(configuration.cleanupIntervalSeconds)",
+                "owner": "\(owner)",
             ])
-        var services: [any Service] = [queryClient, maintenanceClient, writerClient, writer, maintenance]
+        // Shut down in reverse: the server stops, then the maintenance loops, then the
+        // self-span exporter flushes into the writer, then the writer drains, then the pools close.
+        var services: [any Service] = [queryClient, maintenanceClient, writerClient, writer]
+        if let exporter { services.append(exporter) }
+        services.append(cleanup)
         if configuration.metricsEnabled { services.append(refresher) }
         let app = buildApplication(
             routes: routes, host: configuration.host, port: configuration.port,

@@ -83,6 +83,8 @@ extension ObservatoryConfiguration {
         config.retentionDays = reader.integer("OBSERVABILITY_TRACE_RETENTION_DAYS", in: 1...365) ?? config.retentionDays
         config.maxTraces = reader.integer("OBSERVABILITY_MAX_TRACES", in: 1...1_000_000_000) ?? config.maxTraces
         config.metricsEnabled = reader.bool("OBSERVABILITY_METRICS_ENABLED") ?? config.metricsEnabled
+        config.cleanupIntervalSeconds =
+            reader.duration("OBSERVABILITY_CLEANUP_INTERVAL", in: 1...604_800) ?? config.cleanupIntervalSeconds
 
         if let level = reader.string("OBSERVABILITY_LOG_LEVEL") {
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
@@ -133,6 +135,22 @@ struct EnvironmentReader {
             return nil
         }
         return value
+    }
+
+    /// Seconds from `90`, `90s`, `15m`, `1h` or `1d`.
+    mutating func duration(_ name: String, in range: ClosedRange<Int>) -> Int? {
+        guard let raw = string(name) else { return nil }
+        let units: [Character: Int] = ["s": 1, "m": 60, "h": 3_600, "d": 86_400]
+        let unit = raw.last.flatMap { units[Character($0.lowercased())] }
+        let digits = unit == nil ? Substring(raw) : raw.dropLast()
+        let (seconds, overflow) = (Int(digits) ?? -1).multipliedReportingOverflow(by: unit ?? 1)
+        guard !overflow, range.contains(seconds) else {
+            problems.append(
+                "\(name) must be a duration from \(range.lowerBound) s to \(range.upperBound / 86_400) days, such as 30s, 15m, 1h or 1d, got \"\(raw)\""
+            )
+            return nil
+        }
+        return seconds
     }
 
     mutating func bool(_ name: String) -> Bool? {

@@ -99,21 +99,30 @@ public struct ObservatoryConfiguration: Sendable, Equatable {
 
     // MARK: Seed settings taken over from ContextForge's observability
 
-    /// `OBSERVABILITY_ENABLED`: the service traces its own requests and queries into its
-    /// own store. Default `true`. (Self-tracing is not built yet; the value is validated.)
+    /// `OBSERVABILITY_ENABLED`: the service traces its own work into its own store: HTTP
+    /// requests (see ``traceHTTPRequests``), the dashboards' and maintenance's database
+    /// queries, and maintenance runs. Default `true`. Sampling, path exclusion and events
+    /// follow the same settings as ingestion.
     public var enabled: Bool = true
 
-    /// `OBSERVABILITY_TRACE_HTTP_REQUESTS`: self-tracing includes HTTP request spans.
-    /// Default `true`. (Self-tracing is not built yet; the value is validated.)
+    /// `OBSERVABILITY_TRACE_HTTP_REQUESTS`: self-tracing includes a span per HTTP request,
+    /// parent of that request's DB spans. Default `true`. With `false`, DB spans are the
+    /// roots of their own traces.
     public var traceHTTPRequests: Bool = true
 
-    /// `OBSERVABILITY_TRACE_RETENTION_DAYS`: days of spans kept, 1–365. Default 7.
-    /// (Retention is not built yet; the value is validated.)
+    /// `OBSERVABILITY_TRACE_RETENTION_DAYS`: days of spans kept, 1–365. Default 7. Older
+    /// daily partitions are dropped whole by `apply_retention()`.
     public var retentionDays: Int = 7
 
     /// `OBSERVABILITY_MAX_TRACES`: traces kept at most, oldest dropped first,
-    /// 1–1,000,000,000. Default 100,000. (Retention is not built yet; the value is validated.)
+    /// 1–1,000,000,000. Default 100,000. Enforced at each retention run, so the count can
+    /// exceed it by what arrives in one ``cleanupIntervalSeconds``.
     public var maxTraces: Int = 100_000
+
+    /// `OBSERVABILITY_CLEANUP_INTERVAL`: how often partitions are created ahead and
+    /// retention applied, as seconds or with a unit (`90s`, `15m`, `1h`, `1d`), 1 s–7 days.
+    /// Default 1 hour. With several replicas, one of them runs each job per interval.
+    public var cleanupIntervalSeconds: Int = 3_600
 
     /// `OBSERVABILITY_METRICS_ENABLED`: metric views are refreshed and shown. Default `true`.
     /// `false` stops the refresh; the metric pages show a notice and their JSON twins 404.

@@ -11,3 +11,17 @@ func repeatEvery(_ interval: Duration, _ body: () async -> Void) async {
         try? await Task.sleep(until: next, clock: clock)
     }
 }
+
+/// How often a replica asks for a job that runs every `interval`: a quarter of it,
+/// from 1 s to 1 min. Polling more often than the interval is what lets another replica
+/// take over within a fraction of it, and keeps one replica's own runs on time.
+func pollInterval(for interval: Duration) -> Duration {
+    min(max(interval / 4, .seconds(1)), .seconds(60), interval)
+}
+
+/// The interval passed to the claim: a hair shorter than the configured one, so a poll
+/// that lands a few milliseconds early (timer and clock jitter) still finds the job due
+/// instead of waiting one more poll.
+func claimInterval(for interval: Duration) -> Duration {
+    interval - min(interval / 100, .milliseconds(500))
+}

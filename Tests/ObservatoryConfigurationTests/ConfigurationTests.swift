@@ -49,6 +49,24 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(configuration.maxAttributeLength, 100)
     }
 
+    func testCleanupIntervalTakesSecondsOrAUnit() throws {
+        XCTAssertEqual(try ObservatoryConfiguration.load(from: [:]).cleanupIntervalSeconds, 3_600)
+        let cases = ["90": 90, "90s": 90, "15m": 900, "1h": 3_600, "2H": 7_200, "1d": 86_400, "7d": 604_800, "1s": 1]
+        for (raw, seconds) in cases {
+            let configuration = try ObservatoryConfiguration.load(from: ["OBSERVABILITY_CLEANUP_INTERVAL": raw])
+            XCTAssertEqual(configuration.cleanupIntervalSeconds, seconds, raw)
+        }
+        for raw in ["0", "0s", "8d", "-5m", "1w", "m", "1.5h", "99999999999999999999d", "1 h"] {
+            XCTAssertThrowsError(try ObservatoryConfiguration.load(from: ["OBSERVABILITY_CLEANUP_INTERVAL": raw]), raw) { error in
+                XCTAssertEqual(
+                    (error as? ObservatoryConfiguration.Invalid)?.problems,
+                    [
+                        "OBSERVABILITY_CLEANUP_INTERVAL must be a duration from 1 s to 7 days, such as 30s, 15m, 1h or 1d, got \"\(raw)\""
+                    ])
+            }
+        }
+    }
+
     func testDatabaseURLFallbackAndSocket() throws {
         let configuration = try ObservatoryConfiguration.load(from: ["DATABASE_URL": "postgresql:///obs?host=/run/postgresql"])
         XCTAssertEqual(configuration.databaseURL?.unixSocketPath, "/run/postgresql/.s.PGSQL.5432")

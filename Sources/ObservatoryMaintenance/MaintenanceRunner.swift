@@ -1,0 +1,201 @@
+import Foundation
+import Logging
+import Metrics
+import ObservatoryStore
+import Tracing
+
+/// The maintenance jobs themselves, shared by the services of `serve` and by
+/// `observatory maintenance run-once`. Each run is its own trace (a root span with the
+/// job's DB spans under it, when self-tracing is on), one structured log line with its
+/// counts, a row in `maintenance_log`, and the `/metrics` figures
+/// `observatory_maintenance_runs_total` and `observatory_maintenance_duration_seconds`.
+public struct MaintenanceRunner: Sendable {
+    let partitions: PartitionStore
+    let maintenance: MaintenanceStore
+    let metrics: MetricsStore
+    /// Who runs the jobs, as recorded in `maintenance_log` and `maintenance_jobs`.
+    public let owner: String
+    let retentionDays: Int
+    let maxTraces: Int
+    let logger: Logger
+
+    public init(
+        partitions: PartitionStore, maintenance: MaintenanceStore, metrics: MetricsStore, owner: String,
+        retentionDays: Int, maxTraces: Int, logger: Logger
+    ) {
+        self.partitions = partitions
+        self.maintenance = maintenance
+        self.metrics = metrics
+        self.owner = owner
+        self.retentionDays = retentionDays
+        self.maxTraces = maxTraces
+        self.logger = logger
+    }
+
+    /// The name a process records as the owner of its runs: host and process id, which
+    /// is what an operator needs to find the replica.
+    public static func processOwner() -> String {
+        "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+    }
+
+    /// Whether this process should run `job` now (see `MaintenanceStore.claim`). A
+    /// database error counts as "no": the next poll tries again.
+    public func claim(_ job: String, every: Duration) async -> Bool {
+        do {
+            return try await maintenance.claim(job: job, every: every, owner: owner)
+        } catch {
+            logger.warning("could not claim a maintenance job; will retry", metadata: ["job": "\(job)", "error": "\(error)"])
+            return false
+        }
+    }
+
+    /// Creates the daily partitions ahead (and any day with spans in the default partition).
+    @discardableResult
+    public func ensurePartitions() async -> JobReport {
+        await run("partitions") { () async throws(DatabaseError) -> [(String, String)]? in
+            let created = try await partitions.ensurePartitions()
+            return [
+                ("partitions_created", "\(created.count)"),
+                ("rows_moved", "\(created.reduce(0) { $0 + $1.rowsMoved })"),
+            ]
+        }
+    }
+
+    /// Drops expired partitions and rows and caps the number of traces (`apply_retention()`).
+    @discardableResult
+    public func applyRetention() async -> JobReport {
+        await run("retention", logsItself: true) { () async throws(DatabaseError) -> [(String, String)]? in
+            guard let done = try await maintenance.applyRetention(days: retentionDays, maxTraces: maxTraces) else {
+                return nil
+            }
+            return [
+                ("partitions_dropped", "\(done.partitionsDropped)"), ("spans_deleted", "\(done.spansDeleted)"),
+                ("traces_deleted", "\(done.tracesDeleted)"), ("traces_remaining", "\(done.tracesRemaining)"),
+                ("retention_days", "\(retentionDays)"), ("max_traces", "\(maxTraces)"),
+            ]
+        }
+    }
+
+    /// Rolls up the minutes and hours that are new since the last rollup.
+    @discardableResult
+    public func rollup() async -> JobReport {
+        await run("rollup") { () async throws(DatabaseError) -> [(String, String)]? in
+            try await metrics.rollup() ? [] : nil
+        }
+    }
+
+    /// Refreshes each of `windows` whose cadence has passed (every one with `force`),
+    /// one transaction and one report per window. Windows that are not due are not
+    /// attempted, so polls leave no trace behind.
+    @discardableResult
+    public func refresh(_ windows: [MetricWindow], force: Bool = false) async -> [JobReport] {
+        let due: [MetricWindow]
+        do {
+            due = force ? windows : try await metrics.dueWindows().filter(windows.contains)
+        } catch {
+            logger.warning("could not read the metric windows' cadence; will retry", metadata: ["error": "\(error)"])
+            return []
+        }
+        var reports: [JobReport] = []
+        for window in due {
+            let report = await run("refresh_\(window.rawValue)") { () async throws(DatabaseError) -> [(String, String)]? in
+                guard let outcome = try await metrics.refresh(force: force, windows: [window], rollup: false).first,
+                    outcome.refreshed
+                else { return nil }
+                return [("view_ms", "\(Int(outcome.durationMs ?? 0))")]
+            }
+            reports.append(report)
+        }
+        return reports
+    }
+
+    /// Runs one job: `body` returns the counts to report, or nil when there was nothing
+    /// to do or another session was doing it (`skipped`).
+    func run(
+        _ job: String, logsItself: Bool = false, _ body: () async throws(DatabaseError) -> [(String, String)]?
+    ) async -> JobReport {
+        let started = Date()
+        let clock = ContinuousClock()
+        let start = clock.now
+        var report = JobReport(job: job, outcome: .skipped, durationMs: 0, counts: [])
+        await withSpan("maintenance \(job)", context: .topLevel, ofKind: .internal) { span in
+            do {
+                if let counts = try await body() {
+                    report.outcome = .ok
+                    report.counts = counts
+                }
+            } catch {
+                let failure = DatabaseError(error)
+                report.outcome = .failed
+                report.counts = [("error", failure.description)]
+                span.setStatus(SpanStatus(code: .error, message: failure.clientDescription))
+            }
+            report.durationMs = (clock.now - start).milliseconds
+            span.attributes["observatory.maintenance.job"] = job
+            span.attributes["observatory.maintenance.outcome"] = report.outcome.rawValue
+            if report.outcome == .ok, !logsItself {
+                do {
+                    try await maintenance.logRun(
+                        job: job, owner: owner, startedAt: started,
+                        finishedAt: started.addingTimeInterval(report.durationMs / 1000), details: report.detailsJSON)
+                } catch {
+                    logger.warning("could not record a maintenance run", metadata: ["job": "\(job)", "error": "\(error)"])
+                }
+            }
+        }
+        Counter(label: "observatory_maintenance_runs_total", dimensions: [("job", job), ("outcome", report.outcome.rawValue)])
+            .increment()
+        if report.outcome == .ok {
+            Metrics.Timer(label: "observatory_maintenance_duration_seconds", dimensions: [("job", job)])
+                .recordNanoseconds(Int64(report.durationMs * 1_000_000))
+        }
+        logger.log(level: report.outcome == .failed ? .warning : .info, "maintenance run", metadata: report.metadata)
+        return report
+    }
+}
+
+/// What one maintenance run did, for the log line, `run-once`'s output and the log table.
+public struct JobReport: Sendable {
+    public enum Outcome: String, Sendable {
+        /// The job ran.
+        case ok
+        /// Nothing to do, or another session was doing it.
+        case skipped
+        /// The database refused or was unreachable; the next run tries again.
+        case failed
+    }
+
+    public var job: String
+    public var outcome: Outcome
+    public var durationMs: Double
+    /// Ordered name/value pairs: what was created, dropped, deleted.
+    public var counts: [(String, String)]
+
+    public var metadata: Logger.Metadata {
+        var metadata: Logger.Metadata = [
+            "job": "\(job)", "outcome": "\(outcome.rawValue)", "duration_ms": "\(Int(durationMs.rounded()))",
+        ]
+        for (name, value) in counts { metadata[name] = "\(value)" }
+        return metadata
+    }
+
+    /// `counts` as a JSON object; whole numbers stay numbers.
+    var detailsJSON: String {
+        var object: [String: Any] = [:]
+        for (name, value) in counts { object[name] = Int(value).map { $0 as Any } ?? value }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// One line for a terminal: `retention ok 812 ms partitions_dropped=2 ...`.
+    public var line: String {
+        ([job, outcome.rawValue, "\(Int(durationMs.rounded())) ms"] + counts.map { "\($0)=\($1)" })
+            .joined(separator: " ")
+    }
+}
+
+extension Duration {
+    var milliseconds: Double {
+        Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
+    }
+}

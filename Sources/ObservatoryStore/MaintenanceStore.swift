@@ -1,0 +1,76 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Calls the maintenance functions of the schema (migrations/0008): the claim that elects
+/// one replica per job and interval, the maintenance log, and retention.
+public struct MaintenanceStore: Sendable {
+    public let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Whether this process should run `job` now: true for exactly one caller among all
+    /// replicas once `every` has passed since the job last started anywhere. Not traced:
+    /// every replica polls several times per interval, and those traces would bury the runs.
+    public func claim(job: String, every: Duration, owner: String, now: Date? = nil) async throws(DatabaseError) -> Bool {
+        let seconds = Double(every.components.seconds) + Double(every.components.attoseconds) / 1e18
+        let query: PostgresQuery = """
+            SELECT observability.claim_maintenance_job(\(job), make_interval(secs => \(seconds)), \(owner),
+                                                       coalesce(\(now)::timestamptz, now()))
+            """
+        do {
+            for try await claimed in try await client.query(query, logger: logger).decode(Bool.self) { return claimed }
+            return false
+        } catch {
+            throw DatabaseError(error)
+        }
+    }
+
+    /// Records a finished run of `job` in `maintenance_log`; returns the row's id. Both
+    /// times come from this process's clock, so the duration is not skewed by the server's.
+    @discardableResult
+    public func logRun(
+        job: String, owner: String, startedAt: Date, finishedAt: Date, details: String
+    ) async throws(DatabaseError) -> Int {
+        let query: PostgresQuery = """
+            SELECT observability.log_maintenance_run(\(job), \(owner), \(startedAt)::timestamptz, \(details)::jsonb,
+                                                     \(finishedAt)::timestamptz)
+            """
+        do {
+            return try await client.tracedQuery(query, logger: logger).first?.decode(Int.self) ?? 0
+        } catch {
+            throw DatabaseError(error)
+        }
+    }
+
+    /// What one `apply_retention()` call did.
+    public struct Retention: Sendable, Equatable {
+        public var partitionsDropped: Int
+        public var spansDeleted: Int
+        public var tracesDeleted: Int
+        public var tracesRemaining: Int
+        public var logID: Int
+    }
+
+    /// Drops what is older than `days` and caps the store at `maxTraces` traces; nil when
+    /// another session was applying retention at that moment.
+    public func applyRetention(days: Int, maxTraces: Int, now: Date? = nil) async throws(DatabaseError) -> Retention? {
+        let query: PostgresQuery = """
+            SELECT partitions_dropped, spans_deleted, traces_deleted, traces_remaining, log_id
+            FROM observability.apply_retention(\(days)::integer, \(maxTraces)::bigint, coalesce(\(now)::timestamptz, now()))
+            """
+        do {
+            guard let row = try await client.tracedQuery(query, logger: logger).first else { return nil }
+            let (dropped, spans, traces, remaining, logID) = try row.decode((Int, Int, Int, Int, Int).self)
+            return Retention(
+                partitionsDropped: dropped, spansDeleted: spans, tracesDeleted: traces, tracesRemaining: remaining,
+                logID: logID)
+        } catch {
+            throw DatabaseError(error)
+        }
+    }
+}
