@@ -4,7 +4,9 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print their figures next to a baseline measured in the same run.",
-        discussion: "`make bench-ingest` and `make bench-query` prepare a database and a release-built server and run these against them.",
-        subcommands: [IngestBenchmark.self, PipelineBenchmark.self, RefreshBenchmark.self, QueryBenchmark.self]
+        discussion: "`make bench-ingest`, `make bench-query` and `make bench-overhead` prepare a database and a release-built server and run these against them.",
+        subcommands: [
+            IngestBenchmark.self, PipelineBenchmark.self, RefreshBenchmark.self, QueryBenchmark.self, OverheadBenchmark.self,
+        ]
     )
 }

@@ -62,7 +62,7 @@ struct IngestBenchmark: AsyncParsableCommand {
             generated.weights.append(traffic.lastRequestSpanCount)
             generatedSpans += traffic.lastRequestSpanCount
         }
-        let (bodies, weights, total) = (generated.bodies, generated.weights, generatedSpans)
+        let (bodies, total) = (generated.bodies, generatedSpans)
         let megabytes = Double(bodies.reduce(0) { $0 + $1.count }) / 1_048_576
         print("payload: \(total) spans in \(bodies.count) protobuf requests, \(String(format: "%.0f", megabytes)) MiB")
 
