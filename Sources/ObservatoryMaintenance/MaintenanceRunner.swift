@@ -49,11 +49,14 @@ public struct MaintenanceRunner: Sendable {
         }
     }
 
-    /// Creates the daily partitions ahead (and any day with spans in the default partition).
+    /// Creates the daily partitions ahead (and any day with spans in the default
+    /// partition). Today onwards only: yesterday's was created when it lay ahead, and
+    /// recreating a day that retention has just dropped would churn an exclusive lock
+    /// on `spans` every run. (`serve` creates yesterday's too, once, at startup.)
     @discardableResult
     public func ensurePartitions() async -> JobReport {
         await run("partitions") { () async throws(DatabaseError) -> [(String, String)]? in
-            let created = try await partitions.ensurePartitions()
+            let created = try await partitions.ensurePartitions(daysBack: 0)
             return [
                 ("partitions_created", "\(created.count)"),
                 ("rows_moved", "\(created.reduce(0) { $0 + $1.rowsMoved })"),

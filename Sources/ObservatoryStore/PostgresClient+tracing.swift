@@ -58,11 +58,15 @@ extension Array where Element == PostgresRow {
     }
 }
 
-/// What a span says about a statement: its operation, and the first `observability.`
-/// relation it names as a table or, when a `(` follows the name, as a function, for a
-/// span name like `SELECT observability.metrics_24h` or `SELECT observability.refresh_metrics()`.
-/// The operation is the first keyword; for a `WITH` query, the first SELECT, INSERT,
-/// UPDATE or DELETE after it (a guess that needs no parser, right for every query we run).
+/// What a span says about a statement: its operation, and the `observability.` object
+/// it works on, for a span name like `SELECT observability.metrics_24h` or
+/// `SELECT observability.refresh_metrics()`. The object is the first one named after
+/// FROM, JOIN, INTO or UPDATE: a table or view, or a function when a `(` follows its
+/// name; a statement with none (`SELECT observability.claim_maintenance_job(…)`) is
+/// named by the first function it calls. Functions in a SELECT list (`hex_trace_id`)
+/// therefore do not hide the table read. The operation is the first keyword; for a
+/// `WITH` query, the first SELECT, INSERT, UPDATE or DELETE after it. Guesses that need
+/// no parser, right for every statement the service runs.
 struct SQLSummary {
     var operation: String
     var collection: String?
@@ -92,11 +96,17 @@ struct SQLSummary {
         } else {
             operation = first
         }
-        let relation = words.first { $0.word.hasPrefix("observability.") && $0.word.count > "observability.".count }
-        if let relation, relation.followedByParenthesis {
-            function = String(relation.word)
-        } else {
-            collection = relation.map { String($0.word) }
+        func isObject(_ word: Substring) -> Bool {
+            word.hasPrefix("observability.") && word.count > "observability.".count
+        }
+        let introducers: Set<String> = ["FROM", "JOIN", "INTO", "UPDATE"]
+        let target = words.indices.first { index in
+            index > 0 && isObject(words[index].word) && introducers.contains(words[index - 1].word.uppercased())
+        }.map { words[$0] }
+        if let target {
+            if target.followedByParenthesis { function = String(target.word) } else { collection = String(target.word) }
+        } else if let call = words.first(where: { isObject($0.word) && $0.followedByParenthesis }) {
+            function = String(call.word)
         }
     }
 }

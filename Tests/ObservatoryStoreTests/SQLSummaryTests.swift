@@ -23,6 +23,13 @@ final class SQLSummaryTests: XCTestCase {
         XCTAssertEqual(cte.collection, "observability.metrics_minute")
 
         XCTAssertEqual(SQLSummary("  delete from observability.spans where x = 1").spanName, "DELETE observability.spans")
+        // A function in the SELECT list does not hide the table read.
+        let listed = SQLSummary(
+            "SELECT observability.hex_span_id(s.span_id), s.name FROM observability.spans s JOIN observability.traces t ON true")
+        XCTAssertEqual(listed.spanName, "SELECT observability.spans")
+        XCTAssertNil(listed.function)
+        let fromFunction = SQLSummary("SELECT time_window FROM observability.refresh_metrics(coalesce($1::timestamptz, now()))")
+        XCTAssertEqual(fromFunction.spanName, "SELECT observability.refresh_metrics()")
         XCTAssertEqual(SQLSummary("SELECT 1").spanName, "SELECT")
         XCTAssertEqual(SQLSummary("").spanName, "QUERY")
     }
