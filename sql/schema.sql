@@ -583,7 +583,7 @@ COMMENT ON TABLE observability.maintenance_log IS 'One row per maintenance run (
 
 COMMENT ON COLUMN observability.maintenance_log.job IS 'The job that ran: retention, or a name the service passes to log_maintenance_run().';
 
-COMMENT ON COLUMN observability.maintenance_log.owner IS 'Who ran it: the application_name of the session (observatory-maintenance for serve), else the database user.';
+COMMENT ON COLUMN observability.maintenance_log.owner IS 'Who ran it: host:pid of the serve or run-once process (its maintenance sessions'' application_name), else the database user.';
 
 COMMENT ON COLUMN observability.maintenance_log.started_at IS 'Wall-clock start of the run (clock_timestamp(), not the run''s logical clock).';
 
