@@ -2,17 +2,11 @@
 # `make bench-overhead`: the throughput cost of self-tracing. Two release-built servers on
 # one fresh database of the private cluster, one with OBSERVABILITY_ENABLED=true and one
 # with false, take the same dashboard and ingestion load in alternating rounds.
-# ROUNDS (default 6), REQUESTS (GETs per round, 3000), SPANS (per round, 100000) and
-# CONCURRENCY (8) tune it.
+# ROUNDS (default 20), REQUESTS (GETs per server and round, 600), SPANS (per server and
+# round, 40000) and CONCURRENCY (8) tune it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p var
-
-scripts/bootstrap.sh up
-swift build -c release --product observatory 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\]|CMakeLists.txt|unhandled; explicitly declare" || true
-bin=.build/release/observatory
-scripts/postgres.sh start
-admin="$(scripts/postgres.sh url)"
+source scripts/bench-prepare.sh
 psql -q "$admin" -c "DROP DATABASE IF EXISTS observatory_bench_overhead WITH (FORCE)" -c "CREATE DATABASE observatory_bench_overhead"
 export OBSERVABILITY_DATABASE_URL="${admin/\/postgres\?/\/observatory_bench_overhead?}"
 export OBSERVABILITY_LOG_LEVEL=warning
@@ -39,6 +33,6 @@ done
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; PostgreSQL $(psql -tAq "$admin" -c 'SHOW server_version')"
 "$bin" bench overhead --on "http://127.0.0.1:$on_port" --off "http://127.0.0.1:$off_port" \
-  --rounds "${ROUNDS:-6}" --requests "${REQUESTS:-3000}" --spans "${SPANS:-100000}" --concurrency "${CONCURRENCY:-8}"
+  --rounds "${ROUNDS:-20}" --requests "${REQUESTS:-600}" --spans "${SPANS:-40000}" --concurrency "${CONCURRENCY:-8}"
 self_spans=$(psql -tAq "$OBSERVABILITY_DATABASE_URL" -c "SELECT count(*) FROM observability.spans WHERE service_name = 'mcp-observatory'")
 echo "self-spans stored by the 'on' server: $self_spans"

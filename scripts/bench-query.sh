@@ -6,13 +6,7 @@
 # REUSE=1 keeps an existing observatory_bench_query database and skips the generation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p var
-
-scripts/bootstrap.sh up
-swift build -c release --product observatory 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\]|CMakeLists.txt|unhandled; explicitly declare" || true
-bin=.build/release/observatory
-scripts/postgres.sh start
-admin="$(scripts/postgres.sh url)"
+source scripts/bench-prepare.sh
 database=observatory_bench_query
 export OBSERVABILITY_DATABASE_URL="${admin/\/postgres\?/\/$database?}"
 export OBSERVABILITY_PORT="${BENCH_PORT:-54319}"

@@ -33,40 +33,32 @@ final class RawHTTPClient: @unchecked Sendable {
     /// Retry-After; returns one result per body (the last attempt) and the retry count.
     func postAll(_ bodies: [Data], connections: Int, progress: @escaping @Sendable (Int) -> Void) -> ([Result?], Int) {
         let shared = Shared(count: bodies.count)
-        let group = DispatchGroup()
-        for _ in 0..<connections {
-            group.enter()
-            Thread.detachNewThread {
-                defer { group.leave() }
-                var socket: Int32 = -1
-                while true {
-                    let index = shared.takeNext()
-                    guard index < bodies.count else { break }
-                    let started = Date()
-                    var attempts = 0
-                    var result = Result(status: 0, retryAfter: nil, seconds: 0)
-                    while attempts < 30 {
-                        attempts += 1
-                        if socket < 0 { socket = self.connect() }
-                        if socket >= 0, let answer = self.post(bodies[index], on: socket) {
-                            result = answer
-                            if answer.status == 429 || answer.status == 503 {
-                                usleep(UInt32(1_000_000 * min(answer.retryAfter ?? 1, 5)))
-                                continue
-                            }
-                            break
+        onThreads(connections) { socket in
+            while true {
+                let index = shared.takeNext()
+                guard index < bodies.count else { break }
+                let started = Date()
+                var attempts = 0
+                var result = Result(status: 0, retryAfter: nil, seconds: 0)
+                while attempts < 30 {
+                    attempts += 1
+                    if socket < 0 { socket = self.connect() }
+                    if socket >= 0, let answer = self.post(bodies[index], on: socket) {
+                        result = answer
+                        if answer.status == 429 || answer.status == 503 {
+                            usleep(UInt32(1_000_000 * min(answer.retryAfter ?? 1, 5)))
+                            continue
                         }
-                        if socket >= 0 { close(socket) }
-                        socket = -1
-                        usleep(200_000)
+                        break
                     }
-                    result.seconds = Date().timeIntervalSince(started)
-                    progress(shared.record(result, at: index, retries: attempts - 1))
+                    if socket >= 0 { close(socket) }
+                    socket = -1
+                    usleep(200_000)
                 }
-                if socket >= 0 { close(socket) }
+                result.seconds = Date().timeIntervalSince(started)
+                progress(shared.record(result, at: index, retries: attempts - 1))
             }
         }
-        group.wait()
         return shared.outcome
     }
 
@@ -74,26 +66,34 @@ final class RawHTTPClient: @unchecked Sendable {
     /// answers come; returns how many answers were 2xx. For throughput, not latency.
     func getRepeatedly(_ path: String, count: Int, connections: Int, authorization: String? = nil) -> Int {
         let shared = Shared(count: count)
+        onThreads(connections) { socket in
+            while shared.takeNext() < count {
+                if socket < 0 { socket = self.connect() }
+                let result = socket >= 0 ? self.exchange("GET", path, body: nil, authorization: authorization, on: socket) : nil
+                if result == nil, socket >= 0 {
+                    close(socket)
+                    socket = -1
+                }
+                if let result, (200..<300).contains(result.status) { _ = shared.record(result, at: 0, retries: 0) }
+            }
+        }
+        return shared.completed
+    }
+
+    /// Runs `body` on `count` threads at once, each with its own connection slot (-1 until
+    /// `body` connects), closed afterwards; returns when every thread has finished.
+    private func onThreads(_ count: Int, _ body: @escaping @Sendable (inout Int32) -> Void) {
         let group = DispatchGroup()
-        for _ in 0..<connections {
+        for _ in 0..<count {
             group.enter()
             Thread.detachNewThread {
                 defer { group.leave() }
                 var socket: Int32 = -1
-                while shared.takeNext() < count {
-                    if socket < 0 { socket = self.connect() }
-                    let result = socket >= 0 ? self.exchange("GET", path, body: nil, authorization: authorization, on: socket) : nil
-                    if result == nil, socket >= 0 {
-                        close(socket)
-                        socket = -1
-                    }
-                    if let result, (200..<300).contains(result.status) { _ = shared.record(result, at: 0, retries: 0) }
-                }
+                body(&socket)
                 if socket >= 0 { close(socket) }
             }
         }
         group.wait()
-        return shared.completed
     }
 
     /// What the threads share, behind one lock.
