@@ -77,7 +77,7 @@ public final class SelfSpan: Tracing.Span, Sendable {
 
     /// An `exception` event with the error's type and description, as the OpenTelemetry
     /// conventions name them. The span's status is left to the caller (a 4xx is not a
-    /// server error), except that ``end(at:)`` marks 5xx server spans.
+    /// server error; a 5xx is, and the ingest pipeline marks it).
     public func recordError<Instant: TracerInstant>(
         _ error: any Error, attributes: SpanAttributes, at instant: @autoclosure () -> Instant
     ) {
@@ -105,20 +105,13 @@ public final class SelfSpan: Tracing.Span, Sendable {
 
     private func input(_ state: State, identity: SelfSpanContext, endNanos: UInt64) -> SpanInput {
         let attributes = SelfSpanAttributes.convert(state.attributes)
-        var statusCode: SpanInput.StatusCode = switch state.status?.code {
+        // A 5xx answered without a throw (Hummingbird's middleware marks thrown ones
+        // only) is left to the ingest pipeline, which fails every server span with an
+        // HTTP status of 5xx, a client's or our own.
+        let statusCode: SpanInput.StatusCode = switch state.status?.code {
         case .error?: .error
         case .ok?: .ok
         case nil: .unset
-        }
-        var message = state.status?.message ?? ""
-        // Hummingbird's middleware marks thrown 5xx errors only; a handler that answers
-        // 5xx without throwing is a failed request all the same.
-        if kind == .server, case .int(let code)? = attributes.first(where: { $0.key == "http.response.status_code" })?.value,
-            code >= 500,
-            statusCode != .error
-        {
-            statusCode = .error
-            if message.isEmpty { message = "HTTP \(code)" }
         }
         return SpanInput(
             traceID: identity.traceID.bytes, spanID: identity.spanID.bytes, parentSpanID: parentSpanID?.bytes ?? [],
@@ -129,7 +122,7 @@ public final class SelfSpan: Tracing.Span, Sendable {
                     name: $0.name, timeUnixNano: $0.nanosecondsSinceEpoch,
                     attributes: SelfSpanAttributes.convert($0.attributes))
             },
-            statusCode: statusCode, statusMessage: message, origin: 0)
+            statusCode: statusCode, statusMessage: state.status?.message ?? "", origin: 0)
     }
 }
 

@@ -1,4 +1,5 @@
 import ObservatoryIngest
+import ObservatoryStore
 import ObservatoryTracing
 import Synchronization
 
@@ -21,6 +22,16 @@ final class CollectingSink: SelfSpanSink {
 }
 
 extension SpanInput {
+    /// The row the ingest pipeline makes of this span, as the exporter would store it:
+    /// where the status of a span that answered 5xx is decided.
+    var stored: SpanRecord {
+        let pipeline = IngestPipeline(
+            policy: TracePolicy(sampleRate: 1, excludePaths: []), redactor: Redactor(maxValueLength: 8_192),
+            eventsEnabled: true)
+        return pipeline.process(DecodedExport(origins: [SpanOrigin(resourceAttributes: [], scopeName: nil)], spans: [self]))
+            .records[0]
+    }
+
     func attribute(_ key: String) -> AttributeValue? {
         attributes.first { $0.key == key }?.value
     }

@@ -92,8 +92,8 @@ final class HTTPSelfTracingTests: XCTestCase {
                 guard case .string(let path)? = span.attribute("url.path") else { return nil }
                 return (path, span)
             })
-        XCTAssertEqual(byPath["/unavailable"]?.statusCode, .error)
-        XCTAssertNotEqual(byPath["/missing"]?.statusCode, .error, "a client error is not a server failure")
+        XCTAssertEqual(byPath["/unavailable"]?.stored.status, .error)
+        XCTAssertNotEqual(byPath["/missing"]?.stored.status, .error, "a client error is not a server failure")
     }
 
     func testTraceparentHeaderContinuesTheCallersTrace() async throws {

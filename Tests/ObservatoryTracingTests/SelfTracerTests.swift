@@ -158,8 +158,8 @@ final class SelfTracerTests: XCTestCase {
             span.attributes["http.response.status_code"] = code
             span.end()
         }
-        XCTAssertEqual(sink.all.map(\.statusCode), [.unset, .unset, .error])
-        XCTAssertEqual(sink.all[2].statusMessage, "HTTP 503")
+        XCTAssertEqual(sink.all.map(\.stored.status), [.unset, .unset, .error])
+        XCTAssertEqual(sink.all[2].stored.statusMessage, "HTTP 503")
     }
 }
 
