@@ -10,10 +10,13 @@ extension PostgresClient {
     /// ingest pipeline strips `db.query.text`). Dashboard and maintenance reads use it;
     /// the span writer does not, so storing spans never creates spans.
     public func tracedQuery(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
-        let summary = SQLSummary(query.sql)
-        let span = startSpan(summary.spanName, ofKind: .client)
+        // Named once it is known to record: with self-tracing off or the trace unsampled,
+        // the statement is not scanned at all.
+        let span = startSpan("query", ofKind: .client)
         defer { span.end() }
         if span.isRecording {
+            let summary = SQLSummary(query.sql)
+            span.operationName = summary.spanName
             span.attributes["db.system.name"] = "postgresql"
             span.attributes["db.operation.name"] = summary.operation
             span.attributes["db.collection.name"] = summary.collection
