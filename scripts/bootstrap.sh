@@ -2,15 +2,27 @@
 # Installs what this project needs on a Debian machine that has Swift, and only what is
 # missing: `scripts/bootstrap.sh up` for running the service, `scripts/bootstrap.sh test`
 # for the whole test suite as well. Needs root (or sudo) only when something is missing.
+# `scripts/bootstrap.sh list up|test` prints the Debian packages of a mode, one a line:
+# scripts/check-bootstrap.py compares them with what the scripts and tests really use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-up}"
+[ "$mode" = list ] && list_mode="${2:-up}" || list_mode=""
 
 # libjs-chart.js: Chart.js, which the dashboards serve from /usr/share/javascript.
+# zlib1g-dev, libcurl4-openssl-dev: what the Swift build links (CompressNIO, FoundationNetworking).
 packages=(postgresql postgresql-contrib zlib1g-dev libcurl4-openssl-dev curl libjs-chart.js)
-if [ "$mode" = test ]; then
+if [ "$mode" = test ] || [ "$list_mode" = test ]; then
+  # protobuf-compiler: protoc, for the check that the generated OTLP code is current.
+  # libprotobuf-dev: google/protobuf/*.proto under /usr/include, which proto/google/rpc imports.
+  # docker-compose: validates docker/compose.yaml offline.
   # chromium: the browser tests drive Debian's Chromium through Playwright.
-  packages+=(protobuf-compiler docker-compose chromium)
+  packages+=(protobuf-compiler libprotobuf-dev docker-compose chromium)
+fi
+
+if [ -n "$list_mode" ]; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
 fi
 
 missing=()
@@ -29,9 +41,13 @@ fi
 # the system one is left as the package set it up.
 
 if [ "$mode" = test ]; then
-  if ! python3 -c "import opentelemetry.exporter.otlp.json.http, opentelemetry.exporter.otlp.proto.http, psycopg, pytest, playwright" 2>/dev/null; then
-    echo "bootstrap: installing the Python test clients"
-    python3 -m pip install -q --disable-pip-version-check -r Tests/python/requirements-otel.txt
-    python3 -m pip install -q --disable-pip-version-check -r Tests/python/requirements.txt
-  fi
+  # Compared line by line with what is installed, so a requirement added to the files is
+  # installed on machines that ran an older bootstrap. Two steps: one combined install of
+  # the OTel packages fails to resolve (see the file).
+  for requirements in Tests/python/requirements-otel.txt Tests/python/requirements.txt; do
+    if ! python3 scripts/requirements-satisfied.py "$requirements"; then
+      echo "bootstrap: installing $requirements"
+      python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -r "$requirements"
+    fi
+  done
 fi
