@@ -120,7 +120,8 @@ struct ServeCommand: AsyncParsableCommand {
             },
             adminCredentials: configuration.adminUser.flatMap { user in configuration.adminPassword.map { (user, $0) } },
             selfTracing: configuration.enabled
-                ? SelfTracingSettings(policy: pipeline.policy, traceHTTPRequests: configuration.traceHTTPRequests) : nil)
+                ? SelfTracingSettings(policy: pipeline.policy, traceHTTPRequests: configuration.traceHTTPRequests) : nil,
+            metricsPublic: configuration.metricsPublic)
         let runner = MaintenanceRunner(
             partitions: PartitionStore(client: maintenanceClient, logger: logger),
             maintenance: MaintenanceStore(client: maintenanceClient, logger: logger),
@@ -143,6 +144,9 @@ struct ServeCommand: AsyncParsableCommand {
                 "retention_days": "\(configuration.retentionDays)",
                 "max_traces": "\(configuration.maxTraces)",
                 "cleanup_interval_s": "\(configuration.cleanupIntervalSeconds)",
+                "http_idle_timeout_s": "\(configuration.httpIdleTimeoutSeconds)",
+                "http_body_timeout_s": "\(configuration.httpBodyTimeoutSeconds)",
+                "allowed_hosts": "\(configuration.allowedHosts.isEmpty ? "any" : configuration.allowedHosts.joined(separator: ","))",
                 "owner": "\(owner)",
             ])
         // Shut down in reverse: the server stops, then the maintenance loops, then the
@@ -151,8 +155,13 @@ struct ServeCommand: AsyncParsableCommand {
         if let exporter { services.append(exporter) }
         services.append(cleanup)
         if configuration.metricsEnabled { services.append(refresher) }
+        let server = HTTPServerSettings(
+            idleTimeout: .seconds(configuration.httpIdleTimeoutSeconds),
+            bodyTimeout: .seconds(configuration.httpBodyTimeoutSeconds),
+            maxConnections: OpenFileLimit.connectionsThatFit(configuration, logger: logger),
+            allowedHosts: configuration.allowedHosts)
         let app = buildApplication(
-            routes: routes, host: configuration.host, port: configuration.port,
+            routes: routes, host: configuration.host, port: configuration.port, server: server,
             services: services, logger: logger)
         try await app.runService()
     }
