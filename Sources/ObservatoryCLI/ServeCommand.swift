@@ -132,6 +132,11 @@ struct ServeCommand: AsyncParsableCommand {
         let refresher = MetricsRefresher(
             runner: runner, interval: .seconds(configuration.metricsRefreshSeconds), logger: logger)
         Self.warnAboutDashboardAccess(configuration, assets: assets, logger: logger)
+        let server = HTTPServerSettings(
+            idleTimeout: .seconds(configuration.httpIdleTimeoutSeconds),
+            bodyTimeout: .seconds(configuration.httpBodyTimeoutSeconds),
+            maxConnections: OpenFileLimit.connectionsThatFit(configuration, logger: logger),
+            allowedHosts: configuration.allowedHosts)
 
         logger.info(
             "starting",
@@ -146,6 +151,7 @@ struct ServeCommand: AsyncParsableCommand {
                 "cleanup_interval_s": "\(configuration.cleanupIntervalSeconds)",
                 "http_idle_timeout_s": "\(configuration.httpIdleTimeoutSeconds)",
                 "http_body_timeout_s": "\(configuration.httpBodyTimeoutSeconds)",
+                "http_max_connections": "\(server.maxConnections ?? configuration.httpMaxConnections)",
                 "allowed_hosts": "\(configuration.allowedHosts.isEmpty ? "any" : configuration.allowedHosts.joined(separator: ","))",
                 "owner": "\(owner)",
             ])
@@ -155,11 +161,6 @@ struct ServeCommand: AsyncParsableCommand {
         if let exporter { services.append(exporter) }
         services.append(cleanup)
         if configuration.metricsEnabled { services.append(refresher) }
-        let server = HTTPServerSettings(
-            idleTimeout: .seconds(configuration.httpIdleTimeoutSeconds),
-            bodyTimeout: .seconds(configuration.httpBodyTimeoutSeconds),
-            maxConnections: OpenFileLimit.connectionsThatFit(configuration, logger: logger),
-            allowedHosts: configuration.allowedHosts)
         let app = buildApplication(
             routes: routes, host: configuration.host, port: configuration.port, server: server,
             services: services, logger: logger)
