@@ -120,7 +120,8 @@ struct ServeCommand: AsyncParsableCommand {
             },
             adminCredentials: configuration.adminUser.flatMap { user in configuration.adminPassword.map { (user, $0) } },
             selfTracing: configuration.enabled
-                ? SelfTracingSettings(policy: pipeline.policy, traceHTTPRequests: configuration.traceHTTPRequests) : nil)
+                ? SelfTracingSettings(policy: pipeline.policy, traceHTTPRequests: configuration.traceHTTPRequests) : nil,
+            metricsPublic: configuration.metricsPublic)
         let runner = MaintenanceRunner(
             partitions: PartitionStore(client: maintenanceClient, logger: logger),
             maintenance: MaintenanceStore(client: maintenanceClient, logger: logger),
@@ -131,6 +132,11 @@ struct ServeCommand: AsyncParsableCommand {
         let refresher = MetricsRefresher(
             runner: runner, interval: .seconds(configuration.metricsRefreshSeconds), logger: logger)
         Self.warnAboutDashboardAccess(configuration, assets: assets, logger: logger)
+        let server = HTTPServerSettings(
+            idleTimeout: .seconds(configuration.httpIdleTimeoutSeconds),
+            bodyTimeout: .seconds(configuration.httpBodyTimeoutSeconds),
+            maxConnections: OpenFileLimit.connectionsThatFit(configuration, logger: logger),
+            allowedHosts: configuration.allowedHosts)
 
         logger.info(
             "starting",
@@ -143,6 +149,10 @@ struct ServeCommand: AsyncParsableCommand {
                 "retention_days": "\(configuration.retentionDays)",
                 "max_traces": "\(configuration.maxTraces)",
                 "cleanup_interval_s": "\(configuration.cleanupIntervalSeconds)",
+                "http_idle_timeout_s": "\(configuration.httpIdleTimeoutSeconds)",
+                "http_body_timeout_s": "\(configuration.httpBodyTimeoutSeconds)",
+                "http_max_connections": "\(server.maxConnections ?? configuration.httpMaxConnections)",
+                "allowed_hosts": "\(configuration.allowedHosts.isEmpty ? "any" : configuration.allowedHosts.joined(separator: ","))",
                 "owner": "\(owner)",
             ])
         // Shut down in reverse: the server stops, then the maintenance loops, then the
@@ -152,7 +162,7 @@ struct ServeCommand: AsyncParsableCommand {
         services.append(cleanup)
         if configuration.metricsEnabled { services.append(refresher) }
         let app = buildApplication(
-            routes: routes, host: configuration.host, port: configuration.port,
+            routes: routes, host: configuration.host, port: configuration.port, server: server,
             services: services, logger: logger)
         try await app.runService()
     }

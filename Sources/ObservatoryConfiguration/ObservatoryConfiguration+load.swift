@@ -41,6 +41,18 @@ extension ObservatoryConfiguration {
             reader.problems.append("OBSERVABILITY_ADMIN_USER must not contain ':' (HTTP Basic separates user and password with it)")
         }
 
+        config.metricsPublic = reader.bool("OBSERVABILITY_METRICS_PUBLIC") ?? config.metricsPublic
+        if let raw = reader.string("OBSERVABILITY_ALLOWED_HOSTS") {
+            config.allowedHosts = reader.hostNames("OBSERVABILITY_ALLOWED_HOSTS", raw)
+        }
+
+        config.httpIdleTimeoutSeconds =
+            reader.duration("OBSERVABILITY_HTTP_IDLE_TIMEOUT", in: 1...3_600) ?? config.httpIdleTimeoutSeconds
+        config.httpBodyTimeoutSeconds =
+            reader.duration("OBSERVABILITY_HTTP_BODY_TIMEOUT", in: 1...3_600) ?? config.httpBodyTimeoutSeconds
+        config.httpMaxConnections =
+            reader.integer("OBSERVABILITY_HTTP_MAX_CONNECTIONS", in: 1...1_000_000) ?? config.httpMaxConnections
+
         config.maxBodyBytes = reader.integer("OBSERVABILITY_MAX_BODY_BYTES", in: 1024...(1 << 30)) ?? config.maxBodyBytes
         config.sampleRate = reader.double("OBSERVABILITY_SAMPLE_RATE", in: 0...1) ?? config.sampleRate
         if let raw = environment["OBSERVABILITY_EXCLUDE_PATHS"] {
@@ -146,11 +158,47 @@ struct EnvironmentReader {
         let (seconds, overflow) = (Int(digits) ?? -1).multipliedReportingOverflow(by: unit ?? 1)
         guard !overflow, range.contains(seconds) else {
             problems.append(
-                "\(name) must be a duration from \(range.lowerBound) s to \(range.upperBound / 86_400) days, such as 30s, 15m, 1h or 1d, got \"\(raw)\""
+                "\(name) must be a duration from \(Self.describe(seconds: range.lowerBound)) to \(Self.describe(seconds: range.upperBound)), such as 30s, 15m, 1h or 1d, got \"\(raw)\""
             )
             return nil
         }
         return seconds
+    }
+
+    /// A bound of a duration range in the largest unit that divides it: `1 s`, `1 h`, `7 days`.
+    static func describe(seconds: Int) -> String {
+        if seconds >= 86_400, seconds % 86_400 == 0 { return seconds == 86_400 ? "1 day" : "\(seconds / 86_400) days" }
+        if seconds >= 3_600, seconds % 3_600 == 0 { return "\(seconds / 3_600) h" }
+        if seconds >= 60, seconds % 60 == 0 { return "\(seconds / 60) min" }
+        return "\(seconds) s"
+    }
+
+    /// Host names from a comma-separated list, lowercased, without a trailing dot; an
+    /// unbracketed IPv6 address is bracketed as it appears in a `Host` header. One problem
+    /// per entry that is not a bare host (a scheme, a path, a port).
+    mutating func hostNames(_ name: String, _ raw: String) -> [String] {
+        var hosts: [String] = []
+        for entry in raw.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() })
+        where !entry.isEmpty {
+            var host = entry.hasSuffix(".") && entry.count > 1 ? String(entry.dropLast()) : entry
+            let colons = host.filter { $0 == ":" }.count
+            if colons > 1, !host.hasPrefix("[") { host = "[\(host)]" }
+            let bracketed = host.hasPrefix("[") && host.hasSuffix("]")
+            let allowed = host.unicodeScalars.allSatisfy {
+                CharacterSet.alphanumerics.contains($0) || "-._[]:".unicodeScalars.contains($0)
+            }
+            guard allowed, host != ".", bracketed || colons == 0 else {
+                problems.append(
+                    "\(name): \"\(entry)\" is not a host name; give names or addresses such as observatory.example.com or 10.0.0.5, without scheme, port or path"
+                )
+                continue
+            }
+            hosts.append(host)
+        }
+        if hosts.isEmpty, problems.allSatisfy({ !$0.hasPrefix(name) }) {
+            problems.append("\(name) lists no host; leave it unset to accept every host")
+        }
+        return hosts
     }
 
     mutating func bool(_ name: String) -> Bool? {

@@ -34,6 +34,41 @@ public struct ObservatoryConfiguration: Sendable, Equatable {
     /// `OBSERVABILITY_ADMIN_PASSWORD`: see ``adminUser``.
     public var adminPassword: String?
 
+    /// `OBSERVABILITY_METRICS_PUBLIC`: `true` serves `GET /metrics` without the admin
+    /// credentials. Default `false`: when ``adminUser`` is set, `/metrics` asks for the same
+    /// HTTP Basic credentials as the dashboards, because it names every tool, prompt and
+    /// resource (URIs included) that clients reported. Without admin credentials it is open
+    /// either way.
+    public var metricsPublic: Bool = false
+
+    /// `OBSERVABILITY_ALLOWED_HOSTS`: comma-separated host names (or addresses) the server
+    /// answers for, compared with the request's `Host` without its port, in any case; an
+    /// entry starting with `.` also matches every subdomain (`.example.com`). A request
+    /// naming another host gets 421, which defeats DNS rebinding against open dashboards.
+    /// `/healthz` and `/readyz` answer any host (orchestrators probe by address). Default
+    /// empty: every host is accepted.
+    public var allowedHosts: [String] = []
+
+    // MARK: HTTP connections
+
+    /// `OBSERVABILITY_HTTP_IDLE_TIMEOUT`: how long a connection may go without a complete
+    /// request head, as seconds or with a unit (`30s`, `2m`), 1 s–1 h. Default 30 s. Closes
+    /// idle keep-alive connections and clients that send their headers too slowly
+    /// (slowloris), and a body that stops arriving for this long.
+    public var httpIdleTimeoutSeconds: Int = 30
+
+    /// `OBSERVABILITY_HTTP_BODY_TIMEOUT`: how long the whole body of one request may take
+    /// to arrive after its head, as seconds or with a unit, 1 s–1 h. Default 60 s. A body
+    /// dribbled byte by byte never looks idle; this bounds it, and the connection is closed.
+    public var httpBodyTimeoutSeconds: Int = 60
+
+    /// `OBSERVABILITY_HTTP_MAX_CONNECTIONS`: open client connections at most,
+    /// 1–1,000,000. Default 1,000. Beyond it the server stops accepting: new connections
+    /// wait in the kernel's listen queue until one closes, so the process never runs out of
+    /// file descriptors. `serve` raises its open-file limit to fit when it may, and
+    /// otherwise lowers this cap to fit and says so.
+    public var httpMaxConnections: Int = 1_000
+
     // MARK: Ingestion
 
     /// `OBSERVABILITY_MAX_BODY_BYTES`: the largest request body accepted, measured after

@@ -13,6 +13,10 @@ public final class SelfSpan: Tracing.Span, Sendable {
     private let kind: ObservatoryStore.SpanKind
     private let startNanos: UInt64
     private let exporter: (any SelfSpanSink)?
+    /// The request this span belongs to, whose verdict decides whether it is stored.
+    private let group: RequestSpanGroup?
+    /// Whether this is the request's server span, which closes `group` when it ends.
+    private let closesGroup: Bool
     private let state: Mutex<State>
 
     private struct State {
@@ -30,6 +34,14 @@ public final class SelfSpan: Tracing.Span, Sendable {
     ) {
         var context = context
         context.selfSpanContext = identity
+        // A server span opens its request's group unless it runs inside one already.
+        if kind == .server, context.requestSpanGroup == nil {
+            context.requestSpanGroup = RequestSpanGroup()
+            self.closesGroup = true
+        } else {
+            self.closesGroup = false
+        }
+        self.group = context.requestSpanGroup
         self.context = context
         self.identity = identity
         self.parentSpanID = parentSpanID
@@ -47,6 +59,8 @@ public final class SelfSpan: Tracing.Span, Sendable {
         self.kind = .internal
         self.startNanos = 0
         self.exporter = nil
+        self.group = nil
+        self.closesGroup = false
         self.state = Mutex(State(name: name))
     }
 
@@ -100,7 +114,12 @@ public final class SelfSpan: Tracing.Span, Sendable {
         }
         guard let finished else { return }
         let endNanos = max(instant().nanosecondsSinceEpoch, startNanos)
-        exporter.receive(input(finished, identity: identity, endNanos: endNanos))
+        let span = input(finished, identity: identity, endNanos: endNanos)
+        switch (group, closesGroup) {
+        case (let group?, true): group.close(with: span, sink: exporter)
+        case (let group?, false): group.receive(span, sink: exporter)
+        case (nil, _): exporter.receive(span)
+        }
     }
 
     private func input(_ state: State, identity: SelfSpanContext, endNanos: UInt64) -> SpanInput {

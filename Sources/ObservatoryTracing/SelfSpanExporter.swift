@@ -19,6 +19,8 @@ public final class SelfSpanExporter: SelfSpanSink, Service, Sendable {
         public var stored = 0
         public var dropped = 0
         public var buffered = 0
+        /// Spans of requests answered 401 or 404, never stored.
+        public var discarded = 0
     }
 
     private let pipeline: IngestPipeline
@@ -30,6 +32,7 @@ public final class SelfSpanExporter: SelfSpanSink, Service, Sendable {
     private let state = Mutex(State())
     private let storedCounter = Counter(label: "observatory_self_spans_stored_total")
     private let droppedCounter = Counter(label: "observatory_self_spans_dropped_total")
+    private let discardedCounter = Counter(label: "observatory_self_spans_discarded_total")
 
     private struct State {
         var buffer: [SpanInput] = []
@@ -79,6 +82,11 @@ public final class SelfSpanExporter: SelfSpanSink, Service, Sendable {
         if !accepted { droppedCounter.increment() }
     }
 
+    public func discard(_ count: Int) {
+        state.withLock { $0.statistics.discarded += count }
+        discardedCounter.increment(by: count)
+    }
+
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
@@ -115,4 +123,11 @@ public final class SelfSpanExporter: SelfSpanSink, Service, Sendable {
 public protocol SelfSpanSink: Sendable {
     /// Takes one ended span; must not block (it runs on the request's path).
     func receive(_ span: SpanInput)
+    /// Counts `count` ended spans deliberately not stored: those of a request answered
+    /// 401 or 404 (see `RequestSpanGroup`).
+    func discard(_ count: Int)
+}
+
+extension SelfSpanSink {
+    public func discard(_ count: Int) {}
 }

@@ -1,5 +1,7 @@
 import Hummingbird
+import HummingbirdCore
 import Logging
+import NIOCore
 import ObservatoryConfiguration
 import ObservatoryIngest
 import ObservatoryMigrations
@@ -19,12 +21,14 @@ public struct ObservatoryRoutes: Sendable {
     public var adminCredentials: (user: String, password: String)?
     /// Self-tracing of HTTP requests; nil when `OBSERVABILITY_ENABLED` is false.
     public var selfTracing: SelfTracingSettings?
+    /// `OBSERVABILITY_METRICS_PUBLIC`: `/metrics` without the admin credentials.
+    public var metricsPublic: Bool
 
     public init(
         ingest: IngestController, health: HealthController, dashboard: DashboardController? = nil,
         api: DashboardAPIController? = nil, assets: StaticController = StaticController(),
         prometheus: PrometheusController? = nil, adminCredentials: (user: String, password: String)? = nil,
-        selfTracing: SelfTracingSettings? = nil
+        selfTracing: SelfTracingSettings? = nil, metricsPublic: Bool = false
     ) {
         self.ingest = ingest
         self.health = health
@@ -34,28 +38,42 @@ public struct ObservatoryRoutes: Sendable {
         self.prometheus = prometheus
         self.adminCredentials = adminCredentials
         self.selfTracing = selfTracing
+        self.metricsPublic = metricsPublic
     }
 }
 
 /// The Hummingbird application. `services` run beside the server in its service group and
 /// are shut down after it, in reverse order: the server stops taking requests and finishes
 /// the ones in flight before the span writer drains and the database clients close.
+/// `server` bounds connections (timeouts, a cap) and the hosts answered.
 public func buildApplication(
-    routes: ObservatoryRoutes, host: String, port: Int, services: [any Service], logger: Logger
+    routes: ObservatoryRoutes, host: String, port: Int, server: HTTPServerSettings = .init(), services: [any Service],
+    logger: Logger
 ) -> some ApplicationProtocol {
     let router = Router(context: ObservatoryRequestContext.self)
-    // Before any route, so every request passes through them: exclusion first, so an
-    // excluded path's span is never started.
+    // Before any route, so every request passes through them: the security headers
+    // outermost, so every answer has them; a foreign Host refused before anything is
+    // traced; exclusion before tracing, so an excluded path's span is never started.
+    router.add(middleware: SecurityHeadersMiddleware())
+    if !server.allowedHosts.isEmpty {
+        router.add(middleware: AllowedHostsMiddleware(hosts: server.allowedHosts))
+    }
     if let selfTracing = routes.selfTracing {
         router.add(middleware: SelfTracingExclusionMiddleware(policy: selfTracing.policy))
         if selfTracing.traceHTTPRequests { router.add(middleware: TracingMiddleware()) }
     }
     routes.ingest.addRoutes(to: router)
     routes.health.addRoutes(to: router)
-    routes.prometheus?.addRoutes(to: router)
     routes.assets.addRoutes(to: router)
     let auth = routes.adminCredentials.map {
         BasicAuthMiddleware<ObservatoryRequestContext>(user: $0.user, password: $0.password)
+    }
+    if let prometheus = routes.prometheus {
+        // /metrics names every target clients reported: it follows the dashboards'
+        // credentials unless OBSERVABILITY_METRICS_PUBLIC says a scraper may read it freely.
+        let scrape = router.group()
+        if let auth, !routes.metricsPublic { scrape.add(middleware: auth) }
+        prometheus.addRoutes(to: scrape)
     }
     if let dashboard = routes.dashboard {
         let admin = router.group("admin").add(middleware: ServerTimingMiddleware())
@@ -71,9 +89,16 @@ public func buildApplication(
     router.get("/") { _, _ in
         Response.redirect(to: "/admin/observability/metrics")
     }
+    let bodyTimeout = server.bodyTimeout.map { TimeAmount($0) }
     return Application(
         router: router,
-        configuration: .init(address: .hostname(host, port: port), serverName: "mcp-observatory"),
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: bodyTimeout.map { [BodyReadTimeoutHandler(timeout: $0)] } ?? [],
+                idleTimeout: server.idleTimeout.map { TimeAmount($0) })),
+        configuration: .init(
+            address: .hostname(host, port: port), serverName: "mcp-observatory",
+            availableConnectionsDelegate: server.maxConnections.map { MaximumAvailableConnections($0, logger: logger) }),
         services: services,
         logger: logger)
 }

@@ -13,8 +13,8 @@ public struct PrometheusController: Sendable {
         self.update = update
     }
 
-    public func addRoutes(to router: Router<some RequestContext>) {
-        router.get("/metrics") { _, _ in
+    public func addRoutes<Context: RequestContext>(to group: RouterGroup<Context>) {
+        group.get("/metrics") { _, _ in
             update()
             var buffer: [UInt8] = []
             buffer.reserveCapacity(16 * 1024)

@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 
 @testable import ObservatoryConfiguration
@@ -63,6 +64,76 @@ final class ConfigurationTests: XCTestCase {
                     [
                         "OBSERVABILITY_CLEANUP_INTERVAL must be a duration from 1 s to 7 days, such as 30s, 15m, 1h or 1d, got \"\(raw)\""
                     ])
+            }
+        }
+    }
+
+    func testHTTPConnectionAndAccessSettings() throws {
+        let defaults = try ObservatoryConfiguration.load(from: [:])
+        XCTAssertEqual(defaults.httpIdleTimeoutSeconds, 30)
+        XCTAssertEqual(defaults.httpBodyTimeoutSeconds, 60)
+        XCTAssertEqual(defaults.httpMaxConnections, 1_000)
+        XCTAssertEqual(defaults.allowedHosts, [])
+        XCTAssertFalse(defaults.metricsPublic)
+
+        let configuration = try ObservatoryConfiguration.load(from: [
+            "OBSERVABILITY_HTTP_IDLE_TIMEOUT": "2m", "OBSERVABILITY_HTTP_BODY_TIMEOUT": "90",
+            "OBSERVABILITY_HTTP_MAX_CONNECTIONS": "5_000", "OBSERVABILITY_METRICS_PUBLIC": "yes",
+            "OBSERVABILITY_ALLOWED_HOSTS": " Obs.Example.COM., .example.org,, ::1 , 10.0.0.5,[fe80::1]",
+        ])
+        XCTAssertEqual(configuration.httpIdleTimeoutSeconds, 120)
+        XCTAssertEqual(configuration.httpBodyTimeoutSeconds, 90)
+        XCTAssertEqual(configuration.httpMaxConnections, 5_000)
+        XCTAssertTrue(configuration.metricsPublic)
+        XCTAssertEqual(configuration.allowedHosts, ["obs.example.com", ".example.org", "[::1]", "10.0.0.5", "[fe80::1]"])
+        XCTAssertEqual(try ObservatoryConfiguration.load(from: ["OBSERVABILITY_HTTP_IDLE_TIMEOUT": "1h"]).httpIdleTimeoutSeconds, 3_600)
+    }
+
+    func testBadHTTPSettingsAreEachReported() {
+        XCTAssertThrowsError(
+            try ObservatoryConfiguration.load(from: [
+                "OBSERVABILITY_METRICS_PUBLIC": "maybe",
+                "OBSERVABILITY_ALLOWED_HOSTS": "https://obs.example.com/, obs.example.com:4318, good.example, a b",
+                "OBSERVABILITY_HTTP_IDLE_TIMEOUT": "0",
+                "OBSERVABILITY_HTTP_BODY_TIMEOUT": "2h",
+                "OBSERVABILITY_HTTP_MAX_CONNECTIONS": "0",
+            ])
+        ) { error in
+            XCTAssertEqual((error as? ObservatoryConfiguration.Invalid)?.problems, [
+                "OBSERVABILITY_METRICS_PUBLIC must be true or false, got \"maybe\"",
+                "OBSERVABILITY_ALLOWED_HOSTS: \"https://obs.example.com/\" is not a host name; give names or addresses such as observatory.example.com or 10.0.0.5, without scheme, port or path",
+                "OBSERVABILITY_ALLOWED_HOSTS: \"obs.example.com:4318\" is not a host name; give names or addresses such as observatory.example.com or 10.0.0.5, without scheme, port or path",
+                "OBSERVABILITY_ALLOWED_HOSTS: \"a b\" is not a host name; give names or addresses such as observatory.example.com or 10.0.0.5, without scheme, port or path",
+                "OBSERVABILITY_HTTP_IDLE_TIMEOUT must be a duration from 1 s to 1 h, such as 30s, 15m, 1h or 1d, got \"0\"",
+                "OBSERVABILITY_HTTP_BODY_TIMEOUT must be a duration from 1 s to 1 h, such as 30s, 15m, 1h or 1d, got \"2h\"",
+                "OBSERVABILITY_HTTP_MAX_CONNECTIONS must be a whole number from 1 to 1000000, got \"0\"",
+            ])
+        }
+        XCTAssertThrowsError(try ObservatoryConfiguration.load(from: ["OBSERVABILITY_ALLOWED_HOSTS": " , "])) { error in
+            XCTAssertEqual((error as? ObservatoryConfiguration.Invalid)?.problems, [
+                "OBSERVABILITY_ALLOWED_HOSTS lists no host; leave it unset to accept every host"
+            ])
+        }
+    }
+
+    /// Every variable `load(from:)` reads is listed in `.env.example` and
+    /// `docs/configuration.md`: the documentation is checked against the one table.
+    func testEverySettingIsDocumented() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let source = try String(
+            contentsOf: root.appendingPathComponent("Sources/ObservatoryConfiguration/ObservatoryConfiguration+load.swift"),
+            encoding: .utf8)
+        let pattern = try NSRegularExpression(pattern: #""(OBSERVABILITY_[A-Z_]+)""#)
+        let names = Set(
+            pattern.matches(in: source, range: NSRange(source.startIndex..., in: source)).compactMap {
+                Range($0.range(at: 1), in: source).map { String(source[$0]) }
+            })
+        XCTAssertGreaterThan(names.count, 25, "the variables are found in the loader")
+        for document in [".env.example", "docs/configuration.md"] {
+            let text = try String(contentsOf: root.appendingPathComponent(document), encoding: .utf8)
+            for name in names.sorted() {
+                XCTAssertTrue(text.contains(name), "\(name) is not in \(document)")
             }
         }
     }

@@ -7,13 +7,25 @@ import Synchronization
 final class CollectingSink: SelfSpanSink {
     private let spans = Mutex<[SpanInput]>([])
 
+    private let discardedCount = Mutex(0)
+
     func receive(_ span: SpanInput) {
         spans.withLock { $0.append(span) }
     }
 
+    func discard(_ count: Int) {
+        discardedCount.withLock { $0 += count }
+    }
+
     var all: [SpanInput] { spans.withLock { $0 } }
 
-    func removeAll() { spans.withLock { $0.removeAll() } }
+    /// Spans the tracer deliberately did not store (requests answered 401 or 404).
+    var discarded: Int { discardedCount.withLock { $0 } }
+
+    func removeAll() {
+        spans.withLock { $0.removeAll() }
+        discardedCount.withLock { $0 = 0 }
+    }
 
     /// The spans of one trace, by the hex of its id.
     func trace(_ traceIDBytes: [UInt8]) -> [SpanInput] {

@@ -35,7 +35,15 @@ final class HTTPSelfTracingTests: XCTestCase {
         }
         router.get("/throws") { _, _ -> String in throw HTTPError(.internalServerError, message: "kaput") }
         router.get("/unavailable") { _, _ in Response(status: .serviceUnavailable) }
-        router.get("/missing") { _, _ -> String in throw HTTPError(.notFound) }
+        router.get("/missing") { _, _ -> String in
+            withSpan("SELECT observability.items", ofKind: .client) { _ in }
+            throw HTTPError(.notFound)
+        }
+        router.get("/refused") { _, _ in
+            withSpan("SELECT 1", ofKind: .client) { _ in }
+            return Response(status: .unauthorized)
+        }
+        router.get("/invalid") { _, _ -> String in throw HTTPError(.badRequest, message: "no") }
         return Application(router: router)
     }
 
@@ -82,10 +90,10 @@ final class HTTPSelfTracingTests: XCTestCase {
         XCTAssertTrue(event.attributes.contains { $0.key == "exception.type" })
     }
 
-    func testAnswered503IsAnErrorAndA404IsNot() async throws {
+    func testAnswered503IsAnErrorAndA400IsNot() async throws {
         try await application().test(.router) { client in
             _ = try await client.execute(uri: "/unavailable", method: .get)
-            _ = try await client.execute(uri: "/missing", method: .get)
+            _ = try await client.execute(uri: "/invalid", method: .get)
         }
         let byPath = Dictionary(
             uniqueKeysWithValues: Self.sink.all.compactMap { span -> (String, SpanInput)? in
@@ -93,7 +101,26 @@ final class HTTPSelfTracingTests: XCTestCase {
                 return (path, span)
             })
         XCTAssertEqual(byPath["/unavailable"]?.stored.status, .error)
-        XCTAssertNotEqual(byPath["/missing"]?.stored.status, .error, "a client error is not a server failure")
+        let invalid = try XCTUnwrap(byPath["/invalid"], "a 400 is stored")
+        XCTAssertNotEqual(invalid.stored.status, .error, "a client error is not a server failure")
+    }
+
+    /// 404 (thrown by a route or by the router for an unknown path) and 401 answers leave
+    /// no span, and the DB spans of those requests go with them.
+    func testA404OrA401LeavesNoSpanAndNoDBSpan() async throws {
+        try await application().test(.router) { client in
+            for (uri, status) in [
+                ("/missing", HTTPResponse.Status.notFound), ("/no/such/route", .notFound), ("/refused", .unauthorized),
+                ("/items/7", .ok),
+            ] {
+                let response = try await client.execute(uri: uri, method: .get)
+                XCTAssertEqual(response.status, status, uri)
+            }
+        }
+        let spans = Self.sink.all
+        XCTAssertEqual(spans.count, 2, "only /items/7 and its DB span: \(spans.map(\.name))")
+        XCTAssertEqual(Set(spans.map(\.name)), ["/items/{id}", "SELECT observability.items"])
+        XCTAssertEqual(Self.sink.discarded, 5, "3 server spans and 2 DB spans counted as not stored")
     }
 
     func testTraceparentHeaderContinuesTheCallersTrace() async throws {

@@ -153,13 +153,33 @@ final class SelfTracerTests: XCTestCase {
     func testServerSpanAnswering5xxIsAnErrorEvenWithoutAThrow() {
         let sink = CollectingSink()
         let tracer = SelfTracer(sampleRate: 1, exporter: sink)
-        for code in [200, 404, 503] {
+        for code in [200, 400, 503] {
             let span = tracer.startSpan("GET /x", context: .topLevel, ofKind: .server)
             span.attributes["http.response.status_code"] = code
             span.end()
         }
         XCTAssertEqual(sink.all.map(\.stored.status), [.unset, .unset, .error])
         XCTAssertEqual(sink.all[2].stored.statusMessage, "HTTP 503")
+    }
+
+    /// A request's spans wait for its server span: stored together, or, for an answer
+    /// of 401 or 404, dropped together (a child ending later follows the same verdict).
+    func testARequestsSpansAreStoredOrDroppedWithItsServerSpan() {
+        let sink = CollectingSink()
+        let tracer = SelfTracer(sampleRate: 1, exporter: sink)
+        for code in [401, 404, 200] {
+            let server = tracer.startSpan("GET /x", context: .topLevel, ofKind: .server)
+            let query = tracer.startSpan("SELECT t", context: server.context, ofKind: .client)
+            let late = tracer.startSpan("SELECT late", context: server.context, ofKind: .client)
+            query.end()
+            XCTAssertEqual(sink.all.count, 0, "held until the request's answer is known")
+            server.attributes["http.response.status_code"] = code
+            server.end()
+            late.end()
+        }
+        XCTAssertEqual(sink.all.map(\.name), ["SELECT t", "GET /x", "SELECT late"], "only the 200's spans")
+        XCTAssertEqual(Set(sink.all.map(\.traceID)).count, 1)
+        XCTAssertEqual(sink.discarded, 6)
     }
 }
 

@@ -200,8 +200,11 @@ def test_sampled_out_spans_count_as_dropped(make_database, start_server, http):
     assert db.scalar("SELECT count(*) FROM observability.spans") == 0
 
 
-def test_metrics_need_no_credentials(make_database, start_server):
+def test_public_metrics_need_no_credentials(make_database, start_server):
+    """OBSERVABILITY_METRICS_PUBLIC=true: scrapers read /metrics while the dashboards ask
+    for the admin password (without it /metrics asks too: test_hardening_web.py)."""
     db = make_database()
-    server = start_server(db, OBSERVABILITY_ADMIN_USER="admin", OBSERVABILITY_ADMIN_PASSWORD="correct-horse")
+    server = start_server(db, OBSERVABILITY_ADMIN_USER="admin", OBSERVABILITY_ADMIN_PASSWORD="correct-horse",
+                          OBSERVABILITY_METRICS_PUBLIC="true")
     assert requests.get(server.base_url + "/admin/observability/tools", timeout=10).status_code == 401
     assert "observatory_spans_accepted_total" in scrape(server).types

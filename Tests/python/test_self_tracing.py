@@ -135,12 +135,22 @@ def test_db_span_names_the_relation_read_not_a_function(db, server, http):
 
 def test_client_errors_are_not_server_errors(db, server):
     agent = user_agent()
-    answer = fetch(server, f"/api/v1/traces/{trace_id().hex()}", {"User-Agent": agent})
-    assert answer.status == 404
+    answer = fetch(server, "/api/v1/traces/not-a-trace-id", {"User-Agent": agent})
+    assert answer.status == 400
     span = wait_http_span(db, agent)
-    assert span["attributes"]["http.response.status_code"] == 404
+    assert span["attributes"]["http.response.status_code"] == 400
     assert span["status"] != "error"
-    assert children(db, span) and all(c["status"] != "error" for c in children(db, span))
+
+
+def test_a_404_leaves_neither_its_span_nor_its_db_spans(db, server):
+    """Answers 401 and 404 are not stored (anyone can send them by the thousand); the
+    request's DB queries go with it (test_hardening_web.py checks none is left orphaned)."""
+    agent = user_agent()
+    assert fetch(server, f"/api/v1/traces/{trace_id().hex()}", {"User-Agent": agent}).status == 404
+    control = user_agent()
+    assert fetch(server, "/readyz", {"User-Agent": control}).status == 200
+    wait_http_span(db, control)  # flushed after everything sent before it
+    assert http_span(db, agent) is None
 
 
 def test_a_query_over_one_second_is_flagged_slow(db, server, http):
