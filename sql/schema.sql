@@ -8,6 +8,9 @@ DECLARE
     v_started       timestamptz := clock_timestamp();
     v_owner         text := coalesce(nullif(current_setting('application_name', true), ''), session_user);
     v_cutoff        timestamptz;
+    v_ceiling       timestamptz;
+    v_future_ids    uuid[];
+    v_future        bigint := 0;
     v_victim_start  timestamptz;
     v_victim_id     uuid;
     v_bound         timestamptz;
@@ -42,6 +45,25 @@ BEGIN
     END IF;
 
     v_cutoff := p_now - make_interval(days => p_retention_days);
+    v_ceiling := p_now + observability.max_future_skew();
+
+    -- Future: whole traces past the ceiling at either end, then their spans (by id: a
+    -- trace that starts now and ends in 2554 has spans before the ceiling too), then any
+    -- span starting past the ceiling whose trace row was already gone.
+    WITH gone AS (
+        DELETE FROM observability.traces t
+        WHERE t.start_time > v_ceiling OR t.end_time > v_ceiling
+        RETURNING t.trace_id
+    )
+    SELECT array_agg(g.trace_id), count(*) INTO v_future_ids, v_future FROM gone g;
+    IF v_future_ids IS NOT NULL THEN
+        DELETE FROM observability.spans s WHERE s.trace_id = ANY (v_future_ids);
+        GET DIAGNOSTICS v_rows = ROW_COUNT;
+        v_spans := v_spans + v_rows;
+    END IF;
+    DELETE FROM observability.spans s WHERE s.start_time > v_ceiling;
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    v_spans := v_spans + v_rows;
 
     -- Age: traces that ended before the cutoff (end >= start, so the start index narrows it).
     DELETE FROM observability.traces t WHERE t.start_time < v_cutoff AND t.end_time < v_cutoff;
@@ -137,11 +159,13 @@ BEGIN
                 'retention_days', p_retention_days,
                 'max_traces', p_max_traces,
                 'cutoff', v_cutoff,
+                'future_bound', v_ceiling,
+                'traces_future', v_future,
                 'fifo_bound', v_victim_start,
                 'partitions_dropped', v_dropped,
                 'partitions_skipped', v_skipped,
                 'spans_deleted', v_spans,
-                'traces_deleted', v_expired + v_evicted,
+                'traces_deleted', v_expired + v_evicted + v_future,
                 'traces_evicted', v_evicted,
                 'traces_remaining', v_remaining))
     RETURNING id INTO v_log_id;
@@ -149,7 +173,7 @@ BEGIN
     INSERT INTO observability.maintenance_jobs AS j (job, last_finished_at) VALUES ('retention', clock_timestamp())
     ON CONFLICT (job) DO UPDATE SET last_finished_at = excluded.last_finished_at;
 
-    RETURN QUERY SELECT v_dropped, v_spans, v_expired + v_evicted, v_remaining, v_log_id;
+    RETURN QUERY SELECT v_dropped, v_spans, v_expired + v_evicted + v_future, v_remaining, v_log_id;
 END
 $_$;
 
@@ -350,6 +374,10 @@ BEGIN
     RETURN v_id;
 END
 $$;
+
+CREATE FUNCTION observability.max_future_skew() RETURNS interval
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT interval '1 hour' $$;
 
 CREATE FUNCTION observability.metrics_now() RETURNS timestamp with time zone
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -591,7 +619,7 @@ COMMENT ON COLUMN observability.maintenance_log.finished_at IS 'Wall-clock end o
 
 COMMENT ON COLUMN observability.maintenance_log.duration_ms IS 'finished_at - started_at in milliseconds.';
 
-COMMENT ON COLUMN observability.maintenance_log.details IS 'What the run did, as the job reports it; for retention: retention_days, max_traces, cutoff, fifo_bound, partitions_dropped, partitions_skipped, spans_deleted, traces_deleted, traces_evicted, traces_remaining.';
+COMMENT ON COLUMN observability.maintenance_log.details IS 'What the run did, as the job reports it; for retention: retention_days, max_traces, cutoff, future_bound, fifo_bound, partitions_dropped, partitions_skipped, spans_deleted, traces_deleted (expired, evicted and future), traces_evicted, traces_future, traces_remaining.';
 
 ALTER TABLE observability.maintenance_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME observability.maintenance_log_id_seq

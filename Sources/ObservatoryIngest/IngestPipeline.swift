@@ -121,8 +121,12 @@ public struct IngestPipeline: Sendable {
             eventsJSON: eventsWriter.string)
     }
 
-    /// The span's ids when it can be stored, or why not.
-    func validate(_ span: SpanInput) -> Result<(TraceID, SpanID, SpanID?), ValidationFailure> {
+    /// The span's ids when it can be stored, or why not. `nowUnixNano` is the server's
+    /// clock (a parameter so tests can pin it): times later than it by more than
+    /// ``SpanTimeRange/maxFutureSkewSeconds`` are refused, for the span and its events.
+    func validate(
+        _ span: SpanInput, nowUnixNano: UInt64 = SpanTimeRange.nowUnixNano()
+    ) -> Result<(TraceID, SpanID, SpanID?), ValidationFailure> {
         guard let traceBytes = span.traceID else { return .failure("trace id is not hex") }
         guard let traceID = TraceID(bytes: traceBytes) else {
             return .failure("trace id must be 16 bytes, got \(traceBytes.count)")
@@ -143,7 +147,21 @@ public struct IngestPipeline: Sendable {
         guard span.startTimeUnixNano > 0 else { return .failure("start time is missing") }
         guard span.endTimeUnixNano > 0 else { return .failure("end time is missing") }
         guard span.endTimeUnixNano >= span.startTimeUnixNano else { return .failure("end time is before start time") }
+        let latest = SpanTimeRange.latestAccepted(nowUnixNano: nowUnixNano)
+        guard span.startTimeUnixNano <= latest else { return .failure(Self.tooLate("start time", latest: latest)) }
+        guard span.endTimeUnixNano <= latest else { return .failure(Self.tooLate("end time", latest: latest)) }
+        if let index = span.events.firstIndex(where: { $0.timeUnixNano > latest }) {
+            return .failure(Self.tooLate("event #\(index) time", latest: latest))
+        }
         return .success((traceID, spanID, parentID))
+    }
+
+    /// Why a time after `latest` is refused; the time itself is not repeated, since a
+    /// decoder may have clamped it (a year past 2554 does not fit in nanoseconds).
+    static func tooLate(_ what: String, latest: UInt64) -> ValidationFailure {
+        ValidationFailure(
+            "\(what) is more than \(SpanTimeRange.maxFutureSkewText) ahead of the server's clock"
+                + " (latest accepted: \(UnixTime.string(unixNano: latest, style: .rfc3339)))")
     }
 }
 

@@ -35,7 +35,10 @@ public enum NativeSpanDecoder {
             let start = span.startTime?.unixNano ?? 0
             var end = span.endTime?.unixNano ?? 0
             if span.endTime == nil, let duration = span.durationMs, duration.isFinite, duration >= 0, start > 0 {
-                end = start &+ UInt64(min(duration * 1_000_000, 1e18))
+                // Saturating: an end past what UInt64 holds is refused by validation as
+                // too far in the future, not wrapped round to an early time.
+                let (sum, overflow) = start.addingReportingOverflow(UInt64(min(duration * 1_000_000, 1e18)))
+                end = overflow ? .max : sum
             }
             let status: SpanInput.StatusCode
             switch span.status?.lowercased() {
@@ -175,6 +178,11 @@ indirect enum JSONValue: Decodable, Sendable {
 
 /// Parses RFC 3339 timestamps with up to nanosecond fractions and any UTC offset.
 enum RFC3339 {
+    /// Nanoseconds since the epoch, or nil when `text` is not an RFC 3339 time of years
+    /// 1970–9999 (a day the month does not have, an offset beyond ±23:59, a time before the
+    /// epoch). Times past 2554-07-21, which nanoseconds in a `UInt64` cannot hold, give
+    /// `UInt64.max`: validation then refuses the span as too far in the future, with a
+    /// message, instead of failing the whole request.
     static func unixNano(_ text: String) -> UInt64? {
         let b = Array(text.utf8)
         func number(_ range: Range<Int>) -> Int? {
@@ -191,7 +199,7 @@ enum RFC3339 {
             b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
             let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
             let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
-            (1970...9999).contains(year), (1...12).contains(month), (1...31).contains(day),
+            (1970...9999).contains(year), (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day),
             hour < 24, minute < 60, second < 61
         else { return nil }
         var index = 19
@@ -213,7 +221,8 @@ enum RFC3339 {
             index += 1
         } else if b[index] == UInt8(ascii: "+") || b[index] == UInt8(ascii: "-") {
             guard index + 6 == b.count, b[index + 3] == UInt8(ascii: ":"),
-                let hours = number((index + 1)..<(index + 3)), let minutes = number((index + 4)..<(index + 6))
+                let hours = number((index + 1)..<(index + 3)), let minutes = number((index + 4)..<(index + 6)),
+                hours < 24, minutes < 60
             else { return nil }
             offsetSeconds = (hours * 3600 + minutes * 60) * (b[index] == UInt8(ascii: "-") ? -1 : 1)
             index += 6
@@ -230,6 +239,19 @@ enum RFC3339 {
         let days = era * 146_097 + dayOfEra - 719_468
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
         guard seconds >= 0 else { return nil }
-        return UInt64(seconds) * 1_000_000_000 + UInt64(nanos)
+        // Year 9999 is about 2.5e11 seconds, so `seconds` is far from overflowing Int.
+        let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return .max }
+        let (total, carry) = whole.addingReportingOverflow(UInt64(nanos))
+        return carry ? .max : total
+    }
+
+    /// 28 to 31 by the Gregorian calendar.
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
     }
 }

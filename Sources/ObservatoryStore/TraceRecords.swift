@@ -100,6 +100,9 @@ public struct StoredSpan: Sendable, Codable, Equatable {
 /// What the trace list is filtered by. Every field narrows; nil means "any".
 public struct TraceFilter: Sendable, Equatable {
     public var since: Date
+    /// The latest start time shown: the server's clock plus the future skew ingestion
+    /// allows (``SpanTimeRange``), so future-dated rows never top a "recent" list.
+    public var until: Date
     /// `ok` or `error`.
     public var status: String?
     public var operation: String?
@@ -111,10 +114,11 @@ public struct TraceFilter: Sendable, Equatable {
     public var offset: Int
 
     public init(
-        since: Date, status: String? = nil, operation: String? = nil, target: String? = nil,
+        since: Date, until: Date? = nil, status: String? = nil, operation: String? = nil, target: String? = nil,
         minDurationMs: Double? = nil, search: String? = nil, limit: Int = 50, offset: Int = 0
     ) {
         self.since = since
+        self.until = until ?? SpanTimeRange.latestShown(now: Date())
         self.status = status
         self.operation = operation
         self.target = target

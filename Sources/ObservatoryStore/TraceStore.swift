@@ -21,7 +21,7 @@ public struct TraceStore: Sendable {
         t.span_count, t.error_count, t.status
         """
 
-    /// Traces matching `filter`, newest first. Returns up to `limit + 1` rows so the caller
+    /// Traces matching `filter` that started between `since` and `until`, newest first. Returns up to `limit + 1` rows so the caller
     /// knows whether a next page exists without counting every match.
     public func list(_ filter: TraceFilter) async throws(DatabaseError) -> [TraceSummary] {
         guard filter.target != nil else { return try await summaries(Self.listQuery(filter, scanLimit: 0)) }
@@ -46,7 +46,8 @@ public struct TraceStore: Sendable {
                 WITH matched AS (
                     SELECT DISTINCT m.trace_id FROM (
                         SELECT sp.trace_id FROM observability.spans sp
-                        WHERE sp.operation = \(operation) AND sp.target = \(target) AND sp.start_time >= \(filter.since)
+                        WHERE sp.operation = \(operation) AND sp.target = \(target)
+                          AND sp.start_time >= \(filter.since) AND sp.start_time <= \(filter.until)
                         ORDER BY sp.start_time DESC LIMIT \(scanLimit)
                     ) m
                 )
@@ -60,7 +61,7 @@ public struct TraceStore: Sendable {
         } else {
             page = """
                 SELECT t.* FROM observability.traces t
-                WHERE t.start_time >= \(filter.since)
+                WHERE t.start_time >= \(filter.since) AND t.start_time <= \(filter.until)
                   AND (\(filter.status)::text IS NULL OR t.status = \(filter.status))
                   AND (\(filter.minDurationMs)::float8 IS NULL OR t.duration_ms >= \(filter.minDurationMs))
                   AND (\(pattern)::text IS NULL OR t.root_name ILIKE \(pattern))

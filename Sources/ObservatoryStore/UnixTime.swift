@@ -15,6 +15,7 @@ extension Array: ByteSink where Element == UInt8 {
 
 /// Formats nanoseconds since the Unix epoch as UTC text with microseconds, without a
 /// calendar or formatter object: it runs for every span and event on the ingest path.
+/// Total: every `UInt64` formats (the last one in year 2554).
 public enum UnixTime {
     public enum Style: Sendable {
         /// `2026-11-25 10:00:00.123456+00`, PostgreSQL's own output form.
@@ -48,6 +49,22 @@ public enum UnixTime {
         } else {
             sink.append(byte: UInt8(ascii: "Z"))
         }
+    }
+
+    /// The last whole microsecond a `UInt64` of nanoseconds holds (2554-07-21T23:34:33.709551Z).
+    public static let latestWholeMicros: UInt64 = UInt64.max / 1_000
+
+    /// Nanoseconds since the epoch of `seconds` since the epoch, rounded to the microsecond
+    /// (the precision stored and shown) and clamped to what a `UInt64` holds: NaN and times
+    /// before 1970 give 0, times after 2554 the last whole microsecond. Total for every
+    /// `Double`, so a date read back from PostgreSQL (which holds years up to 294276, and
+    /// `infinity`) can always be formatted.
+    public static func unixNano(clamping seconds: Double) -> UInt64 {
+        let micros = (seconds * 1_000_000).rounded()
+        guard micros > 0 else { return 0 }  // also NaN
+        // Double(latestWholeMicros) rounds up; below it the product cannot overflow.
+        guard micros < Double(latestWholeMicros) else { return latestWholeMicros * 1_000 }
+        return UInt64(micros) * 1_000
     }
 
     public static func string(unixNano: UInt64, style: Style) -> String {

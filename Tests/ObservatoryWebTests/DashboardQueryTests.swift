@@ -75,6 +75,72 @@ final class DashboardQueryTests: XCTestCase {
         XCTAssertEqual(Format.percent(4.96), "5.0 %")
         XCTAssertEqual(Format.time(Date(timeIntervalSince1970: 0)), "1970-01-01 00:00:00 UTC")
     }
+
+    /// The numeric extremes a query (`min_ms=1e22`) or a row written by SQL can carry:
+    /// every formatter answers, none traps (issue 9, item 2).
+    func testFormatsAreTotal() {
+        let extremes: [Double] = [
+            0, -0.0, 1, -1, Double(Int64.max), Double(UInt64.max), 1e15, 1e22, -1e22, 1e308, -1e308,
+            .greatestFiniteMagnitude, .leastNonzeroMagnitude, .nan, .infinity, -.infinity,
+        ]
+        for value in extremes {
+            XCTAssertFalse(Format.duration(value).isEmpty, "\(value)")
+            XCTAssertFalse(Format.decimals(value, 2).isEmpty, "\(value)")
+            XCTAssertFalse(Format.percent(value).isEmpty, "\(value)")
+            XCTAssertFalse(Format.plainNumber(value).isEmpty, "\(value)")
+            XCTAssertFalse(Format.age(Date(timeIntervalSince1970: 0), now: Date(timeIntervalSince1970: value)).isEmpty)
+        }
+        XCTAssertEqual(Format.duration(1e22), "1e+19 s")
+        XCTAssertEqual(Format.duration(.nan), "–")
+        XCTAssertEqual(Format.duration(999_999_999_999_998_976), "16666666666666 m 39 s")
+        XCTAssertEqual(Format.decimals(-1e22, 2), "-1e+22")
+        XCTAssertEqual(Format.plainNumber(1e22), "1e+22")
+        XCTAssertEqual(Format.age(Date(timeIntervalSince1970: 0), now: Date(timeIntervalSince1970: -.infinity)), "0 s ago")
+        XCTAssertEqual(Format.age(Date(timeIntervalSince1970: 0), now: Date(timeIntervalSince1970: 86_400 * 3)), "3 d ago")
+        XCTAssertEqual(Format.time(Date(timeIntervalSince1970: 18_446_744_073.709551)), "2554-07-21 23:34:33 UTC")
+    }
+
+    /// `q` is limited in Unicode scalars: a single grapheme of many combining marks no
+    /// longer slips through as "one character" (issue 9, item 15).
+    func testSearchLengthCountsScalars() throws {
+        XCTAssertEqual(try TraceListQuery(["q": String(repeating: "é", count: 200)]).search?.unicodeScalars.count, 200)
+        let bomb = "e" + String(repeating: "\u{301}", count: 5_000)
+        XCTAssertEqual(bomb.count, 1)
+        for tooLong in [bomb, String(repeating: "a", count: 201), String(repeating: "\u{1F600}", count: 201)] {
+            XCTAssertThrowsError(try TraceListQuery(["q": tooLong])) { error in
+                XCTAssertEqual((error as? BadQuery)?.message, "q must be at most 200 characters (Unicode scalar values)")
+            }
+        }
+    }
+
+    /// Every numeric query parameter with the numeric extremes: a value or a 400, and
+    /// whatever is accepted renders (the filter summary formats `min_ms`).
+    func testNumericParametersWithExtremes() {
+        let extremes = ["0", "-0", "9223372036854775807", "18446744073709551615", "-9223372036854775809", "NaN", "nan",
+                        "inf", "Infinity", "-Infinity", "1e308", "1e309", "-1e308", "1e22", "4.9e-324", "0x10", " 1"]
+        for value in extremes {
+            for name in ["min_ms", "limit", "page"] {
+                if let query = try? TraceListQuery([name: value]) {
+                    XCTAssertFalse(query.queryItems(page: query.page).isEmpty)
+                    XCTAssertFalse(query.minDurationMs.map(Format.duration)?.isEmpty ?? false)
+                    XCTAssertLessThanOrEqual(query.filter(now: Date()).offset, 10_000 * 100)
+                }
+            }
+            for name in ["limit", "window", "refresh"] { _ = try? MetricsQuery([name: value]) }
+        }
+        XCTAssertEqual(try TraceListQuery(["min_ms": "1e22"]).minDurationMs, 1e22)
+        XCTAssertThrowsError(try TraceListQuery(["min_ms": "NaN"]))
+        XCTAssertThrowsError(try TraceListQuery(["min_ms": "1e309"]))
+        XCTAssertThrowsError(try TraceListQuery(["page": "9223372036854775807"]))
+    }
+
+    /// The trace list's upper bound is the clock plus the skew ingestion allows.
+    func testTraceListFilterHasAnUpperBound() throws {
+        let now = Date(timeIntervalSince1970: 1_795_600_800)
+        let filter = try TraceListQuery(["window": "1h"]).filter(now: now)
+        XCTAssertEqual(filter.since, now.addingTimeInterval(-3_600))
+        XCTAssertEqual(filter.until, now.addingTimeInterval(3_600))
+    }
 }
 
 /// Times in the API and the embedded JSON.
@@ -85,6 +151,25 @@ final class APIJSONTests: XCTestCase {
         XCTAssertEqual(APIJSON.timestamp(Date(timeIntervalSince1970: 59.9999996)), "1970-01-01T00:01:00.000000Z")
         let encoded = String(decoding: try APIJSON.encoder().encode(["uri": "file:///docs/a"]), as: UTF8.self)
         XCTAssertEqual(encoded, #"{"uri":"file:///docs/a"}"#)
+    }
+
+    /// Dates PostgreSQL can hold but nanoseconds since 1970 cannot (before 1970, after
+    /// 2554, `infinity`, read as ~year 294277) format as the nearest end of the range
+    /// instead of trapping (issue 9, item 1).
+    func testTimestampsAreTotal() throws {
+        let last = "2554-07-21T23:34:33.709551Z"
+        XCTAssertEqual(APIJSON.timestamp(Date(timeIntervalSince1970: 18_446_744_073.709551615)), last)
+        for seconds in [18_446_744_074, 9_224_318_016_000, 1e300, .infinity, .greatestFiniteMagnitude] {
+            XCTAssertEqual(APIJSON.timestamp(Date(timeIntervalSince1970: seconds)), last, "\(seconds)")
+        }
+        for seconds in [-1, -62_135_596_800, -.infinity, .nan, -1e300] {
+            XCTAssertEqual(APIJSON.timestamp(Date(timeIntervalSince1970: seconds)), "1970-01-01T00:00:00.000000Z", "\(seconds)")
+        }
+        XCTAssertEqual(UnixTime.string(unixNano: .max, style: .postgres), "2554-07-21 23:34:33.709551+00")
+        XCTAssertEqual(UnixTime.unixNano(clamping: 1.5), 1_500_000_000)
+        // Non-finite durations (from `infinity` rows) do not fail the whole answer.
+        let encoded = String(decoding: try APIJSON.encoder().encode(["d": Double.infinity]), as: UTF8.self)
+        XCTAssertEqual(encoded, #"{"d":"Infinity"}"#)
     }
 }
 

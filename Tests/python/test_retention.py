@@ -1,7 +1,8 @@
-"""Retention and maintenance bookkeeping (migrations/0008) on a real PostgreSQL.
+"""Retention and maintenance bookkeeping (migrations/0008, 0009) on a real PostgreSQL.
 
-apply_retention() deletes by age (whole daily partitions where it can, rows elsewhere)
-and caps the number of traces (oldest first, whole traces), logs what it did, and steps
+apply_retention() deletes what is dated past the clock plus max_future_skew() (0009),
+then by age (whole daily partitions where it can, rows elsewhere), and caps the number
+of traces (oldest first, whole traces), logs what it did, and steps
 aside for a concurrent run; claim_maintenance_job() lets one replica of several run a
 job per interval; log_maintenance_run() records the jobs that cannot log themselves.
 
@@ -13,6 +14,9 @@ never overlap the test's days): nothing sleeps.
 from __future__ import annotations
 
 import hashlib
+import re
+import shutil
+import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -20,6 +24,8 @@ from datetime import datetime, timedelta, timezone
 import psycopg
 import pytest
 from psycopg.rows import dict_row
+
+from harness import REPO_ROOT, clean_environment, run_observatory
 
 NOW = datetime(2024, 3, 15, 12, 0, tzinfo=timezone.utc)
 RETENTION_LOCK = "SELECT pg_advisory_xact_lock(hashtext('observability.apply_retention'))"
@@ -135,7 +141,10 @@ def test_cap_keeps_exactly_the_newest_traces(make_database):
                      list(expected), newest_victim_start) > 0
 
     calling = time.monotonic()
-    [result] = apply_retention(db, days=30, max_traces=FIFO_KEEP)
+    # The newest traces run until NOW + 3 h: retention runs after they ended, as it would
+    # live (at NOW it would remove them as future-dated, see future_data below).
+    ran_at = NOW + timedelta(hours=3, minutes=1)
+    [result] = apply_retention(db, days=30, max_traces=FIFO_KEEP, now=ran_at)
     retained = time.monotonic()
 
     after = totals(db)
@@ -158,7 +167,8 @@ def test_cap_keeps_exactly_the_newest_traces(make_database):
     assert log["job"] == "retention" and log["owner"] == "retention-test"
     assert log["details"] == {
         "retention_days": 30, "max_traces": FIFO_KEEP,
-        "cutoff": db.scalar("SELECT to_jsonb(%s::timestamptz - interval '30 days')", NOW),
+        "cutoff": db.scalar("SELECT to_jsonb(%s::timestamptz - interval '30 days')", ran_at),
+        "future_bound": db.scalar("SELECT to_jsonb(%s::timestamptz + interval '1 hour')", ran_at), "traces_future": 0,
         "fifo_bound": db.scalar("SELECT to_jsonb(%s::timestamptz)", newest_victim_start),
         "partitions_dropped": len(dropped), "partitions_skipped": 0,
         "spans_deleted": before["spans"] - after["spans"],
@@ -200,18 +210,22 @@ def age_data(db) -> dict:
 
 def test_age_drops_old_partitions_and_trims_the_boundary(make_database):
     """Retention 7 days over 20 days of data: partitions wholly before the cutoff are
-    dropped, the boundary day and spans_default lose only what is older than the cutoff,
-    traces that ended before it go, a straddling trace keeps its row and newer span."""
+    dropped, the boundary day and spans_default lose only what is older than the cutoff
+    (and the trace dated 10 days ahead, past the future skew), traces that ended before
+    it go, a straddling trace keeps its row and newer span."""
     db = make_database()
     data = age_data(db)
     cutoff = data["cutoff"]
     partitions_before = daily_partitions(db)
     boundary = "spans_p" + cutoff.strftime("%Y%m%d")
     before = totals(db)
-    newer_spans = db.scalar("SELECT count(*) FROM observability.spans WHERE start_time >= %s", cutoff)
+    ceiling = NOW + timedelta(hours=1)
+    newer_spans = db.scalar("SELECT count(*) FROM observability.spans WHERE start_time BETWEEN %s AND %s",
+                            cutoff, ceiling)
     newer_span_rows = db.rows("SELECT trace_id, span_id, start_time FROM observability.spans "
-                              "WHERE start_time >= %s ORDER BY 1, 2", cutoff)
-    live_traces = db.scalar("SELECT count(*) FROM observability.traces WHERE end_time >= %s", cutoff)
+                              "WHERE start_time BETWEEN %s AND %s ORDER BY 1, 2", cutoff, ceiling)
+    live_traces = db.scalar("SELECT count(*) FROM observability.traces WHERE end_time BETWEEN %s AND %s",
+                            cutoff, ceiling)
     assert db.scalar(f"SELECT count(*) FROM observability.{boundary} WHERE start_time < %s", cutoff) > 0
 
     [result] = apply_retention(db, days=7, max_traces=1_000_000)
@@ -234,9 +248,9 @@ def test_age_drops_old_partitions_and_trims_the_boundary(make_database):
     straddling = db.rows("SELECT s.span_id FROM observability.traces t "
                          "JOIN observability.spans s USING (trace_id) WHERE t.trace_id = %s", data["straddling"])
     assert straddling == [{"span_id": 2}], "the straddling trace keeps its row and its newer span only"
-    in_default = db.rows("SELECT trace_id::text AS t FROM observability.spans_default")
-    assert {r["t"] for r in in_default} == {data["future_default"]}
-    assert db.scalar("SELECT count(*) FROM observability.traces WHERE trace_id = %s", data["old_default"]) == 0
+    assert db.rows("SELECT trace_id::text AS t FROM observability.spans_default") == []
+    for gone in ("old_default", "future_default"):
+        assert db.scalar("SELECT count(*) FROM observability.traces WHERE trace_id = %s", data[gone]) == 0, gone
 
     assert result["partitions_dropped"] == len(dropped)
     assert result["spans_deleted"] == before["spans"] - after["spans"]
@@ -245,6 +259,8 @@ def test_age_drops_old_partitions_and_trims_the_boundary(make_database):
     details = log_row(db, result["log_id"])["details"]
     assert details["partitions_skipped"] == 0 and details["fifo_bound"] is None
     assert details["spans_deleted"] == result["spans_deleted"]
+    assert details["traces_future"] == 1
+    assert details["future_bound"] == db.scalar("SELECT to_jsonb(%s::timestamptz)", ceiling)
 
 
 def test_second_run_is_harmless(make_database):
@@ -263,6 +279,92 @@ def test_second_run_is_harmless(make_database):
     assert second["log_id"] > first["log_id"]
     assert db.scalar("SELECT count(*) FROM observability.maintenance_log WHERE job = 'retention'") == 2
     assert log_row(db, second["log_id"])["details"]["spans_deleted"] == 0
+
+
+# MARK: Future-dated data (0009)
+
+
+def future_data(db) -> dict:
+    """20 current traces, one every 10 minutes up to NOW; one 30 minutes ahead (within
+    the skew: kept, and the newest); future-dated ones beyond it: starting 2 h, 3 days
+    and 500 years ahead, and one that started an hour ago but ends in 2554."""
+    ensure_partitions(db, days_back=1)
+    insert_traces(db, """
+        SELECT md5('current-' || i)::uuid, %s::timestamptz - i * interval '10 minutes', interval '1 second'
+        FROM generate_series(0, 19) AS i
+        """, NOW)
+    ids = {"near": "fd000000-0000-4000-8000-000000000001", "in_2h": "fd000000-0000-4000-8000-000000000002",
+           "in_3d": "fd000000-0000-4000-8000-000000000003", "in_2524": "fd000000-0000-4000-8000-000000000004",
+           "ends_2554": "fd000000-0000-4000-8000-000000000005"}
+    insert_traces(db, "SELECT %s::uuid, %s::timestamptz + interval '30 minutes', interval '1 second'", ids["near"], NOW)
+    insert_traces(db, "SELECT %s::uuid, %s::timestamptz + interval '2 hours', interval '1 second'", ids["in_2h"], NOW)
+    insert_traces(db, "SELECT %s::uuid, %s::timestamptz + interval '3 days', interval '1 second'", ids["in_3d"], NOW)
+    insert_traces(db, "SELECT %s::uuid, %s::timestamptz + interval '500 years', interval '1 second'",
+                  ids["in_2524"], NOW)
+    insert_traces(db, "SELECT %s::uuid, %s::timestamptz - interval '1 hour', "
+                      "'2554-07-21 23:34:33.709551+00'::timestamptz - (%s::timestamptz - interval '1 hour')",
+                  ids["ends_2554"], NOW, NOW)
+    return ids
+
+
+def test_future_traces_go_first_and_never_count_as_newest(make_database):
+    """A cap of 10 over 20 current traces and 4 future-dated ones: the future-dated go
+    whole (row and every span, even the one that started an hour ago), and the 10 kept
+    are the newest by the clock: the one within the skew and the 9 newest current ones.
+    Before 0009 the cap kept the four from the future and only six current ones."""
+    db = make_database()
+    ids = future_data(db)
+    future = {ids[k] for k in ("in_2h", "in_3d", "in_2524", "ends_2554")}
+    expected = {ids["near"]} | {db.scalar("SELECT md5('current-' || %s)::uuid::text", i) for i in range(9)}
+    before = totals(db)
+
+    [result] = apply_retention(db, days=7, max_traces=10)
+
+    kept = {r["t"] for r in db.rows("SELECT trace_id::text AS t FROM observability.traces")}
+    assert kept == expected
+    assert orphan_spans(db) == 0
+    assert db.scalar("SELECT count(*) FROM observability.spans WHERE trace_id::text = ANY(%s)", list(future)) == 0
+    assert db.scalar("SELECT count(*) FROM observability.spans WHERE start_time > %s", NOW + timedelta(hours=1)) == 0
+    assert totals(db) == {"spans": 20, "traces": 10}
+    assert result["traces_deleted"] == before["traces"] - 10 and result["traces_remaining"] == 10
+    assert result["spans_deleted"] == before["spans"] - 20
+    details = log_row(db, result["log_id"])["details"]
+    assert details["traces_future"] == 4 and details["traces_evicted"] == 11
+
+    [again] = apply_retention(db, days=7, max_traces=10)
+    assert (again["spans_deleted"], again["traces_deleted"]) == (0, 0)
+
+
+def test_future_skew_matches_the_service():
+    """max_future_skew() is the SQL copy of SpanTimeRange.maxFutureSkewSeconds."""
+    source = (REPO_ROOT / "Sources/ObservatoryStore/SpanTimeRange.swift").read_text()
+    seconds = int(re.search(r"maxFutureSkewSeconds: Int64 = ([0-9_]+)", source).group(1).replace("_", ""))
+    migration = (REPO_ROOT / "migrations/0009_remove_future_traces.sql").read_text()
+    assert re.search(r"SELECT interval '(\d+) hours?'", migration).group(1) == str(seconds // 3600)
+    assert seconds % 3600 == 0
+
+
+def test_migration_0009_upgrades_a_store_with_data(make_database):
+    """A store at 0008 with current and future-dated data migrates to head: nothing is
+    lost by the migration itself; the next retention run removes the future-dated."""
+    db = make_database(migrate=False)
+    with tempfile.TemporaryDirectory() as old:
+        for path in sorted((REPO_ROOT / "migrations").glob("*.sql")):
+            if path.name < "0009":
+                shutil.copy(path, old)
+        result = run_observatory("migrate", env=clean_environment(OBSERVABILITY_DATABASE_URL=db.url,
+                                                                  OBSERVABILITY_MIGRATIONS_DIR=old))
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert db.scalar("SELECT max(version) FROM observability.schema_migrations") == 8
+    ids = future_data(db)
+    before = totals(db)
+    db.migrate()
+    assert db.scalar("SELECT max(version) FROM observability.schema_migrations") == 9
+    assert totals(db) == before
+    [result] = apply_retention(db, days=7, max_traces=100)
+    assert totals(db) == {"spans": 42, "traces": 21}
+    assert ids["near"] in {r["t"] for r in db.rows("SELECT trace_id::text AS t FROM observability.traces")}
+    assert log_row(db, result["log_id"])["details"]["traces_future"] == 4
 
 
 # MARK: Concurrency
@@ -297,8 +399,10 @@ def test_busy_partitions_are_skipped_without_orphans(make_database):
     cap = 4 * 72
     partitions_before = daily_partitions(db)
     age_only = {name for name, upper in partitions_before.items() if upper <= cutoff}
+    # The trace dated 10 days ahead goes first, and is never among the survivors.
     bound = db.scalar("SELECT start_time FROM observability.traces WHERE end_time >= %s "
-                      "ORDER BY start_time DESC, trace_id DESC OFFSET %s LIMIT 1", cutoff, cap)
+                      "AND end_time <= %s::timestamptz + interval '1 hour' "
+                      "ORDER BY start_time DESC, trace_id DESC OFFSET %s LIMIT 1", cutoff, NOW, cap)
     for_cap = {name for name, upper in partitions_before.items() if cutoff < upper <= bound}
     assert len(for_cap) >= 2, sorted(for_cap)
     before = totals(db)

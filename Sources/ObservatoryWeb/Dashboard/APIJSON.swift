@@ -8,6 +8,10 @@ enum APIJSON {
     static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // A duration of rows written by SQL (`infinity` times) must not fail the whole
+        // answer: non-finite numbers are written as the OTLP JSON mapping writes them.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
             try container.encode(timestamp(date))
@@ -16,10 +20,10 @@ enum APIJSON {
     }
 
     /// `2026-11-25T22:56:59.535224Z`, by the same calendar-free formatter the ingest path
-    /// uses (Calendar took a fifth of a 1,000-span answer). Stored times are never before
-    /// 1970 (ingestion refuses them); such a date would read as the epoch.
+    /// uses (Calendar took a fifth of a 1,000-span answer). Total: ingestion refuses times
+    /// outside 1970 to now + 1 h, but rows written by SQL can hold any `timestamptz`
+    /// (even `infinity`); those read as the nearest end of 1970–2554 instead of trapping.
     static func timestamp(_ date: Date) -> String {
-        let micros = max(0, (date.timeIntervalSince1970 * 1_000_000).rounded())
-        return UnixTime.string(unixNano: UInt64(micros) * 1_000, style: .rfc3339)
+        UnixTime.string(unixNano: UnixTime.unixNano(clamping: date.timeIntervalSince1970), style: .rfc3339)
     }
 }

@@ -86,6 +86,9 @@ struct TraceListQuery: Sendable, Equatable {
     var limit = 50
     var page = 1
 
+    /// The longest `q`, in Unicode scalar values.
+    static let maxSearchScalars = 200
+
     static let operations = ["tool_invoke", "prompt_render", "resource_fetch", "http_request", "db_query", "internal"]
 
     init(_ parameters: [String: String]) throws(BadQuery) {
@@ -124,7 +127,11 @@ struct TraceListQuery: Sendable, Equatable {
             minDurationMs = ms
         }
         if let value = nonEmpty("q") {
-            guard value.count <= 200 else { throw BadQuery(message: "q must be at most 200 characters") }
+            // Unicode scalars, not Characters: one grapheme can hold any number of combining
+            // marks, so counting graphemes bounds nothing.
+            guard value.unicodeScalars.count <= Self.maxSearchScalars else {
+                throw BadQuery(message: "q must be at most \(Self.maxSearchScalars) characters (Unicode scalar values)")
+            }
             search = value
         }
         if let value = nonEmpty("limit") { limit = try parseLimit(value, allowed: Self.limits) }
@@ -138,8 +145,9 @@ struct TraceListQuery: Sendable, Equatable {
 
     func filter(now: Date) -> TraceFilter {
         TraceFilter(
-            since: now.addingTimeInterval(-Double(window.seconds)), status: status, operation: operation, target: target,
-            minDurationMs: minDurationMs, search: search, limit: limit, offset: (page - 1) * limit)
+            since: now.addingTimeInterval(-Double(window.seconds)), until: SpanTimeRange.latestShown(now: now),
+            status: status, operation: operation, target: target, minDurationMs: minDurationMs, search: search,
+            limit: limit, offset: (page - 1) * limit)
     }
 
     /// The query string of this filter on another page.

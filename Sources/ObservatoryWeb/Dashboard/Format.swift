@@ -3,25 +3,34 @@ import Foundation
 /// How numbers and times read on the pages: one place, so every page agrees.
 enum Format {
     /// `0.42 ms`, `12.3 ms`, `845 ms`, `1.24 s`, `2 m 5 s`. Integer arithmetic rather than
-    /// String(format:), which was a tenth of a 1,000-span trace page.
+    /// String(format:), which was a tenth of a 1,000-span trace page. Total: a duration of
+    /// any size (a query's `min_ms`, a row written by SQL) reads as a number, never traps.
     static func duration(_ ms: Double) -> String {
         guard ms.isFinite else { return "–" }
         if ms < 10 { return decimals(ms, 2) + " ms" }
         if ms < 100 { return decimals(ms, 1) + " ms" }
         if ms < 1_000 { return decimals(ms, 0) + " ms" }
         if ms < 60_000 { return decimals(ms / 1_000, 2) + " s" }
-        let seconds = Int((ms / 1_000).rounded())
-        return "\(seconds / 60) m \(seconds % 60) s"
+        let seconds = (ms / 1_000).rounded()
+        guard seconds < exactLimit else { return String(seconds) + " s" }
+        let whole = Int64(seconds)
+        return "\(whole / 60) m \(whole % 60) s"
     }
 
-    /// `value` rounded to `places` decimals (0–2), as `%.Nf` writes it.
+    /// Below this magnitude a `Double` converts to `Int64` exactly and without trapping.
+    static let exactLimit = 1e15
+
+    /// `value` rounded to `places` decimals (0–2), as `%.Nf` writes it; values too large
+    /// (or not finite) for integer arithmetic as Swift writes them.
     static func decimals(_ value: Double, _ places: Int) -> String {
         let scale = places == 2 ? 100 : places == 1 ? 10 : 1
-        let scaled = Int((abs(value) * Double(scale)).rounded())
+        let rounded = (abs(value) * Double(scale)).rounded()
+        guard rounded < exactLimit else { return String(value) }  // also NaN and ±infinity
+        let scaled = Int64(rounded)
         let sign = value < 0 && scaled != 0 ? "-" : ""
         guard places > 0 else { return sign + String(scaled) }
-        let fraction = String(scaled % scale)
-        return sign + String(scaled / scale) + "." + String(repeating: "0", count: places - fraction.count) + fraction
+        let fraction = String(scaled % Int64(scale))
+        return sign + String(scaled / Int64(scale)) + "." + String(repeating: "0", count: places - fraction.count) + fraction
     }
 
     /// `4.1 %`; one decimal, so 4.96 % does not read as the 5 % threshold.
@@ -53,7 +62,8 @@ enum Format {
 
     /// `3 min ago`, for "computed at" lines.
     static func age(_ date: Date, now: Date = Date()) -> String {
-        let seconds = max(0, Int(now.timeIntervalSince(date)))
+        let elapsed = now.timeIntervalSince(date)
+        let seconds: Int64 = elapsed > 0 ? Int64(min(elapsed, exactLimit)) : 0  // NaN fails the test
         if seconds < 60 { return "\(seconds) s ago" }
         if seconds < 3_600 { return "\(seconds / 60) min ago" }
         if seconds < 86_400 { return "\(seconds / 3_600) h ago" }
@@ -62,7 +72,7 @@ enum Format {
 
     /// A number without a trailing `.0`, for URLs.
     static func plainNumber(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+        value == value.rounded() && abs(value) < exactLimit ? String(Int64(value)) : String(value)
     }
 }
 
