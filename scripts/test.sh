@@ -2,7 +2,8 @@
 # The whole test suite, from a fresh clone: installs what is missing, starts the private
 # PostgreSQL cluster, builds, checks generated files, then runs the Swift tests (unit and
 # PostgreSQL integration) and the live-service tests (real OpenTelemetry SDK clients,
-# durability, bad input) against the built binary.
+# durability, bad input) against the built binary. Among the checks: the release binary built
+# as the Dockerfile builds it, run under an empty environment (scripts/check-image-binary.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,11 +17,13 @@ swift build --build-tests 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\]|CMakeLists.txt|unh
 test -x .build/debug/observatory || { echo "build failed"; swift build --build-tests; exit 1; }
 
 echo "== checks"
+python3 scripts/check-bootstrap.py
 scripts/check-schema.sh
-if command -v protoc >/dev/null; then scripts/generate-otlp.sh --check; fi
-if command -v docker-compose >/dev/null; then
-  docker-compose -f docker/compose.yaml config -q && echo "docker/compose.yaml is valid"
-fi
+scripts/generate-otlp.sh --check
+docker-compose -f docker/compose.yaml config -q && echo "docker/compose.yaml is valid"
+
+echo "== image binary"
+scripts/check-image-binary.sh
 
 echo "== swift test"
 swift test --skip-build --disable-swift-testing 2>&1 | grep -vE "^Test Case .* (started|passed)" | tail -n 200
