@@ -9,18 +9,25 @@ public struct IngestPipeline: Sendable {
     public let policy: TracePolicy
     public let redactor: Redactor
     public let eventsEnabled: Bool
+    /// The most bytes of rows one export may store (`IngestLimits.maxExpandedBytes`).
+    public let maxExpandedBytes: Int
 
-    public init(policy: TracePolicy, redactor: Redactor, eventsEnabled: Bool) {
+    public init(
+        policy: TracePolicy, redactor: Redactor, eventsEnabled: Bool,
+        maxExpandedBytes: Int = IngestLimits.maxExpandedBytes(bodyLimit: ObservatoryConfiguration().maxBodyBytes)
+    ) {
         self.policy = policy
         self.redactor = redactor
         self.eventsEnabled = eventsEnabled
+        self.maxExpandedBytes = maxExpandedBytes
     }
 
     public init(configuration: ObservatoryConfiguration) {
         self.init(
             policy: TracePolicy(sampleRate: configuration.sampleRate, excludePaths: configuration.excludePaths),
             redactor: Redactor(maxValueLength: configuration.maxAttributeLength),
-            eventsEnabled: configuration.eventsEnabled)
+            eventsEnabled: configuration.eventsEnabled,
+            maxExpandedBytes: IngestLimits.maxExpandedBytes(bodyLimit: configuration.maxBodyBytes))
     }
 
     /// What became of one export's spans.
@@ -35,6 +42,17 @@ public struct IngestPipeline: Sendable {
         /// Spans left out because their trace touched an excluded path.
         public var droppedByExclusion = 0
 
+        /// Set when the spans to store would expand past the limit (the value): nothing is
+        /// stored (`records` is empty) and the client is answered 413.
+        public var expandedLimitExceeded: Int?
+
+        public var expandedLimitMessage: String? {
+            expandedLimitExceeded.map { limit in
+                "the export expands to more than \(limit) bytes of stored spans (attributes, events and the resource "
+                    + "attributes each span carries); send fewer spans per request or a smaller resource"
+            }
+        }
+
         public var rejectionMessage: String? {
             guard rejected > 0 else { return nil }
             let more = rejected > rejectionReasons.count ? " (and \(rejected - rejectionReasons.count) more)" : ""
@@ -46,16 +64,30 @@ public struct IngestPipeline: Sendable {
         var outcome = Outcome()
         var valid: [(TraceID, SpanID, SpanID?, Int)] = []
         valid.reserveCapacity(export.spans.count)
+        // Each resource is redacted, serialized and judged once, however many spans carry it.
+        var resources = [ResourceVerdict?](repeating: nil, count: export.origins.count)
+
+        func reject(_ index: Int, _ span: SpanInput, _ reason: CustomStringConvertible) {
+            outcome.rejected += 1
+            if outcome.rejectionReasons.count < 5 {
+                outcome.rejectionReasons.append("span #\(index)\(span.name.isEmpty ? "" : " \"\(span.name.prefix(80))\""): \(reason)")
+            }
+        }
 
         // Validate ids and times first: the policy decides per trace.
         for (index, span) in export.spans.enumerated() {
             switch validate(span) {
-            case .success(let ids): valid.append((ids.0, ids.1, ids.2, index))
-            case .failure(let reason):
-                outcome.rejected += 1
-                if outcome.rejectionReasons.count < 5 {
-                    outcome.rejectionReasons.append("span #\(index)\(span.name.isEmpty ? "" : " \"\(span.name.prefix(80))\""): \(reason)")
+            case .success(let ids):
+                if resources[span.origin] == nil { resources[span.origin] = resourceVerdict(export.origins[span.origin]) }
+                if case .rejected(let reason) = resources[span.origin] {
+                    reject(index, span, reason)
+                } else if let reason = limitViolation(of: span) {
+                    reject(index, span, reason)
+                } else {
+                    valid.append((ids.0, ids.1, ids.2, index))
                 }
+            case .failure(let reason):
+                reject(index, span, reason)
             }
         }
 
@@ -70,8 +102,8 @@ public struct IngestPipeline: Sendable {
             }
         }
 
-        var resourceJSON: [String?] = Array(repeating: nil, count: export.origins.count)
         outcome.records.reserveCapacity(valid.count)
+        var expandedBytes = 0
         for (traceID, spanID, parentID, index) in valid {
             if excluded.contains(traceID) || policy.wasExcluded(traceID) {
                 outcome.droppedByExclusion += 1
@@ -82,17 +114,51 @@ public struct IngestPipeline: Sendable {
                 continue
             }
             let span = export.spans[index]
-            let origin = export.origins[span.origin]
-            if resourceJSON[span.origin] == nil {
-                var writer = JSONWriter()
-                writer.writeObject(redactor.redact(origin.resourceAttributes))
-                resourceJSON[span.origin] = writer.string
+            guard case .stored(let resourceJSON) = resources[span.origin] else { continue }
+            let record = record(
+                span, traceID: traceID, spanID: spanID, parentID: parentID, origin: export.origins[span.origin],
+                resourceJSON: resourceJSON)
+            // Counted as the rows are made, so an export that expands without bound stops here.
+            expandedBytes += record.storedBytes
+            if expandedBytes > maxExpandedBytes {
+                outcome.records = []
+                outcome.expandedLimitExceeded = maxExpandedBytes
+                return outcome
             }
-            outcome.records.append(
-                record(span, traceID: traceID, spanID: spanID, parentID: parentID, origin: origin,
-                       resourceJSON: resourceJSON[span.origin] ?? "{}"))
+            outcome.records.append(record)
         }
         return outcome
+    }
+
+    /// What becomes of a resource's spans: its JSON to store with each of them, or why they
+    /// are rejected (`IngestLimits`).
+    enum ResourceVerdict {
+        case stored(json: String)
+        case rejected(String)
+    }
+
+    func resourceVerdict(_ origin: SpanOrigin) -> ResourceVerdict {
+        if let length = IngestLimits.overlongKey(in: origin.resourceAttributes) {
+            return .rejected(
+                "a resource attribute key of \(length) bytes exceeds the limit of \(IngestLimits.maxAttributeKeyBytes) bytes")
+        }
+        var writer = JSONWriter()
+        writer.writeObject(redactor.redact(origin.resourceAttributes))
+        let json = writer.string
+        let size = json.utf8.count
+        guard size <= IngestLimits.maxResourceJSONBytes else {
+            return .rejected(
+                "its resource attributes take \(size) bytes stored with every span, which exceed the limit of "
+                    + "\(IngestLimits.maxResourceJSONBytes) bytes")
+        }
+        return .stored(json: json)
+    }
+
+    /// Why a span is over the ingest limits on its own, or nil.
+    func limitViolation(of span: SpanInput) -> String? {
+        let length = IngestLimits.overlongKey(in: span.attributes)
+            ?? span.events.lazy.compactMap { IngestLimits.overlongKey(in: $0.attributes) }.first
+        return length.map { "an attribute key of \($0) bytes exceeds the limit of \(IngestLimits.maxAttributeKeyBytes) bytes" }
     }
 
     func record(

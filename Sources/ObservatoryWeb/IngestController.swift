@@ -10,7 +10,9 @@ import SwiftProtobuf
 /// Both run the same steps: check the token, read the body within the size limit, decode,
 /// run the ingest pipeline, and wait for the span writer to commit before answering. The
 /// answers follow the OTLP/HTTP specification: 200 with partial success for invalid spans,
-/// 400/401/413/415 with a `google.rpc.Status` body, 429/503 with `Retry-After`.
+/// 400/401/413/415 with a `google.rpc.Status` body, 429/503 with `Retry-After`. 413 answers
+/// a body over the size limit and an export whose rows would be over the expanded limit
+/// (`IngestLimits`).
 public struct IngestController: Sendable {
     let pipeline: IngestPipeline
     let writer: SpanWriter
@@ -58,6 +60,10 @@ public struct IngestController: Sendable {
         } catch {
             return OTLPAnswer.status(error.httpStatus, error.description, format: format)
         }
+        // 413 is not among OTLP's retryable statuses: the exporter drops the batch.
+        if let message = outcome.expandedLimitMessage {
+            return OTLPAnswer.status(.contentTooLarge, message, format: format)
+        }
         do {
             try await writer.submit(outcome.records)
         } catch {
@@ -84,6 +90,9 @@ public struct IngestController: Sendable {
             outcome = pipeline.process(try NativeSpanDecoder.decode(body))
         } catch {
             return NativeAnswer.error(error.httpStatus, error.description)
+        }
+        if let message = outcome.expandedLimitMessage {
+            return NativeAnswer.error(.contentTooLarge, message)
         }
         do {
             try await writer.submit(outcome.records)

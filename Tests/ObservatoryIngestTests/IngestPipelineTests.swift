@@ -134,4 +134,67 @@ final class IngestPipelineTests: XCTestCase {
         XCTAssertFalse(policy.excludes(path: "/abc"))
         XCTAssertFalse(policy.excludes(path: "/api/static/x"))
     }
+
+    // MARK: Limits on what one export expands to (issue 9, items 5 and 6)
+
+    func testOverlongAttributeKeysRejectTheSpan() {
+        let long = String(repeating: "k", count: 4_096)
+        var inEvent = span(id: [0, 0, 0, 0, 0, 0, 0, 3])
+        inEvent.events = [EventInput(name: "e", timeUnixNano: 1_500, attributes: [Attribute(key: long, value: .int(1))])]
+        let outcome = pipeline().process(export([
+            span(id: [0, 0, 0, 0, 0, 0, 0, 1], attributes: [Attribute(key: long, value: .string("v"))]),
+            span(id: [0, 0, 0, 0, 0, 0, 0, 2], attributes: [Attribute(key: "m", value: .map([Attribute(key: long, value: .bool(true))]))]),
+            inEvent,
+            span(id: [0, 0, 0, 0, 0, 0, 0, 4], attributes: [Attribute(key: String(repeating: "k", count: 1_024), value: .string("v"))]),
+        ]))
+        XCTAssertEqual(outcome.rejected, 3)
+        XCTAssertEqual(outcome.records.map { $0.spanID }, [SpanID(4)])
+        XCTAssertEqual(outcome.rejectionReasons.first, #"span #0 "s": an attribute key of 4096 bytes exceeds the limit of 1024 bytes"#)
+    }
+
+    func testOverlongResourceKeyRejectsItsSpans() {
+        let resource = [Attribute(key: String(repeating: "r", count: 2_000), value: .string("x"))]
+        let outcome = pipeline().process(DecodedExport(origins: [SpanOrigin(resourceAttributes: resource, scopeName: nil)], spans: [span()]))
+        XCTAssertEqual(outcome.rejected, 1)
+        XCTAssertTrue(outcome.records.isEmpty)
+    }
+
+    func testOversizedResourceRejectsItsSpansOnly() {
+        // 40 values of 8 KiB: 320 KiB of resource, carried by every span of that resource.
+        let big = (0..<40).map { Attribute(key: "r\($0)", value: .string(String(repeating: "x", count: 8_192))) }
+        let origins = [
+            SpanOrigin(resourceAttributes: big, scopeName: nil),
+            SpanOrigin(resourceAttributes: [Attribute(key: "service.name", value: .string("small"))], scopeName: nil),
+        ]
+        var second = span(id: [0, 0, 0, 0, 0, 0, 0, 2])
+        second.origin = 1
+        let outcome = pipeline().process(DecodedExport(origins: origins, spans: [span(), second]))
+        XCTAssertEqual(outcome.rejected, 1)
+        XCTAssertEqual(outcome.records.map { $0.spanID }, [SpanID(2)])
+        XCTAssertTrue(outcome.rejectionReasons.first?.contains("exceed the limit of 131072 bytes") ?? false, "\(outcome.rejectionReasons)")
+    }
+
+    func testExportExpandingPastTheLimitStoresNothing() {
+        // 100 spans carrying a resource of about 100 KB: 10 MB of rows against a limit of 1 MB.
+        let resource = (0..<12).map { Attribute(key: "r\($0)", value: .string(String(repeating: "x", count: 8_192))) }
+        let spans = (1...100).map { span(id: [0, 0, 0, 0, 0, 0, 0, UInt8($0)]) }
+        let limited = IngestPipeline(
+            policy: TracePolicy(sampleRate: 1, excludePaths: []), redactor: Redactor(maxValueLength: 8192), eventsEnabled: true,
+            maxExpandedBytes: 1_000_000)
+        let outcome = limited.process(DecodedExport(origins: [SpanOrigin(resourceAttributes: resource, scopeName: nil)], spans: spans))
+        XCTAssertEqual(outcome.expandedLimitExceeded, 1_000_000)
+        XCTAssertTrue(outcome.records.isEmpty)
+        XCTAssertTrue(outcome.expandedLimitMessage?.contains("more than 1000000 bytes") ?? false)
+        // Nine spans fit.
+        let fits = limited.process(DecodedExport(origins: [SpanOrigin(resourceAttributes: resource, scopeName: nil)], spans: Array(spans.prefix(9))))
+        XCTAssertNil(fits.expandedLimitExceeded)
+        XCTAssertEqual(fits.records.count, 9)
+    }
+
+    func testExpandedLimitFollowsTheBodyLimit() {
+        XCTAssertEqual(IngestLimits.maxExpandedBytes(bodyLimit: 16 << 20), 64 << 20)
+        XCTAssertEqual(IngestLimits.maxExpandedBytes(bodyLimit: 1 << 30), 4 << 30)
+        XCTAssertEqual(IngestLimits.maxExpandedBytes(bodyLimit: 1_024), IngestLimits.minimumExpandedBytes)
+        XCTAssertEqual(IngestLimits.maxExpandedBytes(bodyLimit: .max), .max)
+    }
 }

@@ -102,6 +102,13 @@ def test_redaction_rules(server, db, http):
         "url.full": "https://user:hunter2@example.com/cb?code=x&access_token=zzz&page=2",
         "server.address": "example.com",
         "big": long_value,
+        # Gaps closed for issue 9 (item 11).
+        "accesstoken": "at-1",
+        "x-authentication": "xa-1",
+        "sql.query": 'SELECT * FROM t WHERE pw = "dq-1"',
+        "db.query.summary": "SELECT t WHERE pw = 'sm-1'",
+        "redis": {"db.system.name": "redis", "db.query.text": "AUTH default rp-1"},
+        "vcs.clone_url": "https://tok-1@git.example.com/x?sig=sg-1&api%5Fkey=ak-1&key=gk-1",
     }
     span = native_span(tid, "redaction", attributes, status="error",
                        status_message="connect postgres://svc:s3cret@db:5432/app failed",
@@ -117,12 +124,18 @@ def test_redaction_rules(server, db, http):
     assert a["gen_ai.usage.input_tokens"] == 1234 and a["token_count"] == 99 and a["password_set"] is True
     assert a["headers"] == {"authorization": "[REDACTED]", "accept": "text/html"}
     assert a["db.statement"] == "SELECT * FROM t WHERE name = ? AND id = ? AND pin = ?"
-    assert a["url.full"] == "https://user:[REDACTED]@example.com/cb?code=x&access_token=[REDACTED]&page=2"
+    assert a["url.full"] == "https://user:[REDACTED]@example.com/cb?code=[REDACTED]&access_token=[REDACTED]&page=2"
+    assert a["accesstoken"] == "[REDACTED]" and a["x-authentication"] == "[REDACTED]"
+    assert a["sql.query"] == "SELECT * FROM t WHERE pw = ?"
+    assert a["db.query.summary"] == "SELECT t WHERE pw = ?"
+    assert a["redis"] == {"db.system.name": "redis", "db.query.text": "AUTH ?"}
+    assert a["vcs.clone_url"] == "https://[REDACTED]@git.example.com/x?sig=[REDACTED]&api%5Fkey=[REDACTED]&key=[REDACTED]"
     assert a["server.address"] == "example.com"
     assert a["big"] == "a" * 8192 + f"…[truncated {10_000 - 8192} chars]"
     assert row["status_message"] == "connect postgres://svc:[REDACTED]@db:5432/app failed"
     assert row["events"][0]["attributes"]["exception.message"] == "GET https://h/x?api_key=[REDACTED] failed"
     text = json.dumps([row["attributes"], row["status_message"], row["events"]])
     for secret in ("abc.def.ghi", "session=abc", "k-123", "k-456", "shh", "Bearer nested", "bob", "12345",
-                   "hunter2", "zzz", "s3cret", "leak123"):
+                   "hunter2", "zzz", "s3cret", "leak123", "at-1", "xa-1", "dq-1", "sm-1", "rp-1", "tok-1", "sg-1",
+                   "ak-1", "gk-1"):
         assert secret not in text, secret

@@ -1,0 +1,130 @@
+import Synchronization
+
+/// Rule 1 of docs/redaction.md: which attribute keys (and `name=value` names) name a secret.
+extension Redactor {
+    /// Words that make a key secret wherever they stand in it, as a whole word
+    /// (`http.request.header.authorization`, `x-auth-token`, `client_secret`, `x-authentication`).
+    static let secretWords: Set<String> = [
+        "authorization", "authentication", "cookie", "cookies", "password", "passwd", "pwd", "passphrase", "secret",
+        "token", "apikey", "credential", "credentials", "jwt", "bearer", "privatekey", "signature",
+    ]
+    /// Fragments that make a key secret even inside a longer word (`XAPIKey`, `dbpassword`).
+    static let secretFragments: [[UInt8]] = ["apikey", "password", "passwd", "authorization", "credential"].map { Array($0.utf8) }
+    /// Endings that make a one-word key secret (`accesstoken`, `x-authtoken`, `clientsecret`).
+    /// `tokens` (a count) and `tokenizer` do not end so.
+    static let secretSuffixes: [[UInt8]] = ["token", "secret"].map { Array($0.utf8) }
+    /// Adjacent word pairs that make a key secret (`x-api-key`, `private_key`, `accessKey`).
+    static let secretPairs: Set<String> = ["api key", "private key", "access key", "secret key", "session key"]
+
+    /// Whether `key` names a secret. Keys are split into words at punctuation and at
+    /// camelCase humps, so `input_tokens` (a count) is not a secret but `auth_token` is.
+    /// Time linear in the key's length; keys up to `SecretKeyCache.maxKeyBytes` are remembered.
+    public static func isSecret(key: String) -> Bool {
+        let cacheable = key.utf8.count <= SecretKeyCache.maxKeyBytes
+        if cacheable, let known = secretKeyCache.withLock({ $0.entries[key] }) { return known }
+        let secret = splitsIntoSecretWords(key)
+        if cacheable { secretKeyCache.withLock { $0.insert(key, secret) } }
+        return secret
+    }
+
+    /// Attribute keys repeat across spans, so each is split into words once.
+    private static let secretKeyCache = Mutex(SecretKeyCache())
+
+    /// Bytes the secret-key cache holds now, for the tests of its bound.
+    static var secretKeyCacheBytes: Int { secretKeyCache.withLock { $0.bytes } }
+
+    /// One pass over the key's scalars: each word is judged as it ends, against the word
+    /// before it for the pairs. ASCII, nearly every key, needs no lookup of Unicode properties.
+    static func splitsIntoSecretWords(_ key: String) -> Bool {
+        var previous = ""
+        var current = ""
+        var previousWasLower = false
+        var secret = false
+
+        func endWord() {
+            guard !current.isEmpty else { return }
+            if !secret, isSecret(word: current, after: previous) { secret = true }
+            previous = current
+            current = ""
+        }
+
+        for scalar in key.unicodeScalars {
+            let isLetterOrDigit: Bool
+            let isUpper: Bool
+            if scalar.isASCII {
+                let value = scalar.value
+                isUpper = value >= 0x41 && value <= 0x5A
+                isLetterOrDigit = isUpper || (value >= 0x61 && value <= 0x7A) || (value >= 0x30 && value <= 0x39)
+            } else {
+                isUpper = scalar.properties.isUppercase
+                isLetterOrDigit = scalar.properties.isAlphabetic
+            }
+            if !isLetterOrDigit {
+                endWord()
+                previousWasLower = false
+                continue
+            }
+            if isUpper && previousWasLower { endWord() }
+            if !isUpper {
+                current.unicodeScalars.append(scalar)
+            } else if scalar.isASCII {
+                current.unicodeScalars.append(Unicode.Scalar(UInt8(scalar.value) | 0x20))
+            } else {
+                current += scalar.properties.lowercaseMapping
+            }
+            previousWasLower = !isUpper
+            if secret { return true }
+        }
+        endWord()
+        return secret
+    }
+
+    /// Whether one lower-case word, after `previous`, makes its key secret.
+    private static func isSecret(word: String, after previous: String) -> Bool {
+        if secretWords.contains(word) { return true }
+        let bytes = Array(word.utf8)
+        if secretFragments.contains(where: { bytes.containsRun($0) }) { return true }
+        if secretSuffixes.contains(where: { bytes.count > $0.count && bytes.suffix($0.count).elementsEqual($0) }) { return true }
+        return !previous.isEmpty && secretPairs.contains(previous + " " + word)
+    }
+}
+
+/// The remembered judgements of `Redactor.isSecret(key:)`, bounded by bytes: a client
+/// choosing a new key per span must not grow the process (issue 9: 40 keys of 4 MB kept
+/// 160 MB). Keys longer than `maxKeyBytes` are judged every time and never kept; when the
+/// kept keys reach `maxBytes` the cache starts over.
+struct SecretKeyCache {
+    /// Longest key kept: the ingest limit on attribute keys, so every key a span may carry.
+    static let maxKeyBytes = IngestLimits.maxAttributeKeyBytes
+    /// The most the cache holds, counting each key's bytes and `entryOverhead`.
+    static let maxBytes = 2 * 1_024 * 1_024
+    /// What an entry costs besides its key's bytes: the dictionary slot and string header.
+    static let entryOverhead = 48
+
+    var entries: [String: Bool] = [:]
+    var bytes = 0
+
+    mutating func insert(_ key: String, _ secret: Bool) {
+        let cost = key.utf8.count + Self.entryOverhead
+        if bytes + cost > Self.maxBytes {
+            entries = [:]
+            bytes = 0
+        }
+        if entries.updateValue(secret, forKey: key) == nil { bytes += cost }
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Whether `needle` occurs in these bytes. Needles here are a few bytes long, so the
+    /// simple search is linear in the text.
+    func containsRun(_ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty else { return true }
+        guard count >= needle.count else { return false }
+        for start in 0...(count - needle.count) where self[start] == needle[0] {
+            var matched = 1
+            while matched < needle.count, self[start + matched] == needle[matched] { matched += 1 }
+            if matched == needle.count { return true }
+        }
+        return false
+    }
+}
