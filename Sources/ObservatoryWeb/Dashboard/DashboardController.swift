@@ -108,8 +108,9 @@ public struct DashboardController: Sendable {
                     .notFound, title: "Trace not found",
                     text: "No trace with id \(traceID.hex) is stored. It may not have arrived yet, may have been sampled out, or may be older than the retention period.")
             }
-            return renderer.html(
-                "trace", try TraceView(payload: payload, chrome: chrome("Trace \(traceID.hex)", active: \.navTraces), query: query))
+            let chrome = chrome("Trace \(traceID.hex)", active: \.navTraces)
+            let view = try await TraceWork.run { try TraceView(payload: payload, chrome: chrome, query: query) }
+            return renderer.html("trace", view)
         }
     }
 
