@@ -79,6 +79,9 @@ public struct TraceStore: Sendable {
         return query
     }
 
+    /// Spans of one trace decoded between two yields to other tasks.
+    static let spanDecodeSlice = 500
+
     /// One trace and all of its spans in start order; nil when the id is unknown.
     public func trace(_ id: TraceID) async throws(DatabaseError) -> (TraceSummary, [StoredSpan])? {
         let summaryQuery: PostgresQuery = """
@@ -98,19 +101,27 @@ public struct TraceStore: Sendable {
             ORDER BY s.start_time, s.span_id
             """
         do {
+            let rows = try await client.tracedQuery(spansQuery, logger: logger)
             var spans: [StoredSpan] = []
-            let rows = try await client.tracedQuery(spansQuery, logger: logger).decode(
-                (String, String?, String, String, String, String?, String, String?, Date, Date, Double, String, String?,
-                 String, String, String).self)
-            for (spanID, parent, name, kind, operation, target, service, scope, start, end, duration, status,
-                message, attributes, resource, events) in rows
-            {
-                spans.append(
-                    StoredSpan(
-                        spanID: spanID, parentSpanID: parent, name: name, kind: kind, operation: operation, target: target,
-                        serviceName: service, scopeName: scope, startTime: start, endTime: end, durationMs: duration,
-                        status: status, statusMessage: message, attributesJSON: attributes,
-                        resourceAttributesJSON: resource, eventsJSON: events))
+            spans.reserveCapacity(rows.count)
+            // A trace can hold tens of thousands of spans, and decoding them is the largest
+            // part of showing it: in slices, yielding between them, so that one large trace
+            // does not hold a thread of the shared pool (and /healthz behind it) for seconds.
+            for first in stride(from: 0, to: rows.count, by: Self.spanDecodeSlice) {
+                if first > 0 { await Task.yield() }
+                let slice = rows[first..<min(first + Self.spanDecodeSlice, rows.count)]
+                for row in slice {
+                    let (spanID, parent, name, kind, operation, target, service, scope, start, end, duration, status,
+                        message, attributes, resource, events) = try row.decode(
+                            (String, String?, String, String, String, String?, String, String?, Date, Date, Double, String,
+                             String?, String, String, String).self)
+                    spans.append(
+                        StoredSpan(
+                            spanID: spanID, parentSpanID: parent, name: name, kind: kind, operation: operation, target: target,
+                            serviceName: service, scopeName: scope, startTime: start, endTime: end, durationMs: duration,
+                            status: status, statusMessage: message, attributesJSON: attributes,
+                            resourceAttributesJSON: resource, eventsJSON: events))
+                }
             }
             return (summary, spans)
         } catch {

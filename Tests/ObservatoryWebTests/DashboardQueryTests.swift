@@ -205,7 +205,9 @@ final class TraceJSONTests: XCTestCase {
             traceID: String(repeating: "ab", count: 16), rootName: hostile, serviceName: "s", startTime: now,
             endTime: span.endTime, durationMs: 12.5, spanCount: 1, errorCount: 1, status: "error", firstError: nil)
         let timeline = TraceTimeline(summary: summary, spans: [span])
-        let script = timeline.scriptJSON
+        var writer = JSONText()
+        timeline.write(into: &writer)
+        let script = writer.string
         XCTAssertFalse(script.contains("<"))
         XCTAssertFalse(script.contains(">"))
         XCTAssertFalse(script.contains("&"))

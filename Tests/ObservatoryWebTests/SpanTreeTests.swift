@@ -91,6 +91,98 @@ final class SpanTreeTests: XCTestCase {
         XCTAssertEqual(tree.criticalPath().count, 1000)
     }
 
+    /// A root `count` ms long and `count` children one after another, 1 ms each: the
+    /// shape of a batch job or an agent loop, and the one that made the layout quadratic.
+    static func wide(_ count: Int) -> [StoredSpan] {
+        var spans = [span("root", 0, Double(count))]
+        spans.reserveCapacity(count + 1)
+        for index in 0..<count { spans.append(span("c\(index)", parent: "root", Double(index), Double(index + 1))) }
+        return spans
+    }
+
+    /// `count` spans, each the only child of the one before and nested inside it.
+    static func chain(_ count: Int) -> [StoredSpan] {
+        var spans = [span("s0", 0, Double(count))]
+        spans.reserveCapacity(count)
+        for index in 1..<count {
+            spans.append(span("s\(index)", parent: "s\(index - 1)", Double(index) / 2, Double(count) - Double(index) / 2))
+        }
+        return spans
+    }
+
+    func testFiftyThousandSequentialChildren() {
+        let spans = Self.wide(50_000)
+        let tree = SpanTree(spans)
+        XCTAssertEqual(tree.roots, [0])
+        XCTAssertEqual(tree.children[0].count, 50_000)
+        XCTAssertEqual(tree.order, Array(0...50_000))
+        XCTAssertEqual(tree.depth[0], 0)
+        XCTAssertEqual(Set(tree.depth.dropFirst()), [1])
+        // Each child ended exactly when the next began: the root waited for every one.
+        XCTAssertEqual(tree.criticalPath(), Set(0...50_000))
+    }
+
+    func testFiftyThousandDeepChainNeedsNoRecursion() {
+        let spans = Self.chain(50_000)
+        let tree = SpanTree(spans)
+        XCTAssertEqual(tree.order, Array(0..<50_000))
+        XCTAssertEqual(tree.depth, Array(0..<50_000))
+        XCTAssertEqual(tree.criticalPath(), Set(0..<50_000))
+        let timeline = TraceTimeline(summary: Self.summary(spans), spans: spans)
+        XCTAssertEqual(timeline.spans.last?.depth, 49_999)
+        XCTAssertEqual(timeline.spans.last?.parentSpanID, "s49998")
+    }
+
+    func testSpansOutOfStartOrderAreSortedOnce() {
+        // The store sorts by start; anything else must come out the same all the same.
+        let sorted = Self.wide(1_000)
+        let shuffled = Array(sorted.reversed())
+        let tree = SpanTree(shuffled)
+        XCTAssertEqual(tree.order.map { shuffled[$0].spanID }, sorted.map(\.spanID))
+        XCTAssertEqual(tree.children[1_000].map { shuffled[$0].spanID }, sorted.dropFirst().map(\.spanID))
+        XCTAssertEqual(tree.criticalPath().count, 1_001)
+    }
+
+    func testParallelFanOutOnlyTheLastToFinishIsCritical() {
+        // 10,000 children all started with the root; the one ending last (c7) is the path,
+        // and the walk must find nothing else that ended before c7 started.
+        var spans = [Self.span("root", 0, 200)]
+        for index in 0..<10_000 { spans.append(Self.span("c\(index)", parent: "root", 0, index == 7 ? 199 : 100)) }
+        XCTAssertEqual(Self.critical(spans), ["root", "c7"])
+    }
+
+    /// Layout time (tree, critical path, timeline) of `spans`, the best of three runs.
+    static func layoutSeconds(_ spans: [StoredSpan]) -> Double {
+        let summary = Self.summary(spans)
+        var best = Double.infinity
+        for _ in 0..<3 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let timeline = TraceTimeline(summary: summary, spans: spans)
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            XCTAssertEqual(timeline.spans.count, spans.count)
+            best = min(best, elapsed)
+        }
+        return best
+    }
+
+    func testLayoutGrowsLinearlyWithWideAndDeepTraces() {
+        // Eight times the spans: linear is ×8, n log n about ×10, quadratic ×64. The bound
+        // leaves room for a busy machine without letting a quadratic step through; the
+        // best of three runs keeps one unlucky pause from deciding.
+        for (name, make) in [("wide", Self.wide), ("chain", Self.chain)] as [(String, (Int) -> [StoredSpan])] {
+            let small = Self.layoutSeconds(make(2_000))
+            let large = Self.layoutSeconds(make(16_000))
+            XCTAssertLessThan(large / small, 24, "\(name): \(small) s for 2,000 spans, \(large) s for 16,000")
+        }
+    }
+
+    static func summary(_ spans: [StoredSpan]) -> TraceSummary {
+        TraceSummary(
+            traceID: String(repeating: "ab", count: 16), rootName: spans[0].name, serviceName: "svc", startTime: spans[0].startTime,
+            endTime: spans[0].endTime, durationMs: spans[0].durationMs, spanCount: spans.count, errorCount: 0, status: "ok",
+            firstError: nil)
+    }
+
     func testTimelineFlagsSlowDatabaseSpansAndOffsets() {
         let spans = [
             Self.span("root", 0, 3000), Self.span("q1", parent: "root", 10, 1011, operation: "db_query"),

@@ -48,9 +48,10 @@ public struct DashboardAPIController: Sendable {
                 guard let payload = try await data.trace(traceID) else {
                     return Self.error(.notFound, "no trace with id \(traceID.hex)")
                 }
+                let json = await TraceWork.run { payload.json }
                 return Response(
                     status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
-                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: payload.json)))
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: json)))
             } catch {
                 return failure(error)
             }

@@ -44,7 +44,9 @@ public struct DashboardController: Sendable {
             }
         }
         group.get("observability/traces") { request, _ in await traceList(request) }
-        group.get("observability/traces/:id") { _, context in await trace(context.parameters.get("id") ?? "") }
+        group.get("observability/traces/:id") { request, context in
+            await trace(context.parameters.get("id") ?? "", request.queryDictionary)
+        }
     }
 
     func chrome(_ title: String, active: KeyPath<Chrome, Bool>? = nil) -> Chrome {
@@ -95,17 +97,20 @@ public struct DashboardController: Sendable {
         }
     }
 
-    func trace(_ id: String) async -> Response {
+    func trace(_ id: String, _ parameters: [String: String]) async -> Response {
         await answer(title: "Trace") {
             guard let traceID = TraceID(hex: id), traceID.isValid else {
                 throw BadQuery(message: "a trace id is 32 hexadecimal digits (got \(id.debugDescription))")
             }
+            let query = try TracePageQuery(parameters)
             guard let payload = try await data.trace(traceID) else {
                 return message(
                     .notFound, title: "Trace not found",
                     text: "No trace with id \(traceID.hex) is stored. It may not have arrived yet, may have been sampled out, or may be older than the retention period.")
             }
-            return renderer.html("trace", try TraceView(payload: payload, chrome: chrome("Trace \(traceID.hex)", active: \.navTraces)))
+            let chrome = chrome("Trace \(traceID.hex)", active: \.navTraces)
+            let view = try await TraceWork.run { try TraceView(payload: payload, chrome: chrome, query: query) }
+            return renderer.html("trace", view)
         }
     }
 

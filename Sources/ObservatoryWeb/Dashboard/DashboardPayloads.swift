@@ -115,6 +115,6 @@ struct DashboardData: Sendable {
     /// nil when no trace has this id.
     func trace(_ id: TraceID) async throws(DatabaseError) -> TraceDetailPayload? {
         guard let (summary, spans) = try await traces.trace(id) else { return nil }
-        return TraceDetailPayload(trace: TraceTimeline(summary: summary, spans: spans), spans: spans)
+        return await TraceWork.run { TraceDetailPayload(trace: TraceTimeline(summary: summary, spans: spans), spans: spans) }
     }
 }

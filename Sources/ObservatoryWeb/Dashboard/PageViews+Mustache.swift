@@ -188,6 +188,10 @@ extension TraceView: MustacheFields {
         "services": \.services,
         "resources": \.resources,
         "timelineJSON": \.timelineJSON,
+        "drawingNotice": \.drawingNotice,
+        "tableNotice": \.tableNotice,
+        "previousPageURL": \.previousPageURL,
+        "nextPageURL": \.nextPageURL,
         "spanRowsHTML": \.spanRowsHTML,
     ]
 }

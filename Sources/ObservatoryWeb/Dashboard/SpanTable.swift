@@ -5,13 +5,18 @@ import ObservatoryStore
 /// indented by depth, badges for the critical path and slow queries, operation and
 /// target, service, offset, duration, status and message) and, when the span has any,
 /// a row with its attributes and events, an exception's stack trace as a block.
+/// One page of rows at a time (`TracePageLimits.tableRows`): only those spans' attributes
+/// and events are parsed, whatever the size of the trace.
 enum SpanTable {
-    static func rows(timeline: TraceTimeline, stored: [StoredSpan]) -> String {
+    /// The table rows of the timeline's spans at `rows` (positions in tree order).
+    static func rows(timeline: TraceTimeline, stored: [StoredSpan], rows: Range<Int>) -> String {
+        let shown = timeline.spans[rows.clamped(to: timeline.spans.indices)]
+        let wanted = Set(shown.map(\.spanID))
         var byID: [String: StoredSpan] = [:]
-        byID.reserveCapacity(stored.count)
-        for span in stored where byID[span.spanID] == nil { byID[span.spanID] = span }
-        var html = HTMLText(capacity: stored.count * 900)
-        for span in timeline.spans {
+        byID.reserveCapacity(wanted.count)
+        for span in stored where wanted.contains(span.spanID) && byID[span.spanID] == nil { byID[span.spanID] = span }
+        var html = HTMLText(capacity: shown.count * 900)
+        for span in shown {
             row(span, stored: byID[span.spanID], into: &html)
         }
         return html.string
@@ -23,7 +28,7 @@ enum SpanTable {
         html.markup(span.critical ? "\" class=\"span-row critical\" data-span-id=\"" : "\" class=\"span-row\" data-span-id=\"")
         html.text(span.spanID)
         html.markup("\">\n<td class=\"name\"><span class=\"indent\" style=\"padding-left: ")
-        html.number(span.depth * 14)
+        html.number(min(span.depth, TracePageLimits.indentLevels) * 14)
         html.markup("px\">")
         html.text(span.name)
         html.markup("</span>")
@@ -41,6 +46,10 @@ enum SpanTable {
         }
         html.markup(" · ")
         html.text(span.kind)
+        if span.depth > TracePageLimits.indentLevels {
+            html.markup(" · depth ")
+            html.number(span.depth)
+        }
         if let scope = stored?.scopeName {
             html.markup(" · ")
             html.text(scope)

@@ -4,9 +4,15 @@ import ObservatoryStore
 /// The parent/child structure of one trace's spans, by index into the stored spans.
 /// Span data is untrusted: parents may be missing (a root as far as we can tell), and
 /// links may even form cycles; every span is placed exactly once regardless.
+///
+/// Everything here is linear in the number of spans, apart from at most two sorts of all
+/// of them (by start, skipped when the spans arrive sorted as the store returns them, and
+/// by end for the critical path), and nothing recurses: a trace may hold 50,000 children
+/// of one span or a chain 50,000 deep, and a walk per child or a call per level would
+/// take minutes or overflow the stack.
 struct SpanTree {
     let spans: [StoredSpan]
-    /// Children of each span, by start time.
+    /// Children of each span, by start time. Always agrees with `parent`.
     private(set) var children: [[Int]]
     /// Indices of spans without a parent in the trace, by start time.
     private(set) var roots: [Int]
@@ -18,44 +24,61 @@ struct SpanTree {
 
     init(_ spans: [StoredSpan]) {
         self.spans = spans
+        let count = spans.count
         var indexByID: [String: Int] = [:]
+        indexByID.reserveCapacity(count)
         for (index, span) in spans.enumerated() where indexByID[span.spanID] == nil { indexByID[span.spanID] = index }
-        children = Array(repeating: [], count: spans.count)
-        parent = Array(repeating: nil, count: spans.count)
-        roots = []
-        depth = Array(repeating: 0, count: spans.count)
+        parent = Array(repeating: nil, count: count)
         for (index, span) in spans.enumerated() {
             if let parentID = span.parentSpanID, let parentIndex = indexByID[parentID], parentIndex != index {
                 parent[index] = parentIndex
-                children[parentIndex].append(index)
-            } else {
-                roots.append(index)
             }
         }
-        // Spans arrive in start order (the query sorts them); keep ties stable.
-        let byStart: (Int, Int) -> Bool = { spans[$0].startTime < spans[$1].startTime || (spans[$0].startTime == spans[$1].startTime && $0 < $1) }
-        roots.sort(by: byStart)
-        for index in children.indices { children[index].sort(by: byStart) }
+        // Appending in one start order for the whole trace leaves every child list and the
+        // roots sorted, with no sort per span.
+        let byStart = Self.startOrder(spans)
+        children = Array(repeating: [], count: count)
+        roots = []
+        for index in byStart {
+            if let up = parent[index] { children[up].append(index) } else { roots.append(index) }
+        }
+        depth = Array(repeating: 0, count: count)
+        order.reserveCapacity(count)
 
-        var visited = Array(repeating: false, count: spans.count)
+        var visited = Array(repeating: false, count: count)
+        var stack: [Int] = []
         func walk(from root: Int) {
-            var stack: [(Int, Int)] = [(root, 0)]
-            while let (index, level) = stack.popLast() {
-                guard !visited[index] else { continue }
-                visited[index] = true
-                depth[index] = level
+            stack.append(root)
+            visited[root] = true
+            while let index = stack.popLast() {
                 order.append(index)
-                for child in children[index].reversed() where !visited[child] { stack.append((child, level + 1)) }
+                for child in children[index].reversed() where !visited[child] {
+                    visited[child] = true
+                    depth[child] = depth[index] + 1
+                    stack.append(child)
+                }
             }
         }
         for root in roots { walk(from: root) }
         // Spans only reachable through a cycle have no root above them: the earliest
-        // unvisited one becomes a root, its cycle is cut there.
-        for index in spans.indices.sorted(by: byStart) where !visited[index] {
+        // unvisited one becomes a root, its cycle is cut there. A span has one parent, so
+        // it is in at most one cycle and each child list is searched at most once.
+        for index in byStart where !visited[index] {
+            if let up = parent[index] { children[up].removeAll { $0 == index } }
             parent[index] = nil
+            depth[index] = 0
             roots.append(index)
             walk(from: index)
         }
+    }
+
+    /// The span indices by start time, ties in stored order. The store returns spans in
+    /// start order, so one linear check usually replaces the sort.
+    static func startOrder(_ spans: [StoredSpan]) -> [Int] {
+        let order = Array(spans.indices)
+        let sorted = zip(spans, spans.dropFirst()).allSatisfy { $0.startTime <= $1.startTime }
+        if sorted { return order }
+        return order.sorted { spans[$0].startTime < spans[$1].startTime || (spans[$0].startTime == spans[$1].startTime && $0 < $1) }
     }
 
     /// The spans on the critical path of each root, the way Jaeger computes it: from the
@@ -68,37 +91,50 @@ struct SpanTree {
     /// started counts (Jaeger asks for strictly earlier), so back-to-back steps are all
     /// on the path; each span is stepped into once, which keeps zero-length spans from
     /// being revisited.
+    ///
+    /// Linear after one sort: each span's children are kept latest end first, and the
+    /// point the walk looks back from only moves earlier within a span (it is the start
+    /// of the child just left, which ended by the previous point), so a child passed
+    /// over, taken or too late, never qualifies again and one cursor per span suffices.
+    /// Looking through every child at every return made a root with 50,000 sequential
+    /// children take 2.5 billion steps.
     func criticalPath() -> Set<Int> {
-        var critical = Set<Int>()
+        let count = spans.count
         let clipped = clippedBounds()
+        var rank = Array(repeating: 0, count: count)
+        for (position, index) in order.enumerated() { rank[index] = position }
+        // Latest end first; among equal ends the earliest start, as a scan in start order
+        // keeping the first of the latest would choose.
+        let latestFirst = spans.indices
+            .filter { parent[$0] != nil && clipped[$0].start <= clipped[$0].end }
+            .sorted { clipped[$0].end > clipped[$1].end || (clipped[$0].end == clipped[$1].end && rank[$0] < rank[$1]) }
+        var byEnd = Array(repeating: [Int](), count: count)
+        for index in latestFirst {
+            if let up = parent[index] { byEnd[up].append(index) }
+        }
+
+        var critical = Set<Int>(minimumCapacity: count)
+        var passed = Array(repeating: 0, count: count)
         for root in roots {
             var current = root
             var cursor: Date? = nil
-            var entered: Set<Int> = [root]
-            var steps = 0
-            while steps <= spans.count * 2 {
-                steps += 1
+            while true {
                 critical.insert(current)
-                let bounds = clipped[current]
-                // Coming down, any child may be the last to finish; coming back up from
-                // a child, only those that finished before that child started.
-                var candidate: Int? = nil
-                for child in children[current] {
-                    let span = clipped[child]
-                    guard span.start <= span.end else { continue }
-                    if entered.contains(child) { continue }
-                    if let limit = cursor, span.end > limit { continue }
-                    if let best = candidate, clipped[best].end >= span.end { continue }
-                    candidate = child
+                var next: Int? = nil
+                while passed[current] < byEnd[current].count {
+                    let child = byEnd[current][passed[current]]
+                    passed[current] += 1
+                    if let limit = cursor, clipped[child].end > limit { continue }
+                    next = child
+                    break
                 }
-                if let child = candidate {
-                    entered.insert(child)
+                if let child = next {
                     current = child
                     cursor = nil
                     continue
                 }
                 guard current != root, let up = parent[current] else { break }
-                cursor = bounds.start
+                cursor = clipped[current].start
                 current = up
             }
         }

@@ -26,16 +26,95 @@ extension TraceTimeline {
         json.endObject()
     }
 
-    /// For a `<script type="application/json">` element: JSONText escapes `<`, `>`, `&`.
-    var scriptJSON: String {
-        var json = JSONText(capacity: spans.count * 300 + 256)
-        write(into: &json)
+    /// The trace page's data for the Gantt chart and the flame graph, for a
+    /// `<script type="application/json">` element (JSONText escapes `<`, `>`, `&`): the
+    /// trace's fields, with `span_count` the whole trace, and only the spans `drawing`
+    /// draws, each with `row`, its place in the span table; then the summary rows
+    /// (`groups`) and the limits the page applied, so the scripts declare none of their own.
+    func scriptJSON(drawing: TraceDrawing, tablePage: Int) -> String {
+        var json = JSONText(capacity: drawing.spans.count * 300 + drawing.groups.count * 200 + 512)
+        json.beginObject()
+        json.key("drawn_spans")
+        json.number(drawing.spans.count)
+        json.key("duration_ms")
+        json.number(durationMs)
+        json.key("end")
+        json.string(APIJSON.timestamp(end))
+        json.key("groups")
+        json.beginArray()
+        for group in drawing.groups { group.write(into: &json) }
+        json.endArray()
+        json.key("limits")
+        json.beginObject()
+        json.key("indent_levels")
+        json.number(TracePageLimits.indentLevels)
+        json.key("rows")
+        json.number(TracePageLimits.drawnRows)
+        json.key("siblings")
+        json.number(TracePageLimits.siblingsDrawn)
+        json.key("table_rows")
+        json.number(TracePageLimits.tableRows)
+        json.endObject()
+        json.key("services")
+        json.beginArray()
+        for service in services { json.string(service) }
+        json.endArray()
+        json.key("span_count")
+        json.number(spanCount)
+        json.key("spans")
+        json.beginArray()
+        for row in drawing.spans { spans[row].write(into: &json, row: row) }
+        json.endArray()
+        json.key("start")
+        json.string(APIJSON.timestamp(start))
+        json.key("status")
+        json.string(status)
+        json.key("table_page")
+        json.number(tablePage)
+        json.key("trace_id")
+        json.string(traceID)
+        json.endObject()
         return json.string
     }
 }
 
-extension TraceTimeline.Span {
+extension TraceDrawing.Group {
     func write(into json: inout JSONText) {
+        json.beginObject()
+        json.key("before")
+        json.number(before)
+        json.key("children")
+        json.number(children)
+        json.key("critical")
+        json.number(critical)
+        json.key("depth")
+        json.number(depth)
+        json.key("end_offset_ms")
+        json.number(endOffsetMs)
+        json.key("errors")
+        json.number(errors)
+        json.key("first_row")
+        json.number(firstRow)
+        json.key("first_span_id")
+        json.string(firstSpanID)
+        if let parentSpanID {
+            json.key("parent_span_id")
+            json.string(parentSpanID)
+        }
+        json.key("reason")
+        json.string(reason.rawValue)
+        json.key("spans")
+        json.number(spans)
+        json.key("start_offset_ms")
+        json.number(startOffsetMs)
+        json.endObject()
+    }
+}
+
+extension TraceTimeline.Span {
+    /// `row`, on the page only: the span's place in tree order, which tells the script
+    /// on which page of the span table it is listed.
+    func write(into json: inout JSONText, row: Int? = nil) {
         json.beginObject()
         json.key("critical")
         json.bool(critical)
@@ -52,6 +131,10 @@ extension TraceTimeline.Span {
         if let parentSpanID {
             json.key("parent_span_id")
             json.string(parentSpanID)
+        }
+        if let row {
+            json.key("row")
+            json.number(row)
         }
         json.key("service")
         json.string(service)

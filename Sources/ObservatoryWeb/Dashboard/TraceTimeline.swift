@@ -4,7 +4,7 @@ import ObservatoryStore
 /// A trace laid out for the Gantt chart and the flame graph: spans in tree order (depth
 /// first, children by start time) with their depth, offset from the trace start, and
 /// whether they lie on the critical path. Computed here, once, so the page script only
-/// draws, and the JSON API gives the same layout.
+/// draws, and the JSON API gives the same layout. Linear in the spans (see `SpanTree`).
 public struct TraceTimeline: Sendable, Codable, Equatable {
     public struct Span: Sendable, Codable, Equatable {
         public var spanID: String
@@ -51,8 +51,11 @@ public struct TraceTimeline: Sendable, Codable, Equatable {
     public init(summary: TraceSummary, spans stored: [StoredSpan]) {
         let tree = SpanTree(stored)
         let critical = tree.criticalPath()
+        // A set beside the list: a trace may name thousands of services, and a search of
+        // the list per span would be quadratic.
         var services: [String] = []
-        for span in stored where !services.contains(span.serviceName) { services.append(span.serviceName) }
+        var seen = Set<String>()
+        for span in stored where seen.insert(span.serviceName).inserted { services.append(span.serviceName) }
         let origin = summary.startTime
         self.traceID = summary.traceID
         self.start = summary.startTime

@@ -5,6 +5,10 @@ import ObservatoryStore
 /// attributes, the timeline JSON for the Gantt chart and flame graph, and the span table
 /// with every attribute and event. The table is built by `SpanTable` rather than by the
 /// template: at 1,000 spans the template engine took a quarter of a second.
+///
+/// A very large trace is shown in bounded pieces (`TracePageLimits`): the charts draw a
+/// `TraceDrawing` of it and the table one page of rows, and two notices say what was left
+/// out and where to find it. Building the page is linear in the trace's spans.
 struct TraceView: Sendable {
     /// A key and its value as stored (strings bare, everything else as JSON).
     struct Field: Sendable {
@@ -33,10 +37,16 @@ struct TraceView: Sendable {
     var services: String
     var resources: [ServiceResource]
     var timelineJSON: String
+    /// What the charts leave out of a very large trace; nil when they draw every span.
+    var drawingNotice: String?
+    /// Which spans the table lists, when the trace needs more than one page; nil otherwise.
+    var tableNotice: String?
+    var previousPageURL: String?
+    var nextPageURL: String?
     /// The span table's rows, escaped by `HTMLText`.
     var spanRowsHTML: String
 
-    init(payload: TraceDetailPayload, chrome: Chrome) throws {
+    init(payload: TraceDetailPayload, chrome: Chrome, query: TracePageQuery = TracePageQuery()) throws {
         let trace = payload.trace
         self.chrome = chrome
         apiURL = "/api/v1/traces/\(trace.traceID)"
@@ -55,7 +65,38 @@ struct TraceView: Sendable {
         for span in payload.spans where seen.insert(span.serviceName + "\u{0}" + span.resourceAttributesJSON).inserted {
             resources.append(ServiceResource(service: span.serviceName, attributes: SpanTable.fields(span.resourceAttributesJSON)))
         }
-        timelineJSON = trace.scriptJSON
-        spanRowsHTML = SpanTable.rows(timeline: trace, stored: payload.spans)
+        let drawing = TraceDrawing(trace)
+        timelineJSON = trace.scriptJSON(drawing: drawing, tablePage: query.page)
+        drawingNotice = Self.notice(drawing)
+
+        let total = trace.spans.count
+        let perPage = TracePageLimits.tableRows
+        let pages = max(1, (total + perPage - 1) / perPage)
+        let first = min((query.page - 1) * perPage, total)
+        let rows = first..<min(first + perPage, total)
+        let path = "/admin/observability/traces/\(trace.traceID)"
+        func pageURL(_ page: Int) -> String { link(path, page == 1 ? [] : [URLQueryItem(name: "page", value: String(page))]) + "#span-table" }
+        if query.page > pages {
+            tableNotice = "Page \(Format.count(query.page)) is past the end: this trace's \(Format.count(total)) spans fill \(Format.count(pages)) \(pages == 1 ? "page" : "pages") of \(Format.count(perPage))."
+            previousPageURL = pageURL(pages)
+        } else if pages > 1 {
+            tableNotice = "Showing spans \(Format.count(rows.lowerBound + 1))–\(Format.count(rows.upperBound)) of \(Format.count(total)), in tree order (page \(Format.count(query.page)) of \(Format.count(pages)), \(Format.count(perPage)) a page)."
+            previousPageURL = query.page > 1 ? pageURL(query.page - 1) : nil
+            nextPageURL = query.page < pages ? pageURL(query.page + 1) : nil
+        }
+        spanRowsHTML = SpanTable.rows(timeline: trace, stored: payload.spans, rows: rows)
+    }
+
+    /// What `drawing` left out, in words; nil when it draws everything.
+    static func notice(_ drawing: TraceDrawing) -> String? {
+        guard !drawing.isComplete else { return nil }
+        var text = "This trace has \(Format.count(drawing.totalSpans)) spans; the timeline and the flame graph draw \(Format.count(drawing.spans.count)) of them."
+        if drawing.groups.contains(where: { $0.reason == .siblings }) {
+            text += " Of a span's children (and of the roots), the first \(Format.count(TracePageLimits.siblingsDrawn)) are drawn and the rest summarized in one row."
+        }
+        if let limit = drawing.groups.first(where: { $0.reason == .limit }) {
+            text += " Drawing stops at \(Format.count(TracePageLimits.drawnRows)) rows; the last row counts the \(Format.count(limit.spans)) spans after that."
+        }
+        return text + " The span table lists every span."
     }
 }

@@ -3,7 +3,9 @@
  * children stacked above, widths proportional to time, colored by operation
  * kind. Click a span to zoom into it, search to highlight spans by name or
  * target. Nodes are plain divs filled with textContent, because span names
- * and targets are untrusted.
+ * and targets are untrusted. For a very large trace the server sends an
+ * outline: each summary of left-out children is drawn as one hatched block
+ * over their time range, and the legend says how many spans are drawn.
  */
 'use strict';
 
@@ -64,13 +66,17 @@
     active = null;
 
     // ----- Model (trace-model.js) -----
-    const { spans, ids, parentOf, childrenOf, full } = window.ObservatoryTraceModel.build(data);
+    const model = window.ObservatoryTraceModel;
+    const { spans, ids, parentOf, childrenOf, full, groups, total: spanTotal } = model.build(data);
+    const drawnGroups = groups.filter((g) => g.reason === 'siblings' && g.hasRange);
     if (spans.length === 0) {
       root.appendChild(el('p', 'notice', 'This trace has no spans.'));
       return;
     }
     const depthOf = (s) => Math.min(Math.max(0, Math.floor(num(s.depth, 0))), spans.length);
-    const maxDepth = spans.reduce((m, s) => Math.max(m, depthOf(s)), 0);
+    const maxDepth = drawnGroups.reduce((m, g) => Math.max(m, Math.min(g.depth, spans.length)),
+      spans.reduce((m, s) => Math.max(m, depthOf(s)), 0));
+    const nameOf = new Map(spans.map((s, i) => [ids[i], String(s.name ?? '')]));
     const total = num(data.duration_ms, 0) > 0 ? num(data.duration_ms, 0) : full;
     const lowered = spans.map((s) => ({
       name: String(s.name ?? '').toLowerCase(),
@@ -131,7 +137,8 @@
       legend.appendChild(item);
     }
     legend.appendChild(el('span', 'flame-summary',
-      'total duration ' + formatMs(total) + ', ' + spans.length + (spans.length === 1 ? ' span' : ' spans')));
+      'total duration ' + formatMs(total) + ', ' + model.count(spanTotal) + (spanTotal === 1 ? ' span' : ' spans') +
+      (spans.length < spanTotal ? ' (' + model.count(spans.length) + ' drawn)' : '')));
 
     // ----- Stage -----
     const stage = el('div', 'flame-stage');
@@ -190,6 +197,18 @@
         stage.appendChild(node);
         nodes.push({ index: i, node });
       });
+      for (const group of drawnGroups) {
+        if (zoom !== null && !zoom.shown.has(group.parent)) continue;
+        if (group.end < start || group.start > end) continue;
+        const text = model.groupText(group, nameOf.get(group.parent) ?? 'its parent');
+        const node = el('div', 'flame-node flame-group', text);
+        node.title = text;
+        node.style.left = ((Math.max(group.start, start) - start) / width) * 100 + '%';
+        node.style.width = ((Math.min(group.end, end) - Math.max(group.start, start)) / width) * 100 + '%';
+        node.style.top = (maxDepth - Math.min(group.depth, spans.length)) * ROW_PX + 'px';
+        node.style.zIndex = '0';
+        stage.appendChild(node);
+      }
       applySearch();
     }
 

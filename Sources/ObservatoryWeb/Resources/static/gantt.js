@@ -2,8 +2,11 @@
  * Gantt chart of one trace on the trace detail page: one row per span in tree
  * order, bars placed on a shared time axis, collapsible subtrees, zoom and
  * pan, hover details, and a click that finds the span's row in the server's
- * span table. Span fields are untrusted, so every string goes in through
- * textContent or setAttribute.
+ * span table (on another page of it when the table is paged). For a very large
+ * trace the server sends an outline: summary rows stand for the spans it left
+ * out, with their time range as a hatched bar and a link to where the table
+ * lists them. Span fields are untrusted, so every string goes in through
+ * textContent or setAttribute. Nothing recurses: chains can be thousands deep.
  */
 'use strict';
 
@@ -80,11 +83,15 @@
     ];
   }
 
-  // Moves the highlight in the server-rendered span table to this span's row.
-  function highlightTableRow(spanId) {
+  // Moves the highlight in the server-rendered span table to this span's row;
+  // `elsewhere` is the address of the table page listing it when it is not here.
+  function highlightTableRow(spanId, elsewhere) {
     for (const old of document.querySelectorAll('[id^="span-"].highlight')) old.classList.remove('highlight');
     const row = document.getElementById('span-' + spanId);
-    if (!row) return;
+    if (!row) {
+      if (elsewhere) window.location.assign(elsewhere);
+      return;
+    }
     row.scrollIntoView({ block: 'center' });
     void row.offsetWidth; // restart the flash animation when the same row is chosen again
     row.classList.add('highlight');
@@ -103,7 +110,8 @@
     relayout = null;
 
     // ----- Model (trace-model.js) -----
-    const { spans, ids, parentOf, childrenOf, full } = window.ObservatoryTraceModel.build(data);
+    const model = window.ObservatoryTraceModel;
+    const { spans, ids, parentOf, childrenOf, full, groups, limits } = model.build(data);
     if (spans.length === 0) {
       root.appendChild(el('p', 'notice', 'This trace has no spans.'));
       return;
@@ -144,17 +152,51 @@
     body.appendChild(gridlines);
     const rows = [];
     const rowById = new Map();
+    const groupParents = new Set(groups.map((g) => g.parent).filter((p) => p !== null));
+    const indentOf = (depth) => {
+      const level = Math.max(0, Math.floor(num(depth, 0)));
+      return (limits.indentLevels === null ? Math.min(level, spans.length) : Math.min(level, limits.indentLevels)) *
+        INDENT_PX + 4;
+    };
+
+    // A summary row: the spans the server left out, as one hatched bar over their
+    // time range, and a link to where the span table lists the first of them.
+    function addGroupRow(group) {
+      const row = el('div', 'gantt-row gantt-group');
+      const label = el('div', 'gantt-label');
+      label.style.paddingLeft = indentOf(group.depth) + 'px';
+      label.appendChild(el('span', 'gantt-toggle-spacer'));
+      const parentEntry = group.parent === null ? undefined : rowById.get(group.parent);
+      const text = model.groupText(group, parentEntry ? String(parentEntry.span.name ?? '') : 'its parent');
+      label.appendChild(el('span', 'gantt-group-name', text));
+      label.title = text;
+      if (group.firstRow >= 0 && group.firstSpanId) {
+        const link = el('a', 'gantt-group-link', 'in the table');
+        link.href = model.tableAddress(data, group.firstRow, group.firstSpanId) ||
+          '#span-' + encodeURIComponent(group.firstSpanId);
+        label.appendChild(link);
+      }
+      const track = el('div', 'gantt-track');
+      const bar = el('div', 'gantt-bar gantt-group-bar');
+      bar.title = text;
+      if (group.hasRange) track.appendChild(bar);
+      row.append(label, track);
+      body.appendChild(row);
+      rows.push({ id: null, group, row, bar: group.hasRange ? bar : null, barLabel: null, toggle: null });
+    }
+
+    let nextGroup = 0;
     spans.forEach((span, i) => {
+      while (nextGroup < groups.length && groups[nextGroup].before <= i) addGroupRow(groups[nextGroup++]);
       const id = ids[i];
       const row = el('div', 'gantt-row');
       row.setAttribute('data-span-id', id);
       if (statusOf(span) === 'error') row.classList.add('is-error');
 
       const label = el('div', 'gantt-label');
-      const depth = Math.min(Math.max(0, Math.floor(num(span.depth, 0))), spans.length);
-      label.style.paddingLeft = (depth * INDENT_PX + 4) + 'px';
+      label.style.paddingLeft = indentOf(span.depth) + 'px';
       let toggle = null;
-      if (childrenOf.has(id)) {
+      if (childrenOf.has(id) || groupParents.has(id)) {
         toggle = el('button', 'gantt-toggle', '\u25BE');
         toggle.type = 'button';
         toggle.setAttribute('aria-expanded', 'true');
@@ -185,22 +227,22 @@
       rows.push(entry);
       rowById.set(id, entry);
     });
+    while (nextGroup < groups.length) addGroupRow(groups[nextGroup++]);
+    const spanRows = rows.filter((r) => r.group === undefined);
 
     root.append(toolbar, header, body);
 
     // ----- Visibility (collapse) -----
+    // One pass in row order: the server sends spans in tree order, so a parent's
+    // row always comes before its children's and summaries'.
     function applyVisibility() {
-      const visible = new Map();
-      const isVisible = (id, guard) => {
-        if (visible.has(id)) return visible.get(id);
-        const pid = parentOf.get(id);
-        const v = pid === undefined || guard > spans.length
-          ? true
-          : !collapsed.has(pid) && isVisible(pid, guard + 1);
-        visible.set(id, v);
-        return v;
-      };
-      for (const r of rows) r.row.hidden = !isVisible(r.id, 0);
+      const hidden = new Set();
+      for (const r of rows) {
+        const pid = r.group ? r.group.parent : parentOf.get(r.id);
+        const isHidden = pid !== undefined && pid !== null && (collapsed.has(pid) || hidden.has(pid));
+        r.row.hidden = isHidden;
+        if (isHidden && r.id !== null) hidden.add(r.id);
+      }
     }
 
     function setCollapsed(entry, isCollapsed) {
@@ -244,16 +286,23 @@
     // track clips anything that would overflow it. Widths are measured once, all
     // together (one layout), since the labels' text never changes.
     function measureLabels() {
-      for (const r of rows) r.barLabel.hidden = false;
-      for (const r of rows) r.labelWidth = r.barLabel.offsetWidth;
+      for (const r of spanRows) r.barLabel.hidden = false;
+      for (const r of spanRows) r.labelWidth = r.barLabel.offsetWidth;
     }
 
     function update() {
       const span = view.end - view.start;
-      if (rows.length && rows[0].labelWidth === undefined) measureLabels();
-      const track = rows.length ? rows[0].bar.parentElement : null;
+      if (spanRows.length && spanRows[0].labelWidth === undefined) measureLabels();
+      const track = spanRows.length ? spanRows[0].bar.parentElement : null;
       const trackWidth = (track && track.clientWidth) || 600;
       for (const r of rows) {
+        if (r.group) {
+          if (r.bar) {
+            r.bar.style.left = ((r.group.start - view.start) / span) * 100 + '%';
+            r.bar.style.width = 'max(' + ((r.group.end - r.group.start) / span) * 100 + '%, 2px)';
+          }
+          continue;
+        }
         const offset = num(r.span.start_offset_ms, 0);
         const duration = Math.max(num(r.span.duration_ms, 0), 0);
         const left = ((offset - view.start) / span) * 100;
@@ -358,8 +407,10 @@
     });
 
     function select(id) {
+      const entry = id === null ? undefined : rowById.get(id);
+      if (!entry) return;
       for (const r of rows) r.row.classList.toggle('selected', r.id === id);
-      highlightTableRow(id);
+      highlightTableRow(id, model.tableAddress(data, entry.span.row, id));
     }
 
     body.addEventListener('click', (event) => {
@@ -401,6 +452,16 @@
     relayout = update;
     applyVisibility();
     update();
+
+    // Arriving from another page of the span table at #span-<id>: mark that span.
+    let wanted = '';
+    try {
+      if (window.location.hash.startsWith('#span-')) wanted = decodeURIComponent(window.location.hash.slice(6));
+    } catch (e) {
+      wanted = ''; // a malformed address marks nothing
+    }
+    if (wanted && rowById.has(wanted)) select(wanted);
+    else if (wanted) highlightTableRow(wanted, null);
   }
 
   window.ObservatoryGantt = { render, formatMs };
