@@ -99,3 +99,36 @@ def pytest_runtest_makereport(item, call):
             if tail:
                 report.sections.append((f"observatory serve log (port {server.port}, pid {server.process.pid})", tail))
     return report
+
+
+# Chromium for the browser tests (test_dashboard_browser.py, test_wide_traces.py).
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    from browser import launch
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browse(chromium):
+    """open(base_url, **context options) -> (page, watch): a fresh context at 1280 px."""
+    contexts = []
+
+    from browser import PageWatch
+
+    def open_page(base_url: str, width: int = 1280, height: int = 900, **options):
+        context = chromium.new_context(base_url=base_url, viewport={"width": width, "height": height}, **options)
+        contexts.append(context)
+        page = context.new_page()
+        return page, PageWatch(page)
+
+    yield open_page
+    for context in contexts:
+        context.close()

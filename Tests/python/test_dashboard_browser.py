@@ -24,10 +24,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from playwright.sync_api import Error as PlaywrightError, expect, sync_playwright
+from playwright.sync_api import Error as PlaywrightError, expect
 
 from browser import (
-    ADMIN, MS, PageWatch, Tree, launch, new_trace_id, refresh_metrics, run_demo, send_spans, tool_span,
+    ADMIN, MS, Tree, new_trace_id, refresh_metrics, run_demo, send_spans, tool_span,
 )
 
 S = 1_000_000_000
@@ -39,30 +39,6 @@ HOSTILE_MESSAGE = "<b>boom</b></script>"
 
 
 # ---------- Browser ----------
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def browse(chromium):
-    """open(base_url, **context options) -> (page, watch): a fresh context at 1280 px."""
-    contexts = []
-
-    def open_page(base_url: str, width: int = 1280, height: int = 900, **options):
-        context = chromium.new_context(base_url=base_url, viewport={"width": width, "height": height}, **options)
-        contexts.append(context)
-        page = context.new_page()
-        return page, PageWatch(page)
-
-    yield open_page
-    for context in contexts:
-        context.close()
 
 
 # ---------- Data ----------

@@ -15,7 +15,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
 
 from payloads import (
-    PROTOBUF, SpanSpec, decode_export_response, decode_status, key_values, now_ns, post_protobuf, proto_span,
+    SpanSpec, decode_export_response, decode_status, key_values, now_ns, post_protobuf, proto_span,
     span_id, trace_id, trace_uuid,
 )
 

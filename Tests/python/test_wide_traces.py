@@ -23,9 +23,9 @@ from types import SimpleNamespace
 
 import pytest
 import requests
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from browser import ADMIN, MS, PageWatch, launch, new_span_id, new_trace_id
+from browser import ADMIN, MS, new_span_id, new_trace_id
 
 S = 1_000_000_000
 WIDE_CHILDREN = 50_000
@@ -252,29 +252,6 @@ def test_healthz_stays_responsive_while_three_views_run(big):
 
 
 # ---------- Chromium ----------
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def browse(chromium):
-    contexts = []
-
-    def open_page(base_url: str):
-        context = chromium.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
-        contexts.append(context)
-        page = context.new_page()
-        return page, PageWatch(page)
-
-    yield open_page
-    for context in contexts:
-        context.close()
 
 
 def open_trace(page, trace_id: str, query: str = "") -> float:
