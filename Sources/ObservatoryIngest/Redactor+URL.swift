@@ -8,13 +8,15 @@
 /// string took 26 s for 80 KB of `x://`). Every byte they look for is ASCII, which never
 /// occurs inside a multi-byte character, so the output is valid UTF-8 again.
 enum URLRedactor {
-    static func redact(_ text: String) -> String {
-        String(decoding: hidingSecretParameters(hidingUserInformation(Array(text.utf8))), as: UTF8.self)
+    /// `isQuery`: the whole text is a query string (`url.query` holds one without its `?`),
+    /// so its first name counts as a query parameter too.
+    static func redact(_ text: String, isQuery: Bool = false) -> String {
+        String(decoding: hidingSecretParameters(hidingUserInformation(Array(text.utf8)), isQuery: isQuery), as: UTF8.self)
     }
 
     /// Query parameters secret by their whole name, besides the secret keys of rule 1: an API
     /// key (`key`, Google), a signature (`sig`, Azure SAS), an OAuth authorization code (`code`).
-    /// Only right after `?` or `&`: `exit code=3` in a message stays.
+    /// Only right after `?` or `&`, or first in a query string: `exit code=3` in a message stays.
     static let secretQueryParameters: Set<String> = ["key", "sig", "code"]
 
     private static let marker = Array(Redactor.marker.utf8)
@@ -80,7 +82,7 @@ enum URLRedactor {
     /// space, or, when it starts with a quote, up to and including the closing quote. A name
     /// is read back only to the previous `=`, and a value forward once, so every byte is read
     /// at most twice.
-    static func hidingSecretParameters(_ input: [UInt8]) -> [UInt8] {
+    static func hidingSecretParameters(_ input: [UInt8], isQuery: Bool = false) -> [UInt8] {
         var output: [UInt8] = []
         var copied = 0
         var floor = 0  // a name starts at or after this: just past the previous `=` or value
@@ -96,7 +98,9 @@ enum URLRedactor {
             floor = valueStart
             index = valueStart
             guard nameStart < valueStart - 1 else { continue }
-            let inQuery = nameStart > 0 && (input[nameStart - 1] == UInt8(ascii: "?") || input[nameStart - 1] == UInt8(ascii: "&"))
+            let inQuery =
+                nameStart == 0
+                ? isQuery : (input[nameStart - 1] == UInt8(ascii: "?") || input[nameStart - 1] == UInt8(ascii: "&"))
             guard isSecret(name: input[nameStart..<(valueStart - 1)], inQuery: inQuery) else { continue }
             let valueEnd = endOfValue(input, from: valueStart)
             if output.isEmpty { output.reserveCapacity(input.count) }

@@ -21,6 +21,10 @@ public struct Redactor: Sendable {
     /// Keys whose value is a database statement: literals are replaced by `?`.
     static let statementKeys: Set<String> = ["db.query.text", "db.statement", "db.query.summary", "sql.query"]
 
+    /// Keys whose value is a query string without its `?` (OpenTelemetry's `url.query`):
+    /// its first parameter is judged as a query parameter (`key=…` alone is an API key).
+    static let queryStringKeys: Set<String> = ["url.query"]
+
     /// `attributes` with secrets replaced, SQL literals removed, URLs stripped of
     /// credentials and long values cut. A secret key's number or boolean stays (a
     /// `token_count` of 42 reveals nothing); its strings, bytes and structures do not.
@@ -48,7 +52,7 @@ public struct Redactor: Sendable {
             if Self.statementKeys.contains(key) {
                 return .string(clean(SQLLiteralStripper.strip(text, dialect: SQLDialect(system: system))))
             }
-            return .string(cleanText(text))
+            return .string(cleanText(text, isQuery: Self.queryStringKeys.contains(key)))
         case .bytes(let bytes):
             return bytes.count > maxValueLength ? .bytes(Array(bytes.prefix(maxValueLength))) : value
         case .array(let values):
@@ -63,9 +67,14 @@ public struct Redactor: Sendable {
     /// A stored free-text string (a value, a span or event name, a status message):
     /// credentials in URLs and `secret=value` pairs hidden, then cleaned.
     public func cleanText(_ text: String) -> String {
+        cleanText(text, isQuery: false)
+    }
+
+    /// `isQuery`: `text` is a whole query string (``queryStringKeys``).
+    func cleanText(_ text: String, isQuery: Bool) -> String {
         let found = Self.scan(text)
         if found.credentialMarker {
-            return clean(URLRedactor.redact(text), knownNUL: nil)
+            return clean(URLRedactor.redact(text, isQuery: isQuery), knownNUL: nil)
         }
         return clean(text, knownNUL: found.nul)
     }

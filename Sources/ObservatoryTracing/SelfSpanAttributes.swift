@@ -12,16 +12,38 @@ enum SelfSpanAttributes {
     ]
     static let dropped: Set<String> = ["net.sock.family"]
 
+    /// Values a client chooses freely (its path, query and user agent), which anyone who
+    /// can reach the port would otherwise store at `OBSERVABILITY_MAX_ATTRIBUTE_LENGTH`
+    /// with every request the service answers (a 400 with an 8 KB path, issue 9). Cut to
+    /// ``clientTextLimit`` bytes, with a marker: enough to tell requests apart.
+    static let clientChosen: Set<String> = ["url.path", "url.query", "user_agent.original"]
+    static let clientTextLimit = 256
+
     static func convert(_ attributes: SpanAttributes) -> [Attribute] {
         var converted: [Attribute] = []
         converted.reserveCapacity(attributes.count)
         attributes.forEach { key, value in
-            guard !dropped.contains(key), let value = convert(value) else { return }
+            guard !dropped.contains(key), var value = convert(value) else { return }
+            if clientChosen.contains(key), case .string(let text) = value, text.utf8.count > clientTextLimit {
+                value = .string(cut(text))
+            }
             converted.append(Attribute(key: renamed[key] ?? key, value: value))
         }
         // Dictionary order is random; a stable order keeps stored JSON comparable.
         converted.sort { $0.key < $1.key }
         return converted
+    }
+
+    /// `text`'s first ``clientTextLimit`` bytes (whole characters), then how much was cut.
+    static func cut(_ text: String) -> String {
+        var kept = Substring()
+        var bytes = 0
+        for character in text {
+            bytes += character.utf8.count
+            if bytes > clientTextLimit { break }
+            kept.append(character)
+        }
+        return "\(kept)…[cut \(text.utf8.count - kept.utf8.count) bytes]"
     }
 
     static func convert(_ value: SpanAttribute) -> AttributeValue? {

@@ -115,6 +115,24 @@ final class RedactorTests: XCTestCase {
         }
     }
 
+    /// `url.query` holds a query string without its `?`: its first parameter is a query
+    /// parameter too (found by the black-box recheck of issue 9).
+    func testQueryStringAttributeJudgesItsFirstParameter() {
+        let cases: [(String, String)] = [
+            ("key=S4&sig=S1", "key=[REDACTED]&sig=[REDACTED]"),
+            ("code=S2", "code=[REDACTED]"),
+            ("q=paris&key=S3", "q=paris&key=[REDACTED]"),
+            ("keyboard=us", "keyboard=us"),
+        ]
+        for (text, expected) in cases {
+            XCTAssertEqual(
+                redactor.redact([Attribute(key: "url.query", value: .string(text))]).first?.value, .string(expected), text)
+        }
+        // The same text as free text under another key: `code=` there is not a parameter.
+        XCTAssertEqual(
+            redactor.redact([Attribute(key: "message", value: .string("code=S2"))]).first?.value, .string("code=S2"))
+    }
+
     func testTokenAsURLUserName() {
         let cases: [(String, String)] = [
             ("https://ghp_abcdef123456@github.com/org/repo.git", "https://[REDACTED]@github.com/org/repo.git"),

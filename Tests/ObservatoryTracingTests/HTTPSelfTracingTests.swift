@@ -105,6 +105,28 @@ final class HTTPSelfTracingTests: XCTestCase {
         XCTAssertNotEqual(invalid.stored.status, .error, "a client error is not a server failure")
     }
 
+    /// A path, query and user agent of kilobytes (a 400 is still stored) keep their first
+    /// 256 bytes and say how much was cut (found by the black-box recheck of issue 9).
+    func testClientChosenValuesAreCut() async throws {
+        let long = String(repeating: "Z", count: 8_000)
+        try await application().test(.router) { client in
+            _ = try await client.execute(uri: "/invalid?q=\(long)", method: .get, headers: [.userAgent: "EVIL" + long])
+            _ = try await client.execute(uri: "/items/\(long)", method: .get)
+        }
+        let spans = Self.sink.all.filter { $0.kind == .server }
+        XCTAssertEqual(spans.count, 2)
+        for span in spans {
+            for key in ["url.path", "url.query", "user_agent.original"] {
+                guard case .string(let value)? = span.attribute(key) else { continue }
+                XCTAssertLessThanOrEqual(value.utf8.count, 256 + 40, key)  // the documented 256-byte bound and the marker
+            }
+        }
+        let invalid = try XCTUnwrap(spans.first { $0.attribute("http.response.status_code") == .int(400) })
+        XCTAssertEqual(invalid.attribute("url.query"), .string("q=" + String(long.prefix(254)) + "…[cut \(2 + 8_000 - 256) bytes]"))
+        XCTAssertEqual(invalid.attribute("user_agent.original"), .string("EVIL" + String(long.prefix(252)) + "…[cut \(4 + 8_000 - 256) bytes]"))
+        XCTAssertEqual(invalid.attribute("url.path"), .string("/invalid"), "a short value stays whole")
+    }
+
     /// 404 (thrown by a route or by the router for an unknown path) and 401 answers leave
     /// no span, and the DB spans of those requests go with them.
     func testA404OrA401LeavesNoSpanAndNoDBSpan() async throws {
