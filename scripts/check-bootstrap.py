@@ -130,12 +130,17 @@ def normalized(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def requirement_name(requirement: str) -> str:
+    """The normalized distribution name of a requirement line (`psycopg[binary]==3.3.9`)."""
+    return normalized(re.split(r"[\s\[<>=!~;(]", requirement, maxsplit=1)[0])
+
+
 def requirement_names(text: str) -> set[str]:
     names = set()
     for line in text.splitlines():
         line = line.split("#", 1)[0].strip()
         if line:
-            names.add(normalized(re.split(r"[\s\[<>=!~;(]", line, maxsplit=1)[0]))
+            names.add(requirement_name(line))
     return names
 
 
@@ -151,7 +156,7 @@ def python_closure(names: set[str]) -> set[str]:
             requires = metadata.requires(name) or []
         except metadata.PackageNotFoundError:
             continue
-        pending.extend(normalized(re.split(r"[\s\[<>=!~;(]", r, maxsplit=1)[0]) for r in requires)
+        pending.extend(requirement_name(r) for r in requires)
     return closure
 
 

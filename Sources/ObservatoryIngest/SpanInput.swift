@@ -35,7 +35,7 @@ public struct Attribute: Sendable, Equatable {
 
 extension Array where Element == Attribute {
     /// The first value under `key`; spans carry few attributes, so a scan beats a dictionary.
-    subscript(key key: String) -> AttributeValue? {
+    public subscript(key key: String) -> AttributeValue? {
         first { $0.key == key }?.value
     }
 

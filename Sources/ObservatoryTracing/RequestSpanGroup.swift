@@ -40,9 +40,10 @@ final class RequestSpanGroup: Sendable {
     /// The server span has ended: it and every span held so far are stored, or all of them
     /// dropped when the request was answered with one of ``unstoredStatusCodes``.
     func close(with server: SpanInput, sink: any SelfSpanSink) {
-        let status = server.attributes.first { $0.key == "http.response.status_code" }?.value
         var stored = true
-        if case .int(let code)? = status, Self.unstoredStatusCodes.contains(code) { stored = false }
+        if case .int(let code)? = server.attributes[key: "http.response.status_code"], Self.unstoredStatusCodes.contains(code) {
+            stored = false
+        }
         let held: [SpanInput] = state.withLock { state in
             state.stored = stored
             defer { state.held = [] }
