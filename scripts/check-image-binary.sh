@@ -6,7 +6,7 @@
 #   3. the release binary built the way the Dockerfile builds it (--static-swift-stdlib) runs
 #      `migrate`, `serve` and a round of `demo` traffic under an empty environment (env -i,
 #      no toolchain on PATH) with only the image's settings, from a working directory with no
-#      migrations/ in reach, reading migrations and Chart.js from the paths the image uses.
+#      migrations/ in reach (they are compiled in), reading Chart.js from the image's path.
 # Needs the private PostgreSQL cluster (scripts/postgres.sh start) or OBSERVABILITY_TEST_ADMIN_URL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,7 +59,8 @@ for needed in $(readelf -d "$binary" | sed -nE 's/.*\(NEEDED\).*\[(.*)\]/\1/p');
     fail "the binary needs $needed from $package, which the runtime stage of $dockerfile does not install"
 done
 
-# The image's file system, as far as the binary sees it: the binary, the migrations, an empty home.
+# The image's file system, as far as the binary sees it: the binary and an empty home. The
+# migrations are compiled in; no migrations/ folder is in reach.
 root="$(mktemp -d)"
 server_pid=""
 database=""
@@ -70,20 +71,18 @@ cleanup() {
   rm -rf "$root"
 }
 trap cleanup EXIT
-mkdir -p "$root/usr/local/bin" "$root/usr/share/observatory" "$root/home/observatory"
+mkdir -p "$root/usr/local/bin" "$root/home/observatory"
 cp "$binary" "$root/usr/local/bin/observatory"
-cp -R migrations "$root/usr/share/observatory/migrations"
 
 database="obs_image_$$"
 psql -q "$admin_url" -c "CREATE DATABASE $database" >/dev/null
 database_url="$(sed -E "s|/postgres(\?\|$)|/$database\1|" <<<"$admin_url")"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 
-# Only what the Dockerfile's ENV sets (the migrations path under this root), plus the
-# database and a loopback address instead of the container's 0.0.0.0.
+# Only what the Dockerfile's ENV sets, plus the database and a loopback address instead of
+# the container's 0.0.0.0.
 home="$root/home/observatory"
 image_env=(PATH=/usr/bin:/bin HOME="$home"
-  OBSERVABILITY_MIGRATIONS_DIR="$root/usr/share/observatory/migrations"
   OBSERVABILITY_DATABASE_URL="$database_url" OBSERVABILITY_HOST=127.0.0.1 OBSERVABILITY_PORT="$port")
 image() { (cd "$home" && exec env -i "${image_env[@]}" "$root/usr/local/bin/observatory" "$@"); }
 image migrate >"$root/migrate.log" 2>&1 || { cat "$root/migrate.log" >&2; fail "migrate failed"; }

@@ -21,37 +21,28 @@ public struct Migration: Sendable, Equatable {
     public var identifier: String { String(format: "%04d_%@", version, name) }
 }
 
-/// Finds and reads the migration files.
+/// Where the migrations come from: the ones compiled into this binary, or, for development
+/// only, a folder named by `OBSERVABILITY_MIGRATIONS_DIR`.
 public enum MigrationSource {
     public struct Problem: Error, CustomStringConvertible {
         public var description: String
     }
 
-    /// The directory holding the migrations: `override` when given, else the first
-    /// `migrations/` in the working directory or in a parent of the executable's directory
-    /// (so `.build/debug/observatory` finds the checkout's), else `/usr/share/observatory/migrations`.
-    public static func locate(override: String?) throws(Problem) -> URL {
-        if let override {
-            let url = URL(fileURLWithPath: override)
-            guard containsMigrations(url) else {
-                throw Problem(description: "OBSERVABILITY_MIGRATIONS_DIR \(override) holds no NNNN_name.sql files")
-            }
-            return url
+    /// The migrations this build was compiled with (`migrations/*.sql`, embedded by the
+    /// package manifest), so a binary can never run another build's SQL. `override`, when
+    /// given, reads a folder instead: for testing an upgrade from an older schema.
+    public static func load(override: String?) throws(Problem) -> [Migration] {
+        guard let override else { return try compiledIn() }
+        let url = URL(fileURLWithPath: override)
+        guard containsMigrations(url) else {
+            throw Problem(description: "OBSERVABILITY_MIGRATIONS_DIR \(override) holds no NNNN_name.sql files")
         }
-        var candidates = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("migrations")]
-        // /proc/self/exe names the executable even when it was started through PATH.
-        var directory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<6 {
-            candidates.append(directory.appendingPathComponent("migrations"))
-            directory = directory.deletingLastPathComponent()
-        }
-        candidates.append(URL(fileURLWithPath: "/usr/share/observatory/migrations"))
-        guard let found = candidates.first(where: containsMigrations) else {
-            throw Problem(
-                description: "no migrations directory found (looked in the working directory and beside the executable); set OBSERVABILITY_MIGRATIONS_DIR"
-            )
-        }
-        return found
+        return try load(from: url)
+    }
+
+    /// The embedded files, parsed and checked like a folder's.
+    public static func compiledIn() throws(Problem) -> [Migration] {
+        try parse(EmbeddedMigrations.files.map { (file: $0.file, bytes: $0.bytes) })
     }
 
     /// Every `NNNN_name.sql` in `directory`, ordered by version.
@@ -62,16 +53,26 @@ public enum MigrationSource {
         } catch {
             throw Problem(description: "cannot read \(directory.path): \(error.localizedDescription)")
         }
-        var migrations: [Migration] = []
+        var files: [(file: String, bytes: [UInt8])] = []
         for file in names where file.hasSuffix(".sql") {
+            guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(file).path) else {
+                throw Problem(description: "\(file): cannot be read")
+            }
+            files.append((file, Array(data)))
+        }
+        return try parse(files)
+    }
+
+    /// Named `NNNN_verb_object.sql`, UTF-8, one file per version; ordered by version.
+    static func parse(_ files: [(file: String, bytes: [UInt8])]) throws(Problem) -> [Migration] {
+        var migrations: [Migration] = []
+        for (file, bytes) in files {
             let stem = String(file.dropLast(4))
             let parts = stem.split(separator: "_", maxSplits: 1)
-            guard parts.count == 2, parts[0].count == 4, let version = Int(parts[0]), version > 0 else {
+            guard file.hasSuffix(".sql"), parts.count == 2, parts[0].count == 4, let version = Int(parts[0]), version > 0 else {
                 throw Problem(description: "\(file): migration files are named NNNN_verb_object.sql")
             }
-            guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(file).path),
-                let sql = String(data: data, encoding: .utf8)
-            else {
+            guard let sql = String(validating: bytes, as: UTF8.self) else {
                 throw Problem(description: "\(file): cannot be read as UTF-8")
             }
             if let twin = migrations.first(where: { $0.version == version }) {

@@ -21,11 +21,9 @@ struct TestDatabase {
         return logger
     }()
 
-    static let migrationsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("migrations")
-
+    /// The migrations the binary is built with.
     static func migrations() throws -> [Migration] {
-        try MigrationSource.load(from: migrationsDirectory)
+        try MigrationSource.compiledIn()
     }
 
     let url: DatabaseURL

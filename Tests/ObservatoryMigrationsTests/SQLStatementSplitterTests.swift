@@ -26,9 +26,7 @@ final class SQLStatementSplitterTests: XCTestCase {
     }
 
     func testTheRealMigrationsSplit() throws {
-        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("migrations")
-        let migrations = try MigrationSource.load(from: directory)
+        let migrations = try MigrationSource.compiledIn()
         XCTAssertGreaterThanOrEqual(migrations.count, 4)
         XCTAssertEqual(migrations.map(\.version), Array(1...migrations.count))
         for migration in migrations {

@@ -1,0 +1,17 @@
+/// The migration files compiled into the binary. `migrations/` is the source of truth: the
+/// package manifest embeds every file of it (`Sources/ObservatoryMigrations/migrations` is a
+/// link to it), and this list names them, because the generated `PackageResources` cannot be
+/// enumerated. A file missing here fails `EmbeddedMigrationsTests`, which names the line to add.
+enum EmbeddedMigrations {
+    static let files: [(file: String, bytes: [UInt8])] = [
+        ("0001_create_spans.sql", PackageResources._001_create_spans_sql),
+        ("0002_create_traces.sql", PackageResources._002_create_traces_sql),
+        ("0003_create_ensure_partitions.sql", PackageResources._003_create_ensure_partitions_sql),
+        ("0004_create_psql_views.sql", PackageResources._004_create_psql_views_sql),
+        ("0005_create_ingest_spans.sql", PackageResources._005_create_ingest_spans_sql),
+        ("0006_create_metric_views.sql", PackageResources._006_create_metric_views_sql),
+        ("0007_create_metric_rollups.sql", PackageResources._007_create_metric_rollups_sql),
+        ("0008_create_retention.sql", PackageResources._008_create_retention_sql),
+        ("0009_remove_future_traces.sql", PackageResources._009_remove_future_traces_sql),
+    ]
+}
