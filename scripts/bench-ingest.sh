@@ -23,5 +23,5 @@ for _ in $(seq 1 100); do
 done
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; PostgreSQL $(psql -tAq "$admin" -c 'SHOW server_version')"
-"$bin" bench ingest --url "http://127.0.0.1:$OBSERVABILITY_PORT" --spans "${SPANS:-1000000}" \
+"$bench" ingest --url "http://127.0.0.1:$OBSERVABILITY_PORT" --spans "${SPANS:-1000000}" \
   --concurrency "${CONCURRENCY:-8}" --server-pid "$pid"

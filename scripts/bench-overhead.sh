@@ -32,7 +32,7 @@ done
 "$bin" maintenance run-once --force-refresh >/dev/null
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; PostgreSQL $(psql -tAq "$admin" -c 'SHOW server_version')"
-"$bin" bench overhead --on "http://127.0.0.1:$on_port" --off "http://127.0.0.1:$off_port" \
+"$bench" overhead --on "http://127.0.0.1:$on_port" --off "http://127.0.0.1:$off_port" \
   --rounds "${ROUNDS:-20}" --requests "${REQUESTS:-600}" --spans "${SPANS:-40000}" --concurrency "${CONCURRENCY:-8}"
 self_spans=$(psql -tAq "$OBSERVABILITY_DATABASE_URL" -c "SELECT count(*) FROM observability.spans WHERE service_name = 'mcp-observatory'")
 echo "self-spans stored by the 'on' server: $self_spans"

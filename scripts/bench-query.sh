@@ -33,7 +33,7 @@ psql -tAq "$url" -c "SELECT format('data: %s spans, %s traces, %s on disk', (SEL
 # incremental refresh a minute later.
 psql -q "$url" -c "TRUNCATE observability.metrics_minute, observability.metrics_hour, observability.rollup_state" \
   -c "UPDATE observability.metric_windows SET last_refreshed_at = NULL"
-"$bin" bench refresh
+"$bench" refresh
 
 trace=$(psql -tAq "$url" -c "SELECT observability.hex_trace_id(trace_id) FROM observability.traces WHERE span_count = 1000 LIMIT 1")
 tool=$(psql -tAq "$url" -c "SELECT target FROM observability.metrics_30d WHERE level = 'target' AND operation = 'tool_invoke' ORDER BY request_count DESC LIMIT 1")
@@ -46,5 +46,5 @@ for _ in $(seq 1 100); do
   curl -fsS "http://127.0.0.1:$OBSERVABILITY_PORT/readyz" >/dev/null 2>&1 && break
   sleep 0.2
 done
-"$bin" bench query --url "http://127.0.0.1:$OBSERVABILITY_PORT" --requests "${REQUESTS:-50}" \
+"$bench" query --url "http://127.0.0.1:$OBSERVABILITY_PORT" --requests "${REQUESTS:-50}" \
   ${trace:+--trace-id "$trace"} ${tool:+--tool "$tool"}

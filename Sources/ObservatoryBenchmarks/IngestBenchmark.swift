@@ -8,10 +8,11 @@ import NIOCore
 import ObservatoryConfiguration
 import ObservatoryDemo
 import ObservatoryIngest
+import ObservatoryStartup
 import ObservatoryStore
 import PostgresNIO
 
-/// `observatory bench ingest`: OTLP/HTTP protobuf ingestion through a running server,
+/// `observatory-bench ingest`: OTLP/HTTP protobuf ingestion through a running server,
 /// against raw `COPY` of the very same rows into a scratch copy of the spans table.
 struct IngestBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import ObservatoryDemo
 
-/// `observatory bench overhead`: what self-tracing costs in throughput. Two servers on
+/// `observatory-bench overhead`: what self-tracing costs in throughput. Two servers on
 /// the same database, one with `OBSERVABILITY_ENABLED=true` and one with `false`, take
 /// the same load in alternating rounds (on, off, then off, on, …), so drift in the
 /// machine or the database (tables growing, caches warming) falls on both alike.

@@ -6,7 +6,7 @@ import ObservatoryDemo
 import ObservatoryIngest
 import ObservatoryStore
 
-/// `observatory bench pipeline`: the CPU cost of each ingest stage on one core, without
+/// `observatory-bench pipeline`: the CPU cost of each ingest stage on one core, without
 /// HTTP or a database, to see where a span's time goes.
 struct PipelineBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,16 +1,17 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ObservatoryStartup
 import ObservatoryStore
 import PostgresNIO
 
-/// `observatory bench refresh`: how long the metric rollups and each window's view take
+/// `observatory-bench refresh`: how long the metric rollups and each window's view take
 /// to compute on the database at OBSERVABILITY_DATABASE_URL.
 struct RefreshBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "refresh",
         abstract: "Time the first rollup, each window's view refresh, and an incremental refresh a minute later.",
-        discussion: "`make bench-query` runs it after generating the data and before `bench query`."
+        discussion: "`make bench-query` runs it after generating the data and before `observatory-bench query`."
     )
 
     func run() async throws {
@@ -52,7 +53,7 @@ struct RefreshBenchmark: AsyncParsableCommand {
     }
 }
 
-/// `observatory bench query`: server time of every dashboard page and JSON twin at the
+/// `observatory-bench query`: server time of every dashboard page and JSON twin at the
 /// data volume of the database behind --url, read from the Server-Timing header.
 struct QueryBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

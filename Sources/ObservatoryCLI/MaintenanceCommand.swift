@@ -3,6 +3,7 @@ import Logging
 import ObservatoryMaintenance
 import ObservatoryMigrations
 import ObservatoryStore
+import ObservatoryStartup
 import PostgresNIO
 
 /// `observatory maintenance`: the jobs `serve` schedules, for operators who prefer cron.
@@ -37,7 +38,7 @@ struct MaintenanceCommand: AsyncParsableCommand {
                 .observatory(url: url, maximumConnections: 2, applicationName: String(owner.prefix(63))),
                 logger: logger
             ) { client in
-                try await Runtime.checkReachable(client, url)
+                try await client.checkReachable(url)
                 do {
                     try await MigrationRunner(client: client, migrations: migrations, logger: logger).requireCurrent()
                 } catch {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import ObservatoryMigrations
 import ObservatoryStore
+import ObservatoryStartup
 import PostgresNIO
 
 struct MigrateCommand: AsyncParsableCommand {
@@ -32,7 +33,7 @@ struct MigrateCommand: AsyncParsableCommand {
                 try await PostgresClient.withRunning(
                     .observatory(url: url, maximumConnections: 1, applicationName: "observatory-migrate"), logger: logger
                 ) { client in
-                    try await Runtime.checkReachable(client, url)
+                    try await client.checkReachable(url)
                     let runner = MigrationRunner(client: client, migrations: migrations, logger: logger)
                     let applied = try await runner.migrate(dryRun: dryRun)
                     if dryRun {
@@ -68,7 +69,7 @@ struct MigrateCommand: AsyncParsableCommand {
                 current = try await PostgresClient.withRunning(
                     .observatory(url: url, maximumConnections: 1, applicationName: "observatory-migrate"), logger: logger
                 ) { client in
-                    try await Runtime.checkReachable(client, url)
+                    try await client.checkReachable(url)
                     let (entries, unknown) = try await MigrationRunner(
                         client: client, migrations: migrations, logger: logger
                     ).status()

@@ -18,6 +18,6 @@ struct Observatory: AsyncParsableCommand {
             exporter at http://HOST:4318/v1/traces.
             """,
         version: version,
-        subcommands: [ServeCommand.self, MigrateCommand.self, MaintenanceCommand.self, DemoCommand.self, BenchCommand.self]
+        subcommands: [ServeCommand.self, MigrateCommand.self, MaintenanceCommand.self, DemoCommand.self]
     )
 }

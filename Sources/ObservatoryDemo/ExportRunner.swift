@@ -1,17 +1,21 @@
 import Foundation
-import ObservatoryDemo
 import ObservatoryOTLP
 
 /// Sends export requests with bounded concurrency, retrying 429/503 after `Retry-After`.
-struct ExportRunner {
+public struct ExportRunner: Sendable {
     let sender: OTLPSender
     let concurrency: Int
 
-    struct Report {
-        var accepted = 0
-        var failed = 0
-        var retries = 0
-        var rejectedSpans = 0
+    public init(sender: OTLPSender, concurrency: Int) {
+        self.sender = sender
+        self.concurrency = concurrency
+    }
+
+    public struct Report: Sendable {
+        public var accepted = 0
+        public var failed = 0
+        public var retries = 0
+        public var rejectedSpans = 0
     }
 
     enum Outcome {
@@ -19,14 +23,14 @@ struct ExportRunner {
         case failed(String)
     }
 
-    func send(
+    public func send(
         _ requests: [Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest], progressLabel: String, weights: [Int]
     ) async throws -> Report {
         let bodies = try requests.map { try $0.serializedData() }
         return await send(bodies: bodies, progressLabel: progressLabel, weights: weights)
     }
 
-    func send(bodies: [Data], progressLabel: String, weights: [Int]) async -> Report {
+    public func send(bodies: [Data], progressLabel: String, weights: [Int]) async -> Report {
         var progress = ProgressBar(total: weights.reduce(0, +), label: progressLabel)
         var report = Report()
         await withTaskGroup(of: (Int, Outcome).self) { group in
@@ -47,7 +51,7 @@ struct ExportRunner {
                     report.retries += retries
                 case .failed(let reason):
                     report.failed += 1
-                    if report.failed <= 3 { Runtime.printError("request failed: \(reason)") }
+                    if report.failed <= 3 { FileHandle.standardError.write(Data("request failed: \(reason)\n".utf8)) }
                 }
                 done += weights[index]
                 progress.update(done)

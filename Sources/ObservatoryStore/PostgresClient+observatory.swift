@@ -57,3 +57,20 @@ extension PostgresClient {
         }
     }
 }
+
+/// The database did not answer within the startup deadline.
+public struct DatabaseUnreachable: Error, CustomStringConvertible {
+    public var description: String
+}
+
+extension PostgresClient {
+    /// Fails within 15 s, with a message naming the database, when it cannot be reached:
+    /// every command that talks to the database checks this first, so a wrong URL is one
+    /// clear line instead of a minute of connection retries.
+    public func checkReachable(_ url: DatabaseURL) async throws {
+        let message = "cannot reach PostgreSQL at \(url.redactedDescription) within 15 s (is it running, and is the URL right?)"
+        try await Deadline.run(within: .seconds(15), expired: DatabaseUnreachable(description: message)) {
+            _ = try await self.query("SELECT 1")
+        }
+    }
+}

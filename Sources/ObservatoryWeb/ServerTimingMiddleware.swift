@@ -3,7 +3,7 @@ import Hummingbird
 
 /// Adds `Server-Timing: app;dur=<ms>` to every dashboard and read-API answer: the time the
 /// server spent building it, database included. Browser developer tools show it, and
-/// `observatory bench query` reads it to report server time apart from the network.
+/// `observatory-bench query` reads it to report server time apart from the network.
 struct ServerTimingMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response

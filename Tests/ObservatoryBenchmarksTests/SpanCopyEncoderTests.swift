@@ -2,7 +2,9 @@ import Foundation
 import NIOCore
 import XCTest
 
-@testable import ObservatoryStore
+import ObservatoryStore
+
+@testable import ObservatoryBenchmarks
 
 final class SpanCopyEncoderTests: XCTestCase {
     private func record(name: String, target: String?, parent: SpanID?) -> SpanRecord {
