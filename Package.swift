@@ -7,6 +7,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "observatory", targets: ["ObservatoryCLI"]),
+        // Benchmarks, apart from what operators run (`make bench-*` use it).
+        .executable(name: "observatory-bench", targets: ["ObservatoryBenchCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -48,7 +50,9 @@ let package = Package(
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]
         ),
-        // The migration runner: versioned SQL files, checksums, advisory lock.
+        // The migration runner: versioned SQL files, checksums, advisory lock. The files of
+        // migrations/ are compiled in (Sources/ObservatoryMigrations/migrations links to it),
+        // so a binary can never run another build's SQL.
         .target(
             name: "ObservatoryMigrations",
             dependencies: [
@@ -56,7 +60,8 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            ],
+            resources: [.embedInCode("migrations")]
         ),
         // Decoding, validation, redaction, classification, sampling and the batching span writer.
         .target(
@@ -84,12 +89,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // HTTP routes: ingestion endpoints, dashboards and their JSON twins, health. Templates
-        // and the pages' own scripts are compiled into the binary (Resources/), so a
-        // deployed binary cannot lack one.
+        // The application: `buildApplication(configuration:)` wires pools, writer, tracer,
+        // stores, routes, maintenance and startup checks for `serve` and the tests alike; and
+        // the HTTP routes: ingestion endpoints, dashboards and their JSON twins, health.
+        // Templates and the pages' own scripts are compiled into the binary (Resources/), so
+        // a deployed binary cannot lack one.
         .target(
             name: "ObservatoryWeb",
             dependencies: [
+                "ObservatoryMaintenance",
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 "ObservatoryIngest",
@@ -133,10 +141,49 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        // Start-up chores the two executables share: configuration from the environment
+        // (exit 78 on problems), the logger, the database reachability check.
+        .target(
+            name: "ObservatoryStartup",
+            dependencies: [
+                "ObservatoryConfiguration",
+                "ObservatoryMigrations",
+                "ObservatoryStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
+        ),
+        // `observatory-bench`'s commands and what only they need: the raw-socket HTTP client
+        // and the COPY encoder of the baseline. Kept out of the operators' binary.
+        .target(
+            name: "ObservatoryBenchmarks",
+            dependencies: [
+                "ObservatoryStartup",
+                "ObservatoryIngest",
+                "ObservatoryStore",
+                "ObservatoryConfiguration",
+                "ObservatoryDemo",
+                "ObservatoryOTLP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        // The `observatory-bench` command.
+        .executableTarget(
+            name: "ObservatoryBenchCLI",
+            dependencies: [
+                "ObservatoryBenchmarks",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         // The `observatory` command and its subcommands.
         .executableTarget(
             name: "ObservatoryCLI",
             dependencies: [
+                "ObservatoryStartup",
                 "ObservatoryWeb",
                 "ObservatoryIngest",
                 "ObservatoryStore",
@@ -184,6 +231,10 @@ let package = Package(
         .testTarget(
             name: "ObservatoryStoreTests",
             dependencies: ["ObservatoryStore", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "ObservatoryBenchmarksTests",
+            dependencies: ["ObservatoryBenchmarks", "ObservatoryStore", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
             name: "ObservatoryMigrationsTests",

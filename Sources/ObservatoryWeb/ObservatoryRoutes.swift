@@ -7,24 +7,24 @@ import ObservatoryIngest
 import ObservatoryMigrations
 import ServiceLifecycle
 
-/// Everything the HTTP application serves, assembled in one place so `serve` and the tests
-/// build the same thing.
-public struct ObservatoryRoutes: Sendable {
-    public var ingest: IngestController
-    public var health: HealthController
-    public var dashboard: DashboardController?
-    public var api: DashboardAPIController?
-    public var assets: StaticController
+/// Everything the HTTP application serves; ``buildApplication(configuration:migrations:logger:options:)``
+/// fills it.
+struct ObservatoryRoutes: Sendable {
+    var ingest: IngestController
+    var health: HealthController
+    var dashboard: DashboardController?
+    var api: DashboardAPIController?
+    var assets: StaticController
     /// `/metrics`; nil when the process has no Prometheus registry (tests).
-    public var prometheus: PrometheusController?
+    var prometheus: PrometheusController?
     /// HTTP Basic credentials for /admin and the read API; nil leaves them open.
-    public var adminCredentials: (user: String, password: String)?
+    var adminCredentials: (user: String, password: String)?
     /// Self-tracing of HTTP requests; nil when `OBSERVABILITY_ENABLED` is false.
-    public var selfTracing: SelfTracingSettings?
+    var selfTracing: SelfTracingSettings?
     /// `OBSERVABILITY_METRICS_PUBLIC`: `/metrics` without the admin credentials.
-    public var metricsPublic: Bool
+    var metricsPublic: Bool
 
-    public init(
+    init(
         ingest: IngestController, health: HealthController, dashboard: DashboardController? = nil,
         api: DashboardAPIController? = nil, assets: StaticController = StaticController(),
         prometheus: PrometheusController? = nil, adminCredentials: (user: String, password: String)? = nil,
@@ -42,14 +42,8 @@ public struct ObservatoryRoutes: Sendable {
     }
 }
 
-/// The Hummingbird application. `services` run beside the server in its service group and
-/// are shut down after it, in reverse order: the server stops taking requests and finishes
-/// the ones in flight before the span writer drains and the database clients close.
-/// `server` bounds connections (timeouts, a cap) and the hosts answered.
-public func buildApplication(
-    routes: ObservatoryRoutes, host: String, port: Int, server: HTTPServerSettings = .init(), services: [any Service],
-    logger: Logger
-) -> some ApplicationProtocol {
+/// The router: middleware in the order every request meets it, then each controller's routes.
+func buildRouter(routes: ObservatoryRoutes, server: HTTPServerSettings) -> Router<ObservatoryRequestContext> {
     let router = Router(context: ObservatoryRequestContext.self)
     // Before any route, so every request passes through them: the security headers
     // outermost, so every answer has them; a foreign Host refused before anything is
@@ -89,6 +83,17 @@ public func buildApplication(
     router.get("/") { _, _ in
         Response.redirect(to: "/admin/observability/metrics")
     }
+    return router
+}
+
+/// The Hummingbird application around `router`. `services` run beside the server in its
+/// service group and are shut down after it, in reverse order: the server stops taking
+/// requests and finishes the ones in flight before the span writer drains and the database
+/// clients close. `server` bounds connections (timeouts, a cap) and the hosts answered.
+func makeApplication(
+    router: Router<ObservatoryRequestContext>, host: String, port: Int, server: HTTPServerSettings, services: [any Service],
+    logger: Logger
+) -> Application<RouterResponder<ObservatoryRequestContext>> {
     let bodyTimeout = server.bodyTimeout.map { TimeAmount($0) }
     return Application(
         router: router,

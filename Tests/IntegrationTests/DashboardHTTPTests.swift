@@ -20,28 +20,14 @@ final class DashboardHTTPTests: XCTestCase {
         credentials: (user: String, password: String)? = nil, metricsEnabled: Bool = true,
         _ body: @Sendable (any TestClientProtocol, PostgresClient) async throws -> Void
     ) async throws {
-        try await TestDatabase.with { _, client in
-            let logger = TestDatabase.logger
-            let writer = SpanWriter(
-                store: SpanStore(client: client, logger: logger),
-                settings: .init(queueCapacity: 10_000, batchMaxSpans: 1_000, batchMaxWait: .milliseconds(1), concurrency: 2),
-                logger: logger)
-            let metrics = MetricsStore(client: client, logger: logger)
-            let traces = TraceStore(client: client, logger: logger)
-            let routes = ObservatoryRoutes(
-                ingest: IngestController(
-                    pipeline: IngestPipeline(configuration: ObservatoryConfiguration()), writer: writer, maxBodyBytes: 1 << 20,
-                    ingestToken: nil, logger: logger),
-                health: HealthController(
-                    migrations: MigrationRunner(client: client, migrations: try TestDatabase.migrations(), logger: logger)),
-                dashboard: DashboardController(
-                    metrics: metrics, traces: traces, renderer: try PageRenderer(), chartsAvailable: false, refreshSeconds: 60,
-                    metricsEnabled: metricsEnabled, logger: logger),
-                api: DashboardAPIController(metrics: metrics, traces: traces, metricsEnabled: metricsEnabled, logger: logger),
-                adminCredentials: credentials)
-            let app = buildApplication(routes: routes, host: "127.0.0.1", port: 0, services: [writer], logger: logger)
-            try await app.test(.router) { testClient in try await body(testClient, client) }
-        }
+        try await TestDatabase.withApp(
+            { configuration in
+                configuration.maxBodyBytes = 1 << 20
+                configuration.dashboardRefreshSeconds = 60
+                configuration.metricsEnabled = metricsEnabled
+                configuration.adminUser = credentials?.user
+                configuration.adminPassword = credentials?.password
+            }, body)
     }
 
     /// A trace of three spans whose names and targets are hostile; returns its id.

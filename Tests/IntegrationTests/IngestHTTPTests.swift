@@ -20,24 +20,11 @@ final class IngestHTTPTests: XCTestCase {
         _ tune: (inout ObservatoryConfiguration) -> Void = { _ in },
         _ body: @Sendable (any TestClientProtocol, PostgresClient) async throws -> Void
     ) async throws {
-        var configuration = ObservatoryConfiguration()
-        configuration.maxBodyBytes = 64 * 1024
-        tune(&configuration)
-        let configured = configuration
-        try await TestDatabase.with { _, client in
-            let writer = SpanWriter(
-                store: SpanStore(client: client, logger: TestDatabase.logger),
-                settings: .init(queueCapacity: 10_000, batchMaxSpans: 1_000, batchMaxWait: .milliseconds(1), concurrency: 2),
-                logger: TestDatabase.logger)
-            let routes = ObservatoryRoutes(
-                ingest: IngestController(
-                    pipeline: IngestPipeline(configuration: configured), writer: writer, maxBodyBytes: configured.maxBodyBytes,
-                    ingestToken: configured.ingestToken, logger: TestDatabase.logger),
-                health: HealthController(
-                    migrations: MigrationRunner(client: client, migrations: try TestDatabase.migrations(), logger: TestDatabase.logger)))
-            let app = buildApplication(routes: routes, host: "127.0.0.1", port: 0, services: [writer], logger: TestDatabase.logger)
-            try await app.test(.router) { testClient in try await body(testClient, client) }
-        }
+        try await TestDatabase.withApp(
+            { configuration in
+                configuration.maxBodyBytes = 64 * 1024
+                tune(&configuration)
+            }, body)
     }
 
     private static func demoRequest(traces: Int = 5, seed: UInt64 = 1) -> Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest {

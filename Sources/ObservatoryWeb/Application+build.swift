@@ -1,0 +1,246 @@
+import Hummingbird
+import Logging
+import Metrics
+import ObservatoryConfiguration
+import ObservatoryIngest
+import ObservatoryMaintenance
+import ObservatoryMigrations
+import ObservatoryStore
+import ObservatoryTracing
+import PostgresNIO
+import Prometheus
+import ServiceLifecycle
+import Tracing
+
+/// What belongs to the process rather than to one application: global bootstraps may
+/// happen once per process, so `serve` asks for them and the tests, which build many
+/// applications in one process, do not.
+public struct ApplicationOptions: Sendable {
+    /// The registry `/metrics` serves, already bootstrapped as swift-metrics' backend; nil
+    /// leaves `/metrics` out.
+    public var metricsRegistry: PrometheusCollectorRegistry?
+    /// Installs the self tracer as swift-distributed-tracing's global tracer when
+    /// self-tracing is on (`OBSERVABILITY_ENABLED`).
+    public var bootstrapsTracing: Bool
+    /// Runs the maintenance loops (metric refresh, partitions, retention). Tests that
+    /// drive maintenance themselves turn them off.
+    public var runsMaintenance: Bool
+    /// This build's version, on the self-spans' resource.
+    public var version: String
+    /// Who runs maintenance, as `maintenance_log` and `maintenance_jobs` record it.
+    public var owner: String
+
+    public init(
+        metricsRegistry: PrometheusCollectorRegistry? = nil, bootstrapsTracing: Bool = false, runsMaintenance: Bool = true,
+        version: String = "dev", owner: String = MaintenanceRunner.processOwner()
+    ) {
+        self.metricsRegistry = metricsRegistry
+        self.bootstrapsTracing = bootstrapsTracing
+        self.runsMaintenance = runsMaintenance
+        self.version = version
+        self.owner = owner
+    }
+}
+
+/// Why the application could not be built or could not start.
+public enum ApplicationFailure: Error, CustomStringConvertible {
+    /// `OBSERVABILITY_DATABASE_URL` is missing.
+    case noDatabaseURL
+    /// A template failed to load.
+    case templates(TemplateError)
+    /// A startup check failed: the database is unreachable, behind this build, or
+    /// partitions could not be made. Nothing was served.
+    case startupCheck(database: DatabaseURL, reason: any Error)
+
+    public var description: String {
+        switch self {
+        case .noDatabaseURL: "OBSERVABILITY_DATABASE_URL (or DATABASE_URL) is not set"
+        case .templates(let error): "\(error)"
+        case .startupCheck(let database, let reason): "cannot start with the database at \(database.redactedDescription): \(reason)"
+        }
+    }
+}
+
+/// The whole service, built once for `serve`, the HTTP tests and the benchmarks' server:
+/// three connection pools (dashboards with a 10 s statement timeout, maintenance without
+/// one, the writer's), the span writer, self-tracing, the stores, the routes, and the
+/// maintenance loops. The startup checks run before the server accepts a connection: the
+/// database is reachable within 15 s, its schema matches `migrations`, today's partitions
+/// exist; until they pass no maintenance runs, and when one fails the application stops with
+/// ``ApplicationFailure/startupCheck(database:reason:)``.
+public func buildApplication(
+    configuration: ObservatoryConfiguration, migrations: [Migration], logger: Logger, options: ApplicationOptions = .init()
+) throws(ApplicationFailure) -> some ApplicationProtocol {
+    guard let url = configuration.databaseURL else { throw .noDatabaseURL }
+    let pools = DatabasePools(configuration: configuration, url: url, owner: options.owner, logger: logger)
+    let writer = SpanWriter(
+        store: SpanStore(client: pools.writer, logger: logger),
+        settings: .init(
+            queueCapacity: configuration.writerQueueSpans,
+            batchMaxSpans: configuration.batchMaxSpans,
+            batchMaxWait: .milliseconds(configuration.batchMaxWaitMilliseconds),
+            concurrency: configuration.writerConnections),
+        logger: logger)
+    let renderer: PageRenderer
+    do {
+        renderer = try PageRenderer()
+    } catch {
+        throw .templates(error)
+    }
+    let assets = StaticController(chartJSPath: configuration.chartJSPath)
+    let pipeline = IngestPipeline(configuration: configuration)
+    // Self-tracing: the service's own requests and queries go through the same pipeline
+    // and writer as a client's spans.
+    let exporter: SelfSpanExporter? =
+        configuration.enabled
+        ? SelfSpanExporter(
+            pipeline: pipeline, writer: writer,
+            resource: SelfSpanExporter.resource(serviceVersion: options.version, instanceID: options.owner), logger: logger)
+        : nil
+    if let exporter, options.bootstrapsTracing {
+        InstrumentationSystem.bootstrap(SelfTracer(sampleRate: configuration.sampleRate, exporter: exporter))
+    }
+    let metrics = MetricsStore(client: pools.query, logger: logger)
+    let traces = TraceStore(client: pools.query, logger: logger)
+    let prometheus = options.metricsRegistry.map { registry in
+        let queueDepth = Gauge(label: "observatory_writer_queue_spans")
+        let selfBuffered = Gauge(label: "observatory_self_spans_buffered")
+        return PrometheusController(registry: registry) {
+            queueDepth.record(writer.statistics.queuedSpans)
+            selfBuffered.record(exporter?.statistics.buffered ?? 0)
+        }
+    }
+    let routes = ObservatoryRoutes(
+        ingest: IngestController(
+            pipeline: pipeline, writer: writer,
+            maxBodyBytes: configuration.maxBodyBytes, ingestToken: configuration.ingestToken, logger: logger),
+        health: HealthController(migrations: MigrationRunner(client: pools.query, migrations: migrations, logger: logger)),
+        dashboard: DashboardController(
+            metrics: metrics, traces: traces, renderer: renderer, chartsAvailable: assets.chartsAvailable,
+            refreshSeconds: configuration.dashboardRefreshSeconds, metricsEnabled: configuration.metricsEnabled,
+            logger: logger),
+        api: DashboardAPIController(metrics: metrics, traces: traces, metricsEnabled: configuration.metricsEnabled, logger: logger),
+        assets: assets,
+        prometheus: prometheus,
+        adminCredentials: configuration.adminUser.flatMap { user in configuration.adminPassword.map { (user, $0) } },
+        selfTracing: configuration.enabled
+            ? SelfTracingSettings(policy: pipeline.policy, traceHTTPRequests: configuration.traceHTTPRequests) : nil,
+        metricsPublic: configuration.metricsPublic)
+    let server = HTTPServerSettings(
+        idleTimeout: .seconds(configuration.httpIdleTimeoutSeconds),
+        bodyTimeout: .seconds(configuration.httpBodyTimeoutSeconds),
+        maxConnections: configuration.httpMaxConnections,
+        allowedHosts: configuration.allowedHosts)
+    let started = StartupGate()
+
+    // Shut down in reverse: the server stops, then the maintenance loops, then the
+    // self-span exporter flushes into the writer, then the writer drains, then the pools close.
+    var services: [any Service] = [pools.query, pools.maintenance, pools.writer, writer]
+    if let exporter { services.append(exporter) }
+    if options.runsMaintenance {
+        services.append(
+            AfterStartup(
+                gate: started,
+                services: maintenanceServices(configuration: configuration, pools: pools, owner: options.owner, logger: logger)))
+    }
+    warnAboutDashboardAccess(configuration, assets: assets, logger: logger)
+    logStart(configuration, url: url, owner: options.owner, logger: logger)
+    var app = makeApplication(
+        router: buildRouter(routes: routes, server: server), host: configuration.host, port: configuration.port,
+        server: server, services: services, logger: logger)
+    let startupPool = pools.maintenance
+    app.beforeServerStarts {
+        do {
+            try await startupPool.checkReachable(url)
+            try await MigrationRunner(client: startupPool, migrations: migrations, logger: logger).requireCurrent()
+            try await PartitionStore(client: startupPool, logger: logger).ensurePartitions()
+        } catch {
+            throw ApplicationFailure.startupCheck(database: url, reason: error)
+        }
+        started.open()
+    }
+    return app
+}
+
+/// The three connection pools, each a service of the application.
+struct DatabasePools {
+    /// Dashboards, the read API and /readyz: every statement cancelled after 10 s, so a
+    /// page never hangs on a lock.
+    let query: PostgresClient
+    /// Maintenance and the startup checks: refreshes take tens of seconds at millions of
+    /// spans, so no statement timeout; named after the owner so `pg_stat_activity` shows
+    /// which replica holds a job.
+    let maintenance: PostgresClient
+    /// The span writer's, one connection per concurrent batch.
+    let writer: PostgresClient
+
+    init(configuration: ObservatoryConfiguration, url: DatabaseURL, owner: String, logger: Logger) {
+        query = PostgresClient(
+            configuration: .observatory(
+                url: url, maximumConnections: configuration.queryConnections, applicationName: "observatory-query",
+                statementTimeout: .seconds(10)),
+            backgroundLogger: logger)
+        maintenance = PostgresClient(
+            configuration: .observatory(url: url, maximumConnections: 3, applicationName: String(owner.prefix(63))),
+            backgroundLogger: logger)
+        writer = PostgresClient(
+            configuration: .observatory(
+                url: url, maximumConnections: configuration.writerConnections, applicationName: "observatory-writer"),
+            backgroundLogger: logger)
+    }
+}
+
+/// Partitions and retention on their interval; the metric refresh when metrics are on.
+private func maintenanceServices(
+    configuration: ObservatoryConfiguration, pools: DatabasePools, owner: String, logger: Logger
+) -> [any Service] {
+    let runner = MaintenanceRunner(
+        partitions: PartitionStore(client: pools.maintenance, logger: logger),
+        maintenance: MaintenanceStore(client: pools.maintenance, logger: logger),
+        metrics: MetricsStore(client: pools.maintenance, logger: logger), owner: owner,
+        retentionDays: configuration.retentionDays, maxTraces: configuration.maxTraces, logger: logger)
+    var services: [any Service] = [
+        CleanupService(runner: runner, interval: .seconds(configuration.cleanupIntervalSeconds), logger: logger)
+    ]
+    if configuration.metricsEnabled {
+        services.append(MetricsRefresher(runner: runner, interval: .seconds(configuration.metricsRefreshSeconds), logger: logger))
+    }
+    return services
+}
+
+/// Says at startup what an operator would otherwise find out later: dashboards open to
+/// the network, or charts missing.
+private func warnAboutDashboardAccess(_ configuration: ObservatoryConfiguration, assets: StaticController, logger: Logger) {
+    let loopback = ["127.0.0.1", "::1", "localhost"].contains(configuration.host) || configuration.host.hasPrefix("127.")
+    if configuration.adminUser == nil, !loopback {
+        logger.warning(
+            "dashboards and the read API are open to anyone who can reach \(configuration.host):\(configuration.port); set OBSERVABILITY_ADMIN_USER and OBSERVABILITY_ADMIN_PASSWORD to require a password"
+        )
+    }
+    if !assets.chartsAvailable {
+        logger.warning(
+            "Chart.js not found at \(configuration.chartJSPath) (OBSERVABILITY_CHARTJS_PATH); pages show tables without charts. On Debian: apt-get install libjs-chart.js"
+        )
+    }
+}
+
+/// One line with the settings an operator checks first.
+private func logStart(_ configuration: ObservatoryConfiguration, url: DatabaseURL, owner: String, logger: Logger) {
+    logger.info(
+        "starting",
+        metadata: [
+            "address": "\(configuration.host):\(configuration.port)",
+            "database": "\(url.redactedDescription)",
+            "sample_rate": "\(configuration.sampleRate)",
+            "ingest_token": "\(configuration.ingestToken == nil ? "off" : "on")",
+            "self_tracing": "\(configuration.enabled ? (configuration.traceHTTPRequests ? "on" : "db only") : "off")",
+            "retention_days": "\(configuration.retentionDays)",
+            "max_traces": "\(configuration.maxTraces)",
+            "cleanup_interval_s": "\(configuration.cleanupIntervalSeconds)",
+            "http_idle_timeout_s": "\(configuration.httpIdleTimeoutSeconds)",
+            "http_body_timeout_s": "\(configuration.httpBodyTimeoutSeconds)",
+            "http_max_connections": "\(configuration.httpMaxConnections)",
+            "allowed_hosts": "\(configuration.allowedHosts.isEmpty ? "any" : configuration.allowedHosts.joined(separator: ","))",
+            "owner": "\(owner)",
+        ])
+}
