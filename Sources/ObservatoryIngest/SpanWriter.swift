@@ -143,8 +143,19 @@ public final class SpanWriter: Service, Sendable {
     }
 
     /// Returns once `records` are committed, or throws why they were not.
-    public func submit(_ records: [SpanRecord]) async throws {
+    public func submit(_ records: [SpanRecord]) async throws(Rejection) {
         guard !records.isEmpty else { return }
+        do {
+            try await enqueue(records)
+        } catch let rejection as Rejection {
+            throw rejection
+        } catch {
+            // Every continuation is resumed with a Rejection; nothing else reaches here.
+            throw .failed(String(describing: error))
+        }
+    }
+
+    private func enqueue(_ records: [SpanRecord]) async throws {
         let now = clock.now
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             enum Decision { case refuse(Rejection), enqueue(wake: CheckedContinuation<Void, Never>?) }

@@ -36,34 +36,66 @@ public enum DatabaseError: Error, CustomStringConvertible, Sendable {
         }
     }
 
+    /// Classifies any error thrown by PostgresNIO (or a cancellation) by PostgresNIO's
+    /// typed codes: the server's SQLSTATE when the server answered, the client's
+    /// `PSQLError.Code` when it did not.
     public init(_ error: any Error) {
-        if let known = error as? DatabaseError {
-            self = known
-            return
+        switch error {
+        case let known as DatabaseError: self = known
+        case let error as PSQLError: self.init(client: error)
+        case let error as PostgresError:
+            if case .connectionClosed = error {
+                self = .unavailable("the connection closed")
+            } else {
+                self = .unexpected(String(describing: error))
+            }
+        case is CancellationError: self = .unavailable("the operation timed out")
+        default: self = .unexpected(String(describing: error))
         }
-        if let error = error as? PostgresError, case .connectionClosed = error {
-            self = .unavailable("the connection closed")
-            return
+    }
+
+    /// A server's answer by its SQLSTATE; without one, by what the client saw. Connections
+    /// that failed, closed or were shut down can succeed on a retry (unavailable); a message
+    /// the client could not decode, a bad parameter count or an authentication setup the
+    /// client cannot do will fail again the same way (unexpected).
+    init(client error: PSQLError) {
+        let code = error.code
+        if code == .server, let state = error.serverInfo?[.sqlState] {
+            self.init(server: PostgresError.Code(raw: state), message: error.serverInfo?[.message] ?? "")
+        } else if [.connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown]
+            .contains(code)
+        {
+            self = .unavailable(String(describing: code))
+        } else if code == .queryCancelled {
+            self = .unavailable("the statement was cancelled")
+        } else {
+            self = .unexpected(String(describing: code))
         }
-        guard let error = error as? PSQLError else {
-            self = error is CancellationError ? .unavailable("the operation timed out") : .unexpected(String(describing: error))
-            return
-        }
-        guard let state = error.serverInfo?[.sqlState] else {
-            // No answer from a server: the connection failed, closed, or the pool is shutting down.
-            self = .unavailable(String(describing: error.code))
-            return
-        }
-        let message = error.serverInfo?[.message] ?? ""
-        switch state {
-        case "23505": self = .duplicate(message)
-        case "40001", "40P01", "55P03": self = .transient(message)
-        case _ where state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57") || state == "25006":
-            self = .unavailable(message)
-        case _ where state.hasPrefix("22") || state.hasPrefix("23"):
-            self = .rejectedData(sqlState: state, message: message)
+    }
+
+    /// The server's error: retry later when it is short of resources, shutting down or
+    /// read-only; retry now after a conflict; the data's fault for the data-exception and
+    /// integrity classes.
+    init(server code: PostgresError.Code, message: String) {
+        switch code {
+        case .uniqueViolation: self = .duplicate(message)
+        case .serializationFailure, .deadlockDetected, .lockNotAvailable: self = .transient(message)
+        case .readOnlySqlTransaction: self = .unavailable(message)
         default:
-            self = .unexpected("\(state): \(message)")
+            switch code.sqlStateClass {
+            case .connectionException, .insufficientResources, .operatorIntervention: self = .unavailable(message)
+            case .dataException, .integrityConstraintViolation: self = .rejectedData(sqlState: code.raw, message: message)
+            default: self = .unexpected("\(code.raw): \(message)")
+            }
         }
+    }
+}
+
+extension PostgresError.Code {
+    /// The class this code belongs to, as a code: the SQL standard's class is the first two
+    /// characters, and the class's own code ends in `000` (`22012` is in `22000`,
+    /// `dataException`).
+    var sqlStateClass: PostgresError.Code {
+        PostgresError.Code(raw: String(raw.prefix(2)) + "000")
     }
 }

@@ -27,9 +27,8 @@ enum OTLPAnswer {
         return response
     }
 
-    static func rejection(_ error: any Error, format: IngestFormat) -> Response {
-        let (status, retryAfter) = WriterRejection.status(of: error)
-        return self.status(status, String(describing: error), format: format, retryAfter: retryAfter)
+    static func failure(_ failure: some RequestFailure, format: IngestFormat) -> Response {
+        status(failure.status, failure.clientMessage, format: format, retryAfter: failure.retryAfterSeconds)
     }
 
     static func encode(_ message: some SwiftProtobuf.Message, status: HTTPResponse.Status, format: IngestFormat) -> Response {
@@ -84,9 +83,8 @@ enum NativeAnswer {
         return response
     }
 
-    static func rejection(_ error: any Error) -> Response {
-        let (status, retryAfter) = WriterRejection.status(of: error)
-        return self.error(status, String(describing: error), retryAfter: retryAfter)
+    static func failure(_ failure: some RequestFailure) -> Response {
+        error(failure.status, failure.clientMessage, retryAfter: failure.retryAfterSeconds)
     }
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status) -> Response {
@@ -95,19 +93,5 @@ enum NativeAnswer {
         let body = (try? encoder.encode(value)) ?? Data("{}".utf8)
         return Response(
             status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
-    }
-}
-
-/// The HTTP status (and Retry-After) for a span writer refusal.
-enum WriterRejection {
-    static func status(of error: any Error) -> (HTTPResponse.Status, Int?) {
-        switch error as? SpanWriter.Rejection {
-        case .saturated(let seconds): (.tooManyRequests, seconds)
-        case .unavailable(let seconds): (.serviceUnavailable, seconds)
-        case .shuttingDown: (.serviceUnavailable, 1)
-        case .rejectedData: (.badRequest, nil)
-        case .failed: (.internalServerError, nil)
-        case nil: (.serviceUnavailable, 2)
-        }
     }
 }

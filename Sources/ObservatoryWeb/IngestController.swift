@@ -58,7 +58,7 @@ public struct IngestController: Sendable {
             let export = format == .protobuf ? try OTLPProtobufDecoder.decode(body) : try OTLPJSONDecoder.decode(body)
             outcome = pipeline.process(export)
         } catch {
-            return OTLPAnswer.status(error.httpStatus, error.description, format: format)
+            return OTLPAnswer.failure(error, format: format)
         }
         // 413 is not among OTLP's retryable statuses: the exporter drops the batch.
         if let message = outcome.expandedLimitMessage {
@@ -68,7 +68,7 @@ public struct IngestController: Sendable {
             try await writer.submit(outcome.records)
         } catch {
             metrics.record(outcome, stored: false)
-            return OTLPAnswer.rejection(error, format: format)
+            return OTLPAnswer.failure(error, format: format)
         }
         metrics.record(outcome, stored: true)
         return OTLPAnswer.success(outcome, format: format)
@@ -89,7 +89,7 @@ public struct IngestController: Sendable {
             let body = try await IngestBody.read(request, limit: maxBodyBytes)
             outcome = pipeline.process(try NativeSpanDecoder.decode(body))
         } catch {
-            return NativeAnswer.error(error.httpStatus, error.description)
+            return NativeAnswer.failure(error)
         }
         if let message = outcome.expandedLimitMessage {
             return NativeAnswer.error(.contentTooLarge, message)
@@ -98,20 +98,10 @@ public struct IngestController: Sendable {
             try await writer.submit(outcome.records)
         } catch {
             metrics.record(outcome, stored: false)
-            return NativeAnswer.rejection(error)
+            return NativeAnswer.failure(error)
         }
         metrics.record(outcome, stored: true)
         return NativeAnswer.success(outcome)
-    }
-}
-
-extension IngestError {
-    var httpStatus: HTTPResponse.Status {
-        switch self {
-        case .undecodable: .badRequest
-        case .tooLarge: .contentTooLarge
-        case .unsupportedMediaType: .unsupportedMediaType
-        }
     }
 }
 

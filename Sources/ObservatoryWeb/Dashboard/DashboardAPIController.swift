@@ -67,16 +67,9 @@ public struct DashboardAPIController: Sendable {
     }
 
     func failure(_ error: any Error) -> Response {
-        switch error {
-        case let error as BadQuery:
-            return Self.error(.badRequest, error.message)
-        case let error as DatabaseError:
-            logger.error("API query failed", metadata: ["error": "\(error)"])
-            return Self.error(DashboardController.status(of: error), error.clientDescription, retryAfter: DashboardController.retryAfter(error))
-        default:
-            logger.error("API request failed", metadata: ["error": "\(error)"])
-            return Self.error(.internalServerError, "the answer could not be built; the server log has the details")
-        }
+        let failure = requestFailure(error)
+        if failure.isServerSide { logger.error("API request failed", metadata: ["error": "\(error)"]) }
+        return Self.error(failure.status, failure.clientMessage, retryAfter: failure.retryAfterSeconds)
     }
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {

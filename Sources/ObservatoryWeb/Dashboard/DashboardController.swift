@@ -114,38 +114,31 @@ public struct DashboardController: Sendable {
         }
     }
 
-    /// Runs `body`, turning its failures into pages: 400 for a bad parameter, 503 when
-    /// the database cannot answer (never its raw error text).
+    /// Runs `body`, turning its failures into pages (see ``RequestFailure``): 400 for a
+    /// bad parameter, 503 when the database cannot answer (never its raw error text).
     func answer(title: String, _ body: () async throws -> Response) async -> Response {
         do {
             return try await body()
-        } catch let error as BadQuery {
-            return message(.badRequest, title: "Bad request", text: error.message)
-        } catch let error as DatabaseError {
-            logger.error("dashboard query failed", metadata: ["page": "\(title)", "error": "\(error)"])
-            let status = Self.status(of: error)
-            var response = message(
-                status, title: status == .serviceUnavailable ? "Database unavailable" : "Database error",
-                text: error.clientDescription + (status == .serviceUnavailable ? "; try again in a moment." : "; the server log has the details."))
-            if let seconds = Self.retryAfter(error) { response.headers[.retryAfter] = String(seconds) }
-            return response
         } catch {
-            logger.error("dashboard page failed", metadata: ["page": "\(title)", "error": "\(error)"])
-            return message(.internalServerError, title: "Something went wrong", text: "The page could not be built; the server log has the details.")
+            let failure = requestFailure(error)
+            if failure.isServerSide { logger.error("dashboard page failed", metadata: ["page": "\(title)", "error": "\(error)"]) }
+            var response = page(for: failure)
+            if let seconds = failure.retryAfterSeconds { response.headers[.retryAfter] = String(seconds) }
+            return response
         }
     }
 
-    /// 503 when trying again can help (the database is down, busy, or a statement hit the
-    /// 10 s limit); 500 for what retrying cannot fix (a bug, a broken schema).
-    static func status(of error: DatabaseError) -> HTTPResponse.Status {
-        switch error {
-        case .unavailable, .transient: .serviceUnavailable
-        case .rejectedData, .duplicate, .unexpected: .internalServerError
-        }
-    }
-
-    static func retryAfter(_ error: DatabaseError) -> Int? {
-        status(of: error) == .serviceUnavailable ? 5 : nil
+    /// The message page of a failure: what it means to someone at a browser.
+    func page(for failure: some RequestFailure) -> Response {
+        let (title, text): (String, String) =
+            switch failure {
+            case let failure as BadQuery: ("Bad request", failure.clientMessage)
+            case let failure as DatabaseError where failure.status == .serviceUnavailable:
+                ("Database unavailable", failure.clientMessage + "; try again in a moment.")
+            case let failure as DatabaseError: ("Database error", failure.clientMessage + "; the server log has the details.")
+            default: ("Something went wrong", "The page could not be built; the server log has the details.")
+            }
+        return message(failure.status, title: title, text: text)
     }
 
     struct MessageView {
