@@ -1,6 +1,6 @@
 # MCP Observatory. `make help` lists the targets.
 .DEFAULT_GOAL := help
-.PHONY: help up down test bench-ingest bench-query bench-overhead build schema proto postgres clean
+.PHONY: help up down test unit fmt bench-ingest bench-query bench-overhead build schema proto postgres clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -13,6 +13,13 @@ down: ## Stop the service and the private PostgreSQL cluster started by `make up
 
 test: ## Run the whole test suite (Swift unit + PostgreSQL integration, live-service tests with real OTel clients)
 	scripts/test.sh
+
+unit: ## Unit tests only: no apt, PostgreSQL or Python; seconds after a build
+	swift build --build-tests
+	swift test --skip-build --disable-swift-testing --skip IntegrationTests
+
+fmt: ## Format the Swift sources with swift-format (.swift-format); CI fails on a file left unformatted
+	scripts/check-format.sh --write
 
 bench-ingest: ## Benchmark OTLP ingestion against raw COPY of the same rows (SPANS=1000000 CONCURRENCY=8)
 	scripts/bench-ingest.sh

@@ -13,10 +13,14 @@ export OBSERVABILITY_TEST_DATABASE_URL="$(scripts/postgres.sh url)"
 export OBSERVABILITY_TEST_ADMIN_URL="$OBSERVABILITY_TEST_DATABASE_URL"
 
 echo "== build"
-swift build --build-tests 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\]|CMakeLists.txt|unhandled; explicitly declare" || true
+mkdir -p var
+# The whole log is kept for check-warnings; the terminal gets everything but progress lines.
+swift build --build-tests 2>&1 | tee var/build.log | grep -vE "^\[[0-9]+/[0-9]+\]" || true
 test -x .build/debug/observatory || { echo "build failed"; swift build --build-tests; exit 1; }
 
 echo "== checks"
+scripts/check-warnings.sh var/build.log
+scripts/check-format.sh
 python3 scripts/check-bootstrap.py
 scripts/check-schema.sh
 scripts/generate-otlp.sh --check
