@@ -1,6 +1,6 @@
 # MCP Observatory. `make help` lists the targets.
 .DEFAULT_GOAL := help
-.PHONY: help up down test unit fmt bench-ingest bench-query bench-overhead build schema proto postgres clean
+.PHONY: help up down test unit fmt bench-ingest bench-query bench-overhead build schema config-docs proto postgres clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ schema: ## Regenerate sql/schema.sql from the migrations
 	scripts/postgres.sh start
 	swift build --product observatory
 	scripts/check-schema.sh --write
+
+config-docs: ## Regenerate .env.example and the settings tables of docs/configuration.md from the configuration table
+	OBSERVATORY_WRITE_CONFIG_DOCS=1 swift test --filter ObservatoryConfigurationTests
 
 proto: ## Regenerate the OTLP Swift code from proto/
 	scripts/generate-otlp.sh
