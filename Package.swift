@@ -230,7 +230,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ObservatoryStoreTests",
-            dependencies: ["ObservatoryStore", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "ObservatoryStore", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
         .testTarget(
             name: "ObservatoryBenchmarksTests",

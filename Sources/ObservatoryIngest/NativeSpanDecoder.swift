@@ -40,19 +40,20 @@ public enum NativeSpanDecoder {
                 let (sum, overflow) = start.addingReportingOverflow(UInt64(min(duration * 1_000_000, 1e18)))
                 end = overflow ? .max : sum
             }
-            let status: SpanInput.StatusCode
-            switch span.status?.lowercased() {
-            case "ok": status = .ok
-            case "error": status = .error
-            default: status = .unset
-            }
+            // The native format spells a status as the stored column does; anything else is unset.
+            let status: SpanInput.StatusCode =
+                switch span.status.flatMap({ SpanStatus(rawValue: $0.lowercased()) }) {
+                case .ok?: .ok
+                case .error?: .error
+                case .unset?, nil: .unset
+                }
             export.spans.append(
                 SpanInput(
                     traceID: HexBytes.decode(span.traceId ?? ""),
                     spanID: HexBytes.decode(span.spanId ?? ""),
                     parentSpanID: HexBytes.decode(span.parentSpanId ?? ""),
                     name: span.name ?? "",
-                    kind: SpanKind(rawValue: span.kind?.lowercased() ?? "internal") ?? .unspecified,
+                    kind: span.kind.map { SpanKind(rawValue: $0.lowercased()) ?? .unspecified } ?? .internal,
                     startTimeUnixNano: start,
                     endTimeUnixNano: end,
                     attributes: span.attributes.map(attributes(of:)) ?? [],

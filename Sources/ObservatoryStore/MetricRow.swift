@@ -1,18 +1,19 @@
 import Foundation
 
 /// One row of a metric view: the figures of one operation and target (or of one kind, or
-/// of everything) over one window. Field names are the view's column names, so the JSON
-/// API and psql agree.
-public struct MetricRow: Sendable, Codable, Equatable {
-    public var level: String
-    public var operation: String
+/// of everything) over one window. The JSON API writes it with the view's column names
+/// (`MetricRowJSON` in the web layer), so the API and psql agree.
+public struct MetricRow: Sendable, Equatable {
+    public var level: MetricLevel
+    /// nil on `total` rows (the view's empty operation).
+    public var operation: SpanOperation?
+    /// Empty on `operation` and `total` rows.
     public var target: String
     public var requestCount: Int
     public var errorCount: Int
     /// 0–100.
     public var errorPct: Double
-    /// `green`, `yellow`, `red` or `critical` (observability.health()).
-    public var health: String
+    public var health: Health
     public var avgMs: Double
     public var p50Ms: Double
     public var p90Ms: Double
@@ -27,7 +28,7 @@ public struct MetricRow: Sendable, Codable, Equatable {
 
 
     public init(
-        level: String, operation: String, target: String, requestCount: Int, errorCount: Int, errorPct: Double, health: String, avgMs: Double, p50Ms: Double, p90Ms: Double, p95Ms: Double, p99Ms: Double, maxMs: Double, firstSeen: Date, lastSeen: Date, exampleError: String?, computedAt: Date
+        level: MetricLevel, operation: SpanOperation?, target: String, requestCount: Int, errorCount: Int, errorPct: Double, health: Health, avgMs: Double, p50Ms: Double, p90Ms: Double, p95Ms: Double, p99Ms: Double, maxMs: Double, firstSeen: Date, lastSeen: Date, exampleError: String?, computedAt: Date
     ) {
         self.level = level
         self.operation = operation
@@ -47,39 +48,23 @@ public struct MetricRow: Sendable, Codable, Equatable {
         self.exampleError = exampleError
         self.computedAt = computedAt
     }
-    enum CodingKeys: String, CodingKey {
-        case level, operation, target, health
-        case requestCount = "request_count", errorCount = "error_count", errorPct = "error_pct"
-        case avgMs = "avg_ms", p50Ms = "p50_ms", p90Ms = "p90_ms", p95Ms = "p95_ms", p99Ms = "p99_ms"
-        case maxMs = "max_ms", firstSeen = "first_seen", lastSeen = "last_seen"
-        case exampleError = "example_error", computedAt = "computed_at"
-    }
 }
 
 /// A point of a time series: one bucket of the per-minute or per-hour rollup.
-public struct SeriesPoint: Sendable, Codable, Equatable {
+public struct SeriesPoint: Sendable, Equatable {
     public var bucket: Date
     public var requestCount: Int
     public var errorCount: Int
     /// nil for a bucket without spans.
     public var p95Ms: Double?
-
-    enum CodingKeys: String, CodingKey {
-        case bucket, requestCount = "request_count", errorCount = "error_count", p95Ms = "p95_ms"
-    }
 }
 
 /// When a window's view was last refreshed and how often it is.
-public struct WindowFreshness: Sendable, Codable, Equatable {
-    public var window: String
+public struct WindowFreshness: Sendable, Equatable {
+    public var window: MetricWindow
     public var lastRefreshedAt: Date?
     public var lastDurationMs: Double?
     public var refreshEverySeconds: Double
-
-    enum CodingKeys: String, CodingKey {
-        case window = "time_window", lastRefreshedAt = "last_refreshed_at", lastDurationMs = "last_duration_ms"
-        case refreshEverySeconds = "refresh_every_seconds"
-    }
 }
 
 /// The columns a metrics table may be ordered by; anything else is refused before SQL.

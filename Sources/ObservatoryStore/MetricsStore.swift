@@ -20,7 +20,7 @@ public struct MetricsStore: Sendable {
 
     /// Per-target rows of one operation kind (all kinds when nil), ordered and limited.
     public func targets(
-        window: MetricWindow, operation: String?, sort: MetricSort = .count, descending: Bool = true, limit: Int
+        window: MetricWindow, operation: SpanOperation?, sort: MetricSort = .count, descending: Bool = true, limit: Int
     ) async throws(DatabaseError) -> [MetricRow] {
         let direction = descending ? "DESC" : "ASC"
         let query: PostgresQuery = """
@@ -33,7 +33,7 @@ public struct MetricsStore: Sendable {
     }
 
     /// The most error-prone targets: highest error rate first, then most errors.
-    public func errorProne(window: MetricWindow, operation: String?, limit: Int) async throws(DatabaseError) -> [MetricRow] {
+    public func errorProne(window: MetricWindow, operation: SpanOperation?, limit: Int) async throws(DatabaseError) -> [MetricRow] {
         let query: PostgresQuery = """
             SELECT \(unescaped: Self.metricColumns) FROM observability.\(unescaped: window.viewName)
             WHERE level = 'target' AND error_count > 0 AND (\(operation)::text IS NULL OR operation = \(operation))
@@ -45,11 +45,12 @@ public struct MetricsStore: Sendable {
 
     /// The figures of one operation kind as a whole, or of everything when `operation` is
     /// nil; nil when the window holds no span of it.
-    public func aggregate(window: MetricWindow, operation: String?) async throws(DatabaseError) -> MetricRow? {
-        let level = operation == nil ? "total" : "operation"
+    public func aggregate(window: MetricWindow, operation: SpanOperation?) async throws(DatabaseError) -> MetricRow? {
+        let level: MetricLevel = operation == nil ? .total : .operation
+        let name = operation?.rawValue ?? ""  // the total row's operation is empty
         let query: PostgresQuery = """
             SELECT \(unescaped: Self.metricColumns) FROM observability.\(unescaped: window.viewName)
-            WHERE level = \(level) AND operation = \(operation ?? "")
+            WHERE level = \(level) AND operation = \(name)
             """
         return try await metricRows(query).first
     }
@@ -94,7 +95,9 @@ public struct MetricsStore: Sendable {
                 SELECT time_window, last_refreshed_at, last_duration_ms, extract(epoch FROM refresh_every)::float8
                 FROM observability.metric_windows ORDER BY window_span
                 """, logger: logger)
-            for (window, refreshed, duration, every) in try rows.decode((String, Date?, Double?, Double).self) {
+            for (name, refreshed, duration, every) in try rows.decode((String, Date?, Double?, Double).self) {
+                // As `dueWindows`: a window this build has no view for is not one it shows.
+                guard let window = MetricWindow(rawValue: name) else { continue }
                 windows.append(
                     WindowFreshness(
                         window: window, lastRefreshedAt: refreshed, lastDurationMs: duration, refreshEverySeconds: every))
@@ -177,11 +180,13 @@ public struct MetricsStore: Sendable {
         do {
             var result: [MetricRow] = []
             let rows = try await client.tracedQuery(query, logger: logger).decode(
-                (String, String, String, Int, Int, Double, String, Double, Double, Double, Double, Double, Double, Date,
+                (MetricLevel, String, String, Int, Int, Double, Health, Double, Double, Double, Double, Double, Double, Date,
                  Date, String?, Date).self)
             for (level, operation, target, count, errors, errorPct, health, avg, p50, p90, p95, p99, max, first,
                 last, example, computed) in rows
             {
+                // The operation and total rows of a view carry an empty operation.
+                let operation = operation.isEmpty ? nil : try SpanOperation(stored: operation)
                 result.append(
                     MetricRow(
                         level: level, operation: operation, target: target, requestCount: count, errorCount: errors,

@@ -6,9 +6,9 @@ extension PostgresClient {
     /// Runs `query` and returns its rows, inside a DB client span of the current trace
     /// when self-tracing is on (`InstrumentationSystem` bootstrapped by `serve`): the
     /// OpenTelemetry database attributes, the row count, and `observatory.slow_query`
-    /// past one second. The statement text is stored with its literals removed (the
-    /// ingest pipeline strips `db.query.text`). Dashboard and maintenance reads use it;
-    /// the span writer does not, so storing spans never creates spans.
+    /// past `SlowQuery.threshold`. The statement text is stored with its literals
+    /// removed (the ingest pipeline strips `db.query.text`). Dashboard and maintenance
+    /// reads use it; the span writer does not, so storing spans never creates spans.
     public func tracedQuery(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
         // Named once it is known to record: with self-tracing off or the trace unsampled,
         // the statement is not scanned at all.
@@ -32,7 +32,7 @@ extension PostgresClient {
             }
             if span.isRecording {
                 span.attributes["db.response.returned_rows"] = rows.count
-                if clock.now - start > DatabaseSpan.slowThreshold {
+                if clock.now - start > SlowQuery.threshold {
                     span.attributes["observatory.slow_query"] = true
                 }
             }
@@ -46,12 +46,6 @@ extension PostgresClient {
             throw error
         }
     }
-}
-
-/// Constants of the DB spans.
-public enum DatabaseSpan {
-    /// Queries slower than this are marked `observatory.slow_query`; the trace page flags them.
-    public static let slowThreshold: Duration = .seconds(1)
 }
 
 extension Array where Element == PostgresRow {

@@ -51,35 +51,3 @@ public struct SpanRecord: Sendable, Equatable {
         endTimeUnixNano >= startTimeUnixNano ? Double(endTimeUnixNano - startTimeUnixNano) / 1_000_000 : 0
     }
 }
-
-/// The span kinds of OpenTelemetry, as stored in the `kind` column.
-public enum SpanKind: String, Sendable, CaseIterable {
-    case unspecified, `internal`, server, client, producer, consumer
-
-    /// From OTLP's `SpanKind` number; unknown numbers are `unspecified`.
-    public init(otlpValue: Int) {
-        switch otlpValue {
-        case 1: self = .internal
-        case 2: self = .server
-        case 3: self = .client
-        case 4: self = .producer
-        case 5: self = .consumer
-        default: self = .unspecified
-        }
-    }
-}
-
-/// What a span did, as the dashboards group it; see docs/classification.md.
-public enum SpanOperation: String, Sendable, CaseIterable {
-    case toolInvoke = "tool_invoke"
-    case promptRender = "prompt_render"
-    case resourceFetch = "resource_fetch"
-    case httpRequest = "http_request"
-    case dbQuery = "db_query"
-    case `internal` = "internal"
-}
-
-/// The outcome column: OpenTelemetry's status, with errors also inferred from attributes.
-public enum SpanStatus: String, Sendable {
-    case ok, error, unset
-}

@@ -2,7 +2,7 @@ import Foundation
 
 /// A trace as the trace list shows it: the `traces` row, plus, for failed traces, the
 /// span where the failure began (what broke and why).
-public struct TraceSummary: Sendable, Codable, Equatable {
+public struct TraceSummary: Sendable, Equatable {
     public var traceID: String
     public var rootName: String
     public var serviceName: String
@@ -12,16 +12,10 @@ public struct TraceSummary: Sendable, Codable, Equatable {
     public var spanCount: Int
     public var errorCount: Int
     /// `ok` or `error`.
-    public var status: String
+    public var status: SpanStatus
     public var firstError: FailedSpan?
 
-    enum CodingKeys: String, CodingKey {
-        case traceID = "trace_id", rootName = "root_name", serviceName = "service_name", startTime = "start_time"
-        case endTime = "end_time", durationMs = "duration_ms", spanCount = "span_count", errorCount = "error_count"
-        case status, firstError = "first_error"
-    }
-
-    public init(traceID: String, rootName: String, serviceName: String, startTime: Date, endTime: Date, durationMs: Double, spanCount: Int, errorCount: Int, status: String, firstError: FailedSpan?) {
+    public init(traceID: String, rootName: String, serviceName: String, startTime: Date, endTime: Date, durationMs: Double, spanCount: Int, errorCount: Int, status: SpanStatus, firstError: FailedSpan?) {
         self.traceID = traceID
         self.rootName = rootName
         self.serviceName = serviceName
@@ -36,13 +30,13 @@ public struct TraceSummary: Sendable, Codable, Equatable {
 }
 
 /// Where a trace's failure began: its earliest failed span without a failed child.
-public struct FailedSpan: Sendable, Codable, Equatable {
+public struct FailedSpan: Sendable, Equatable {
     public var name: String
-    public var operation: String
+    public var operation: SpanOperation
     public var target: String?
     public var message: String?
 
-    public init(name: String, operation: String, target: String?, message: String?) {
+    public init(name: String, operation: SpanOperation, target: String?, message: String?) {
         self.name = name
         self.operation = operation
         self.target = target
@@ -52,32 +46,25 @@ public struct FailedSpan: Sendable, Codable, Equatable {
 
 /// One stored span, every column, for the trace detail page. Attributes and events stay
 /// JSON text: the page shows them as stored.
-public struct StoredSpan: Sendable, Codable, Equatable {
+public struct StoredSpan: Sendable, Equatable {
     public var spanID: String
     public var parentSpanID: String?
     public var name: String
-    public var kind: String
-    public var operation: String
+    public var kind: SpanKind
+    public var operation: SpanOperation
     public var target: String?
     public var serviceName: String
     public var scopeName: String?
     public var startTime: Date
     public var endTime: Date
     public var durationMs: Double
-    public var status: String
+    public var status: SpanStatus
     public var statusMessage: String?
     public var attributesJSON: String
     public var resourceAttributesJSON: String
     public var eventsJSON: String
 
-    enum CodingKeys: String, CodingKey {
-        case spanID = "span_id", parentSpanID = "parent_span_id", name, kind, operation, target
-        case serviceName = "service_name", scopeName = "scope_name", startTime = "start_time", endTime = "end_time"
-        case durationMs = "duration_ms", status, statusMessage = "status_message", attributesJSON = "attributes"
-        case resourceAttributesJSON = "resource_attributes", eventsJSON = "events"
-    }
-
-    public init(spanID: String, parentSpanID: String?, name: String, kind: String, operation: String, target: String?, serviceName: String, scopeName: String?, startTime: Date, endTime: Date, durationMs: Double, status: String, statusMessage: String?, attributesJSON: String, resourceAttributesJSON: String, eventsJSON: String) {
+    public init(spanID: String, parentSpanID: String?, name: String, kind: SpanKind, operation: SpanOperation, target: String?, serviceName: String, scopeName: String?, startTime: Date, endTime: Date, durationMs: Double, status: SpanStatus, statusMessage: String?, attributesJSON: String, resourceAttributesJSON: String, eventsJSON: String) {
         self.spanID = spanID
         self.parentSpanID = parentSpanID
         self.name = name
@@ -104,8 +91,8 @@ public struct TraceFilter: Sendable, Equatable {
     /// allows (``SpanTimeRange``), so future-dated rows never top a "recent" list.
     public var until: Date
     /// `ok` or `error`.
-    public var status: String?
-    public var operation: String?
+    public var status: SpanStatus?
+    public var operation: SpanOperation?
     public var target: String?
     public var minDurationMs: Double?
     /// Case-insensitive substring of the trace's root span name.
@@ -114,7 +101,7 @@ public struct TraceFilter: Sendable, Equatable {
     public var offset: Int
 
     public init(
-        since: Date, until: Date? = nil, status: String? = nil, operation: String? = nil, target: String? = nil,
+        since: Date, until: Date? = nil, status: SpanStatus? = nil, operation: SpanOperation? = nil, target: String? = nil,
         minDurationMs: Double? = nil, search: String? = nil, limit: Int = 50, offset: Int = 0
     ) {
         self.since = since

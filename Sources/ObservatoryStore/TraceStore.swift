@@ -113,8 +113,8 @@ public struct TraceStore: Sendable {
                 for row in slice {
                     let (spanID, parent, name, kind, operation, target, service, scope, start, end, duration, status,
                         message, attributes, resource, events) = try row.decode(
-                            (String, String?, String, String, String, String?, String, String?, Date, Date, Double, String,
-                             String?, String, String, String).self)
+                            (String, String?, String, SpanKind, SpanOperation, String?, String, String?, Date, Date, Double,
+                             SpanStatus, String?, String, String, String).self)
                     spans.append(
                         StoredSpan(
                             spanID: spanID, parentSpanID: parent, name: name, kind: kind, operation: operation, target: target,
@@ -144,7 +144,7 @@ public struct TraceStore: Sendable {
         do {
             var result: [TraceSummary] = []
             let rows = try await client.tracedQuery(query, logger: logger).decode(
-                (String, String, String, Date, Date, Double, Int, Int, String).self)
+                (String, String, String, Date, Date, Double, Int, Int, SpanStatus).self)
             for (traceID, rootName, service, start, end, duration, spans, errors, status) in rows {
                 result.append(
                     TraceSummary(
@@ -180,7 +180,7 @@ public struct TraceStore: Sendable {
             ORDER BY s.trace_id, s.start_time
             """
         var found: [String: FailedSpan] = [:]
-        let rows = try await client.tracedQuery(query, logger: logger).decode((String, String, String, String?, String?).self)
+        let rows = try await client.tracedQuery(query, logger: logger).decode((String, String, SpanOperation, String?, String?).self)
         for (traceID, name, operation, target, message) in rows {
             found[traceID] = FailedSpan(name: name, operation: operation, target: target, message: message)
         }

@@ -50,13 +50,13 @@ final class MetricViewTests: XCTestCase {
                 XCTAssertEqual(row.exampleError, latestError?.message, label)
             }
 
-            let tools = try await store.targets(window: .hour, operation: "tool_invoke", limit: 100)
+            let tools = try await store.targets(window: .hour, operation: .toolInvoke, limit: 100)
             XCTAssertEqual(tools.map(\.target), ["alpha", "beta", "gamma"])  // by count, descending
             for row in tools {
                 check(row, spans.filter { $0.target == row.target }, row.target)
             }
             check(
-                try await store.aggregate(window: .hour, operation: "tool_invoke"),
+                try await store.aggregate(window: .hour, operation: .toolInvoke),
                 spans.filter { $0.operation == "tool_invoke" }, "tool_invoke as a whole")
             check(try await store.aggregate(window: .hour, operation: nil), spans, "everything")
 
@@ -88,18 +88,18 @@ final class MetricViewTests: XCTestCase {
             try await MetricFixtures.insert(spans, into: client)
             let store = MetricsStore(client: client, logger: TestDatabase.logger)
             try await store.refresh(force: true, now: now)
-            let rows = try await store.targets(window: .hour, operation: "tool_invoke", limit: 100)
+            let rows = try await store.targets(window: .hour, operation: .toolInvoke, limit: 100)
             let health = Dictionary(uniqueKeysWithValues: rows.map { ($0.target, $0.health) })
             XCTAssertEqual(
                 health,
                 [
-                    "t0": "green", "t4": "green", "t5": "yellow", "t20": "yellow", "t21": "red", "t50": "red",
-                    "t51": "critical", "t100": "critical",
+                    "t0": .green, "t4": .green, "t5": .yellow, "t20": .yellow, "t21": .red, "t50": .red,
+                    "t51": .critical, "t100": .critical,
                 ])
             // Most error-prone first, and only targets with errors.
             let prone = try await store.errorProne(window: .hour, operation: nil, limit: 3)
             XCTAssertEqual(prone.map(\.target), ["t100", "t51", "t50"])
-            let limited = try await store.targets(window: .hour, operation: "tool_invoke", sort: .errors, descending: false, limit: 2)
+            let limited = try await store.targets(window: .hour, operation: .toolInvoke, sort: .errors, descending: false, limit: 2)
             XCTAssertEqual(limited.map(\.target), ["t0", "t4"])
         }
     }
@@ -115,7 +115,7 @@ final class MetricViewTests: XCTestCase {
             try await store.refresh(force: true, now: now)
             var counts: [Int] = []
             for window in MetricWindow.allCases {
-                counts.append(try await store.targets(window: window, operation: "tool_invoke", limit: 10).first?.requestCount ?? 0)
+                counts.append(try await store.targets(window: window, operation: .toolInvoke, limit: 10).first?.requestCount ?? 0)
             }
             XCTAssertEqual(counts, [1, 2, 3, 4])
         }

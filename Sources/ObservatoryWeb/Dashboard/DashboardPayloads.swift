@@ -2,7 +2,7 @@ import Foundation
 import ObservatoryStore
 
 /// What the summary page shows, and what `GET /api/v1/metrics/summary` returns.
-struct SummaryPayload: Sendable, Codable {
+struct SummaryPayload: Sendable, Encodable {
     var window: MetricWindow
     /// Everything in the window; nil when it holds no span.
     var total: MetricRow?
@@ -16,12 +16,23 @@ struct SummaryPayload: Sendable, Codable {
         case window, total, topErrors = "top_errors", failedTraces = "failed_traces", recentTraces = "recent_traces"
         case series, freshness
     }
+
+    func encode(to encoder: any Encoder) throws {
+        var json = encoder.container(keyedBy: CodingKeys.self)
+        try json.encode(window, forKey: .window)
+        try json.encodeIfPresent(total.map(MetricRowJSON.init), forKey: .total)
+        try json.encode(topErrors.map(MetricRowJSON.init), forKey: .topErrors)
+        try json.encode(failedTraces.map(TraceSummaryJSON.init), forKey: .failedTraces)
+        try json.encode(recentTraces.map(TraceSummaryJSON.init), forKey: .recentTraces)
+        try json.encode(series.map(SeriesPointJSON.init), forKey: .series)
+        try json.encode(freshness.map(WindowFreshnessJSON.init), forKey: .freshness)
+    }
 }
 
 /// What a tools, prompts or resources page shows, and what its JSON twin returns.
-struct OperationPayload: Sendable, Codable {
+struct OperationPayload: Sendable, Encodable {
     var kind: String
-    var operation: String
+    var operation: SpanOperation
     var window: MetricWindow
     var limit: Int
     var sort: String
@@ -39,13 +50,30 @@ struct OperationPayload: Sendable, Codable {
         case kind, operation, window, limit, sort, dir, overall, rows, freshness
         case mostUsed = "most_used", slowest, mostErrorProne = "most_error_prone", topErrors = "top_errors"
     }
+
+    func encode(to encoder: any Encoder) throws {
+        var json = encoder.container(keyedBy: CodingKeys.self)
+        try json.encode(kind, forKey: .kind)
+        try json.encode(operation, forKey: .operation)
+        try json.encode(window, forKey: .window)
+        try json.encode(limit, forKey: .limit)
+        try json.encode(sort, forKey: .sort)
+        try json.encode(dir, forKey: .dir)
+        try json.encodeIfPresent(overall.map(MetricRowJSON.init), forKey: .overall)
+        try json.encodeIfPresent(mostUsed.map(MetricRowJSON.init), forKey: .mostUsed)
+        try json.encodeIfPresent(slowest.map(MetricRowJSON.init), forKey: .slowest)
+        try json.encodeIfPresent(mostErrorProne.map(MetricRowJSON.init), forKey: .mostErrorProne)
+        try json.encode(rows.map(MetricRowJSON.init), forKey: .rows)
+        try json.encode(topErrors.map(MetricRowJSON.init), forKey: .topErrors)
+        try json.encodeIfPresent(freshness.map(WindowFreshnessJSON.init), forKey: .freshness)
+    }
 }
 
 /// A page of the trace list.
-struct TraceListPayload: Sendable, Codable {
+struct TraceListPayload: Sendable, Encodable {
     var window: MetricWindow
-    var status: String?
-    var operation: String?
+    var status: SpanStatus?
+    var operation: SpanOperation?
     var target: String?
     var minDurationMs: Double?
     var search: String?
@@ -57,6 +85,20 @@ struct TraceListPayload: Sendable, Codable {
     enum CodingKeys: String, CodingKey {
         case window, status, operation, target, minDurationMs = "min_ms", search = "q", limit, page
         case hasNext = "has_next", traces
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var json = encoder.container(keyedBy: CodingKeys.self)
+        try json.encode(window, forKey: .window)
+        try json.encodeIfPresent(status, forKey: .status)
+        try json.encodeIfPresent(operation, forKey: .operation)
+        try json.encodeIfPresent(target, forKey: .target)
+        try json.encodeIfPresent(minDurationMs, forKey: .minDurationMs)
+        try json.encodeIfPresent(search, forKey: .search)
+        try json.encode(limit, forKey: .limit)
+        try json.encode(page, forKey: .page)
+        try json.encode(hasNext, forKey: .hasNext)
+        try json.encode(traces.map(TraceSummaryJSON.init), forKey: .traces)
     }
 }
 
@@ -82,7 +124,7 @@ struct DashboardData: Sendable {
             window: window,
             total: try await metrics.aggregate(window: window, operation: nil),
             topErrors: try await metrics.errorProne(window: window, operation: nil, limit: query.limit),
-            failedTraces: try await traces.list(TraceFilter(since: since, status: "error", limit: query.limit)).prefix(query.limit).map { $0 },
+            failedTraces: try await traces.list(TraceFilter(since: since, status: .error, limit: query.limit)).prefix(query.limit).map { $0 },
             recentTraces: try await traces.list(TraceFilter(since: since, limit: query.limit)).prefix(query.limit).map { $0 },
             series: try await metrics.series(window: window, now: now()),
             freshness: try await metrics.freshness())
@@ -101,7 +143,7 @@ struct DashboardData: Sendable {
             rows: try await metrics.targets(
                 window: window, operation: operation, sort: query.sort, descending: query.descending, limit: query.limit),
             topErrors: try await metrics.errorProne(window: window, operation: operation, limit: 10),
-            freshness: try await metrics.freshness().first { $0.window == window.rawValue })
+            freshness: try await metrics.freshness().first { $0.window == window })
     }
 
     func traceList(_ query: TraceListQuery) async throws(DatabaseError) -> TraceListPayload {

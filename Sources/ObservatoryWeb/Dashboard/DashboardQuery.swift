@@ -11,11 +11,11 @@ struct BadQuery: Error {
 enum OperationPage: String, CaseIterable, Sendable {
     case tools, prompts, resources
 
-    var operation: String {
+    var operation: SpanOperation {
         switch self {
-        case .tools: "tool_invoke"
-        case .prompts: "prompt_render"
-        case .resources: "resource_fetch"
+        case .tools: .toolInvoke
+        case .prompts: .promptRender
+        case .resources: .resourceFetch
         }
     }
 
@@ -78,8 +78,8 @@ struct TraceListQuery: Sendable, Equatable {
     static let limits = [20, 50, 100]
 
     var window: MetricWindow = .day
-    var status: String?
-    var operation: String?
+    var status: SpanStatus?
+    var operation: SpanOperation?
     var target: String?
     var minDurationMs: Double?
     var search: String?
@@ -89,7 +89,8 @@ struct TraceListQuery: Sendable, Equatable {
     /// The longest `q`, in Unicode scalar values.
     static let maxSearchScalars = 200
 
-    static let operations = ["tool_invoke", "prompt_render", "resource_fetch", "http_request", "db_query", "internal"]
+    /// The statuses a trace can have (never `unset`).
+    static let statuses: [SpanStatus] = [.ok, .error]
 
     init(_ parameters: [String: String]) throws(BadQuery) {
         func nonEmpty(_ name: String) -> String? {
@@ -104,17 +105,18 @@ struct TraceListQuery: Sendable, Equatable {
         }
         if let value = nonEmpty("window") { window = try parseWindow(value) }
         if let value = nonEmpty("status") {
-            guard value == "ok" || value == "error" else {
-                throw BadQuery(message: "status must be ok or error (got \(value.debugDescription))")
+            guard let status = SpanStatus(rawValue: value), Self.statuses.contains(status) else {
+                let allowed = Self.statuses.map(\.rawValue).joined(separator: " or ")
+                throw BadQuery(message: "status must be \(allowed) (got \(value.debugDescription))")
             }
-            status = value
+            self.status = status
         }
         if let value = nonEmpty("operation") {
-            guard Self.operations.contains(value) else {
-                throw BadQuery(
-                    message: "operation must be one of \(Self.operations.joined(separator: ", ")) (got \(value.debugDescription))")
+            guard let operation = SpanOperation(rawValue: value) else {
+                let allowed = SpanOperation.allCases.map(\.rawValue).joined(separator: ", ")
+                throw BadQuery(message: "operation must be one of \(allowed) (got \(value.debugDescription))")
             }
-            operation = value
+            self.operation = operation
         }
         target = nonEmpty("target")
         if target != nil, operation == nil {
@@ -153,8 +155,8 @@ struct TraceListQuery: Sendable, Equatable {
     /// The query string of this filter on another page.
     func queryItems(page: Int) -> [URLQueryItem] {
         var items = [URLQueryItem(name: "window", value: window.rawValue)]
-        if let status { items.append(URLQueryItem(name: "status", value: status)) }
-        if let operation { items.append(URLQueryItem(name: "operation", value: operation)) }
+        if let status { items.append(URLQueryItem(name: "status", value: status.rawValue)) }
+        if let operation { items.append(URLQueryItem(name: "operation", value: operation.rawValue)) }
         if let target { items.append(URLQueryItem(name: "target", value: target)) }
         if let minDurationMs { items.append(URLQueryItem(name: "min_ms", value: Format.plainNumber(minDurationMs))) }
         if let search { items.append(URLQueryItem(name: "q", value: search)) }

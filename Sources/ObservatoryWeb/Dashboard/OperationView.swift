@@ -32,13 +32,13 @@ struct OperationView: Sendable {
             var avg_ms: Double
             var p99_ms: Double
             var error_pct: Double
-            var health: String
+            var health: Health
         }
         struct ErrorRow: Encodable {
             var name: String
             var error_pct: Double
             var error_count: Int
-            var health: String
+            var health: Health
         }
         var page = "kind"
         var rows: [Row]
@@ -71,7 +71,7 @@ struct OperationView: Sendable {
                 value: overall.map { Format.percent(100 - $0.errorPct) + " ok" } ?? "–",
                 detail: overall.map { "\(Format.count($0.requestCount)) calls, \(Format.count($0.errorCount)) failed" }
                     ?? "no \(page.noun) calls in this window",
-                health: overall?.health ?? "none"),
+                health: healthClass(overall?.health)),
             Card(
                 label: "Most used", value: name(payload.mostUsed),
                 detail: payload.mostUsed.map { "\(Format.count($0.requestCount)) calls" } ?? "", health: "none"),
@@ -83,7 +83,7 @@ struct OperationView: Sendable {
                 detail: payload.mostErrorProne.map {
                     "\(Format.percent($0.errorPct)) errors (\(Format.count($0.errorCount)) of \(Format.count($0.requestCount)))"
                 } ?? "no errors in this window",
-                health: payload.mostErrorProne?.health ?? "none"),
+                health: healthClass(payload.mostErrorProne?.health)),
         ]
         let columns: [(MetricSort, String)] = [
             (.name, page.nameHeader), (.count, "Calls"), (.p50, "p50"), (.p90, "p90"), (.p95, "p95"), (.p99, "p99"),

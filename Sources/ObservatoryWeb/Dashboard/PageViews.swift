@@ -40,7 +40,14 @@ struct Card: Sendable {
     var label: String
     var value: String
     var detail: String
+    /// The card's `health-` class: see `healthClass`.
     var health: String
+}
+
+/// The `health-` class of a card or row: the health's name, or `none` for a figure that
+/// has no health (a count, a latency, an empty window).
+func healthClass(_ health: Health?) -> String {
+    health?.rawValue ?? "none"
 }
 
 /// A row of a metrics table.
@@ -71,11 +78,11 @@ struct MetricRowView: Sendable {
 
     init(_ row: MetricRow, window: MetricWindow) {
         name = row.target.isEmpty ? "(unnamed)" : row.target
-        operation = row.operation
+        operation = row.operationName
         href = link(
             "/admin/observability/traces",
             [
-                URLQueryItem(name: "window", value: window.rawValue), URLQueryItem(name: "operation", value: row.operation),
+                URLQueryItem(name: "window", value: window.rawValue), URLQueryItem(name: "operation", value: row.operationName),
                 URLQueryItem(name: "target", value: row.target),
             ])
         count = row.requestCount
@@ -94,7 +101,7 @@ struct MetricRowView: Sendable {
         errorCountText = Format.count(row.errorCount)
         errorPct = row.errorPct
         errorText = Format.percent(row.errorPct)
-        health = row.health
+        health = row.health.rawValue
         lastSeen = row.lastSeen.timeIntervalSince1970
         lastSeenText = Format.time(row.lastSeen)
         exampleError = row.exampleError
@@ -128,9 +135,10 @@ struct TraceRowView: Sendable {
         durationText = Format.duration(trace.durationMs)
         spanCount = trace.spanCount
         errorCount = trace.errorCount
-        status = trace.status
+        status = trace.status.rawValue
         if let failed = trace.firstError {
-            failedOperation = failed.target.map { "\(failed.operation) \($0)" } ?? "\(failed.operation) \(failed.name)"
+            let operation = failed.operation.rawValue
+            failedOperation = failed.target.map { "\(operation) \($0)" } ?? "\(operation) \(failed.name)"
             errorMessage = failed.message
         }
     }

@@ -22,6 +22,9 @@ enum SpanTable {
         return html.string
     }
 
+    /// The slow-query threshold as the badge's title names it: `1,000`.
+    static let slowThresholdText = Format.count(Int(SlowQuery.thresholdMs))
+
     static func row(_ span: TraceTimeline.Span, stored: StoredSpan?, into html: inout HTMLText) {
         html.markup("<tr id=\"span-")
         html.text(span.spanID)
@@ -33,7 +36,9 @@ enum SpanTable {
         html.text(span.name)
         html.markup("</span>")
         if span.slow {
-            html.markup(" <span class=\"badge slow\" title=\"database span over 1,000 ms\">slow query</span>")
+            html.markup(" <span class=\"badge slow\" title=\"database span over ")
+            html.text(slowThresholdText)
+            html.markup(" ms\">slow query</span>")
         }
         if span.critical {
             html.markup(" <span class=\"badge critical\" title=\"on the critical path\">critical path</span>")
@@ -45,7 +50,7 @@ enum SpanTable {
             html.text(parent)
         }
         html.markup(" · ")
-        html.text(span.kind)
+        html.text(span.kind.rawValue)
         if span.depth > TracePageLimits.indentLevels {
             html.markup(" · depth ")
             html.number(span.depth)
@@ -55,7 +60,7 @@ enum SpanTable {
             html.text(scope)
         }
         html.markup("</div></td>\n<td>")
-        html.text(span.operation)
+        html.text(span.operation.rawValue)
         html.markup("<div class=\"sub\">")
         html.text(span.target ?? "")
         html.markup("</div></td>\n<td>")
@@ -65,9 +70,9 @@ enum SpanTable {
         html.markup("</td>\n<td class=\"num\">")
         html.text(Format.duration(span.durationMs))
         html.markup("</td>\n<td><span class=\"badge status-")
-        html.text(span.status)
+        html.text(span.status.rawValue)
         html.markup("\">")
-        html.text(span.status)
+        html.text(span.status.rawValue)
         html.markup("</span>")
         if let message = span.statusMessage {
             html.markup("<div class=\"message\">")

@@ -41,7 +41,7 @@ struct SummaryView: Sendable {
         windows = windowOptions(query.window)
         limits = limitOptions(MetricsQuery.limits, selected: query.limit)
         autoRefresh = query.autoRefresh
-        freshness = freshnessLine(payload.freshness.first { $0.window == query.window.rawValue }, now: now)
+        freshness = freshnessLine(payload.freshness.first { $0.window == query.window }, now: now)
         let total = payload.total
         cards = [
             Card(
@@ -51,7 +51,7 @@ struct SummaryView: Sendable {
             Card(
                 label: "Error rate", value: total.map { Format.percent($0.errorPct) } ?? "–",
                 detail: total.map { "\(Format.count($0.errorCount)) failed" } ?? "no spans in this window",
-                health: total?.health ?? "none"),
+                health: healthClass(total?.health)),
             Card(
                 label: "p95 latency", value: total.map { Format.duration($0.p95Ms) } ?? "–",
                 detail: total.map { "p50 \(Format.duration($0.p50Ms)), p99 \(Format.duration($0.p99Ms))" } ?? "",
@@ -59,16 +59,16 @@ struct SummaryView: Sendable {
             Card(
                 label: "Most error-prone",
                 value: payload.topErrors.first.map { $0.target.isEmpty ? "(unnamed)" : $0.target } ?? "–",
-                detail: payload.topErrors.first.map { "\($0.operation): \(Format.percent($0.errorPct)) errors" }
+                detail: payload.topErrors.first.map { "\($0.operationName): \(Format.percent($0.errorPct)) errors" }
                     ?? "no errors in this window",
-                health: payload.topErrors.first?.health ?? "none"),
+                health: healthClass(payload.topErrors.first?.health)),
         ]
         topErrors = payload.topErrors.map { MetricRowView($0, window: query.window) }
         failedTraces = payload.failedTraces.map(TraceRowView.init)
         recentTraces = payload.recentTraces.map(TraceRowView.init)
         failedTracesURL = link(
             "/admin/observability/traces",
-            [URLQueryItem(name: "window", value: query.window.rawValue), URLQueryItem(name: "status", value: "error")])
+            [URLQueryItem(name: "window", value: query.window.rawValue), URLQueryItem(name: "status", value: SpanStatus.error.rawValue)])
         allTracesURL = link("/admin/observability/traces", [URLQueryItem(name: "window", value: query.window.rawValue)])
         let iso = ISO8601DateFormatter()
         chartJSON = try ScriptJSON.encode(

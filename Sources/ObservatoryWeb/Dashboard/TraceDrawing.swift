@@ -125,7 +125,7 @@ struct TraceDrawing: Sendable {
             }
             for row in range {
                 let span = rows[row]
-                if span.status == "error" { group.errors += 1 }
+                if span.status == .error { group.errors += 1 }
                 if span.critical { group.critical += 1 }
                 group.startOffsetMs = min(group.startOffsetMs, span.startOffsetMs)
                 group.endOffsetMs = max(group.endOffsetMs, span.startOffsetMs + max(span.durationMs, 0))

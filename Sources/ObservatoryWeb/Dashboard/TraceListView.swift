@@ -23,13 +23,10 @@ struct TraceListView: Sendable {
         self.chrome = chrome
         apiURL = link("/api/v1/traces", query.queryItems(page: query.page))
         windows = windowOptions(query.window)
-        statuses = [
-            Option(value: "", label: "Any status", selected: query.status == nil),
-            Option(value: "error", label: "Failed", selected: query.status == "error"),
-            Option(value: "ok", label: "Succeeded", selected: query.status == "ok"),
-        ]
+        statuses = [Option(value: "", label: "Any status", selected: query.status == nil)]
+            + [SpanStatus.error, .ok].map { Option(value: $0.rawValue, label: Self.label($0), selected: $0 == query.status) }
         operations = [Option(value: "", label: "Any operation", selected: query.operation == nil)]
-            + TraceListQuery.operations.map { Option(value: $0, label: $0, selected: $0 == query.operation) }
+            + SpanOperation.allCases.map { Option(value: $0.rawValue, label: $0.rawValue, selected: $0 == query.operation) }
         limits = TraceListQuery.limits.map { Option(value: String($0), label: "\($0) per page", selected: $0 == query.limit) }
         target = query.target ?? ""
         minMs = query.minDurationMs.map(Format.plainNumber) ?? ""
@@ -41,13 +38,18 @@ struct TraceListView: Sendable {
         previousURL = query.page > 1 ? link(path, query.queryItems(page: query.page - 1)) : nil
         nextURL = payload.hasNext ? link(path, query.queryItems(page: query.page + 1)) : nil
         var parts = ["last \(query.window.rawValue)"]
-        if let status = query.status { parts.append(status == "error" ? "failed" : "succeeded") }
-        if let operation = query.operation { parts.append(query.target.map { "\(operation) \($0)" } ?? operation) }
+        if let status = query.status { parts.append(Self.label(status).lowercased()) }
+        if let operation = query.operation?.rawValue { parts.append(query.target.map { "\(operation) \($0)" } ?? operation) }
         if let ms = query.minDurationMs { parts.append("≥ \(Format.duration(ms))") }
         if let search = query.search { parts.append("name contains “\(search)”") }
         filterSummary = parts.joined(separator: ", ")
         if query.target != nil {
             filterSummary += " (among the newest \(Format.count(TraceStore.targetScanLimit)) spans of this target)"
         }
+    }
+
+    /// What a trace of `status` is called in the filter.
+    static func label(_ status: SpanStatus) -> String {
+        status == .error ? "Failed" : "Succeeded"
     }
 }

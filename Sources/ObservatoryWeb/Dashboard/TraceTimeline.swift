@@ -10,18 +10,18 @@ public struct TraceTimeline: Sendable, Codable, Equatable {
         public var spanID: String
         public var parentSpanID: String?
         public var name: String
-        public var operation: String
+        public var operation: SpanOperation
         public var target: String?
         public var service: String
-        public var kind: String
+        public var kind: SpanKind
         public var startOffsetMs: Double
         public var durationMs: Double
-        public var status: String
+        public var status: SpanStatus
         public var statusMessage: String?
         public var depth: Int
         /// On the critical path: the chain of work the trace's end waited for.
         public var critical: Bool
-        /// A database span over ``TraceTimeline/slowQueryMs``.
+        /// A database span over ``SlowQuery/threshold``.
         public var slow: Bool
 
         enum CodingKeys: String, CodingKey {
@@ -31,14 +31,11 @@ public struct TraceTimeline: Sendable, Codable, Equatable {
         }
     }
 
-    /// Database spans slower than this are flagged as slow queries.
-    public static let slowQueryMs = 1_000.0
-
     public var traceID: String
     public var start: Date
     public var end: Date
     public var durationMs: Double
-    public var status: String
+    public var status: SpanStatus
     public var spanCount: Int
     public var services: [String]
     public var spans: [Span]
@@ -73,7 +70,7 @@ public struct TraceTimeline: Sendable, Codable, Equatable {
                 durationMs: span.durationMs,
                 status: span.status, statusMessage: span.statusMessage, depth: tree.depth[index],
                 critical: critical.contains(index),
-                slow: span.operation == "db_query" && span.durationMs > Self.slowQueryMs)
+                slow: SlowQuery.isSlow(span.operation, durationMs: span.durationMs))
         }
     }
 }

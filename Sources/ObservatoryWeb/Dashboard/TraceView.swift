@@ -55,9 +55,9 @@ struct TraceView: Sendable {
         startText = Format.time(trace.start)
         endText = Format.time(trace.end)
         durationText = Format.duration(trace.durationMs)
-        status = trace.status
+        status = trace.status.rawValue
         spanCount = Format.count(trace.spanCount)
-        errorCount = trace.spans.filter { $0.status == "error" }.count
+        errorCount = trace.spans.filter { $0.status == .error }.count
         hasErrors = errorCount > 0
         services = trace.services.joined(separator: ", ")
         var seen = Set<String>()

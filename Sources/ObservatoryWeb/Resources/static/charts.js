@@ -11,7 +11,6 @@
   const MISSING_TEXT =
     'Charts need Chart.js (Debian package libjs-chart.js); the table has the same figures.';
   const LABEL_MAX = 24;
-  const HEALTH = ['green', 'yellow', 'red', 'critical'];
 
   let instances = [];
 
@@ -37,15 +36,12 @@
     };
   }
 
-  // Health normally comes from the server; derive it from the error rate when
-  // the value is missing or unknown so a bar is never uncolored.
-  function healthOf(item) {
-    if (item && HEALTH.includes(item.health)) return item.health;
-    const pct = Number(item && item.error_pct);
-    if (!Number.isFinite(pct) || pct < 5) return 'green';
-    if (pct <= 20) return 'yellow';
-    if (pct <= 50) return 'red';
-    return 'critical';
+  // A row's health comes from the server (observability.health() decides it, the
+  // one place its thresholds live); the palette only colors it. A value the palette
+  // does not know, which the server never sends, is drawn in the text color.
+  function healthColor(colors, item) {
+    const health = item && item.health;
+    return Object.hasOwn(colors.health, health) ? colors.health[health] : colors.text;
   }
 
   function truncate(text, max) {
@@ -168,7 +164,7 @@
   function drawKind(data, colors) {
     const rows = Array.isArray(data.rows) ? data.rows : [];
     const names = rows.map((r) => String(r.name));
-    const healthColor = (item) => colors.health[healthOf(item)];
+    const colorOf = (item) => healthColor(colors, item);
 
     const usage = canvasById('chart-usage');
     if (usage) {
@@ -185,7 +181,7 @@
     const errors = canvasById('chart-errors');
     if (errors) {
       barChart(errors, colors, names, rows.map((r) => num(r.error_pct)), {
-        label: 'Error rate', color: rows.map(healthColor), format: (v) => formatNumber(v, 1) + ' %',
+        label: 'Error rate', color: rows.map(colorOf), format: (v) => formatNumber(v, 1) + ' %',
       });
     }
 
@@ -221,7 +217,7 @@
           datasets: [{
             label: 'Error rate',
             data: items.map((r) => num(r.error_pct)),
-            backgroundColor: items.map(healthColor),
+            backgroundColor: items.map(colorOf),
             borderRadius: 2,
             maxBarThickness: 22,
           }],
