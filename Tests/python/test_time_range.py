@@ -109,7 +109,7 @@ def test_skew_of_sql_matches_the_service(server, db, http):
     bad = SpanSpec(trace_id(), span_id(), "probe", t0, U64_MAX)
     answer = decode_export_response(post_protobuf(http, server.traces_url, export_bytes({"probe": [bad]})))
     hours = int(re.search(r"more than (\d+) h ahead", answer.partial_success.error_message).group(1))
-    assert db.scalar("SELECT observability.max_future_skew()") == timedelta(hours=hours)
+    assert db.scalar("SELECT observability_internal.max_future_skew()") == timedelta(hours=hours)
 
 
 # MARK: Item 2: min_ms=1e22
