@@ -1,7 +1,7 @@
 """The accepted time range (issue 9, items 1, 2, 3 and 10) against a live server.
 
 Ingestion accepts times from 1970 up to the server's clock plus the future skew
-(SpanTimeRange.maxFutureSkewSeconds, 1 h; observability.max_future_skew() in SQL) and
+(SpanTimeRange.maxFutureSkewSeconds, 1 h; observability_internal.max_future_skew() in SQL) and
 rejects the rest span by span; every read formats any time PostgreSQL can hold, even
 rows written by SQL before the rule existed; the trace lists stop at the same bound;
 retention removes what lies beyond it before the cap counts anything.
