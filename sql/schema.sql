@@ -285,6 +285,7 @@ DECLARE
     v_evicted       bigint := 0;
     v_remaining     bigint;
 BEGIN
+    -- The messages name apply_retention(), the function people call, as they did before 0010.
     IF p_retention_days IS NULL OR p_retention_days < 1 OR p_retention_days > 3650 THEN
         RAISE EXCEPTION 'apply_retention: retention days must be between 1 and 3650, not %', p_retention_days
             USING ERRCODE = 'invalid_parameter_value';
