@@ -31,7 +31,7 @@ psql -tAq "$url" -c "SELECT format('data: %s spans, %s traces, %s on disk', (SEL
 
 # The refresh figures: the first rollup (30-day backfill), each window's view, and the
 # incremental refresh a minute later.
-psql -q "$url" -c "TRUNCATE observability.metrics_minute, observability.metrics_hour, observability.rollup_state" \
+psql -q "$url" -c "TRUNCATE observability.metrics_minute, observability.metrics_hour, observability_internal.rollup_state" \
   -c "UPDATE observability.metric_windows SET last_refreshed_at = NULL"
 "$bench" refresh
 

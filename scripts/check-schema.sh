@@ -15,7 +15,7 @@ trap 'psql -q "$admin" -c "DROP DATABASE IF EXISTS $database WITH (FORCE)"' EXIT
 log=$(OBSERVABILITY_DATABASE_URL="$url" "$bin" migrate 2>&1) || { printf "%s\n" "$log" >&2; exit 1; }
 
 # Daily partitions are named by date, so they are left out; the rest is the schema.
-dump=$(pg_dump --schema-only --no-owner --no-privileges --schema=observability \
+dump=$(pg_dump --schema-only --no-owner --no-privileges --schema=observability --schema=observability_internal \
          --exclude-table='observability.spans_p*' "${url%%\?*}" \
        | grep -vE '^(--|SET |SELECT pg_catalog.set_config|\\(un)?restrict )' | cat -s)
 

@@ -48,7 +48,7 @@ done
 # for late spans: recount that hour and refresh every view now, so the dashboards show
 # the demo at once instead of at the next scheduled refresh.
 psql -q "$OBSERVABILITY_DATABASE_URL" \
-  -c "UPDATE observability.rollup_state SET rolled_until = least(rolled_until, now() - interval '2 hours')" \
+  -c "UPDATE observability_internal.rollup_state SET rolled_until = least(rolled_until, now() - interval '2 hours')" \
   -c "SELECT count(*) FROM observability.refresh_metrics(p_force => true)" >/dev/null
 cat <<MSG
 

@@ -1,12 +1,266 @@
 
 CREATE SCHEMA observability;
 
+COMMENT ON SCHEMA observability IS 'MCP Observatory: spans, traces, metric views and tables, the maintenance log, and the functions meant for psql users (docs/schema.md, docs/sql.md).';
+
+CREATE SCHEMA observability_internal;
+
+COMMENT ON SCHEMA observability_internal IS 'MCP Observatory internals: bookkeeping and helpers that the service and the functions of schema observability use. No compatibility promise; change only as docs/sql.md describes.';
+
 CREATE FUNCTION observability.apply_retention(p_retention_days integer, p_max_traces bigint, p_now timestamp with time zone DEFAULT now()) RETURNS TABLE(partitions_dropped integer, spans_deleted bigint, traces_deleted bigint, traces_remaining bigint, log_id bigint)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_owner   text := coalesce(nullif(current_setting('application_name', true), ''), session_user);
+    v_done    record;
+BEGIN
+    SELECT * INTO v_done FROM observability_internal.enforce_retention(p_retention_days, p_max_traces, p_now);
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT v_done.partitions_dropped, v_done.spans_deleted, v_done.traces_deleted, v_done.traces_remaining,
+        observability_internal.log_maintenance_run('retention', v_owner, v_started, v_done.details);
+END
+$$;
+
+CREATE FUNCTION observability.ensure_partitions(p_days_back integer DEFAULT 1, p_days_ahead integer DEFAULT 3, p_now timestamp with time zone DEFAULT now()) RETURNS TABLE(partition_name text, rows_moved bigint)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_day   date;
+    v_lo    timestamptz;
+    v_hi    timestamptz;
+    v_name  text;
+    v_moved bigint;
+BEGIN
+    IF p_days_back < 0 OR p_days_ahead < 0 OR p_days_back + p_days_ahead > 400 THEN
+        RAISE EXCEPTION 'ensure_partitions: days back (%) and ahead (%) must be >= 0 and cover at most 400 days',
+            p_days_back, p_days_ahead;
+    END IF;
+    IF NOT pg_try_advisory_xact_lock(hashtext('observability.ensure_partitions')) THEN
+        RETURN;
+    END IF;
+
+    FOR v_day IN
+        SELECT d::date
+        FROM generate_series((p_now AT TIME ZONE 'UTC')::date - p_days_back,
+                             (p_now AT TIME ZONE 'UTC')::date + p_days_ahead,
+                             interval '1 day') AS d
+        UNION
+        SELECT DISTINCT (start_time AT TIME ZONE 'UTC')::date
+        FROM observability.spans_default
+        WHERE start_time >= p_now - interval '400 days'
+          AND start_time < p_now + make_interval(days => p_days_ahead + 1)
+        ORDER BY 1
+    LOOP
+        v_name := observability_internal.span_partition_name(v_day);
+        CONTINUE WHEN to_regclass(format('observability.%I', v_name)) IS NOT NULL;
+
+        v_lo := v_day::timestamp AT TIME ZONE 'UTC';
+        v_hi := (v_day + 1)::timestamp AT TIME ZONE 'UTC';
+
+        -- The default partition may not keep rows that belong to the new range: set them
+        -- aside, create the partition, and put them into it. The traces rows already count
+        -- these spans; moving them changes no count.
+        v_moved := 0;
+        IF EXISTS (SELECT 1 FROM observability.spans_default WHERE start_time >= v_lo AND start_time < v_hi) THEN
+            CREATE TEMP TABLE moving_spans (LIKE observability.spans) ON COMMIT DROP;
+            WITH moved AS (
+                DELETE FROM observability.spans_default
+                WHERE start_time >= v_lo AND start_time < v_hi
+                RETURNING *
+            )
+            INSERT INTO pg_temp.moving_spans SELECT * FROM moved;
+            GET DIAGNOSTICS v_moved = ROW_COUNT;
+        END IF;
+
+        EXECUTE format('CREATE TABLE observability.%I PARTITION OF observability.spans FOR VALUES FROM (%L) TO (%L)',
+                       v_name, v_lo, v_hi);
+
+        IF v_moved > 0 THEN
+            EXECUTE format('INSERT INTO observability.%I SELECT * FROM pg_temp.moving_spans', v_name);
+            DROP TABLE pg_temp.moving_spans;
+        END IF;
+
+        partition_name := v_name;
+        rows_moved := v_moved;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION observability.health(p_error_pct double precision) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN CASE WHEN (p_error_pct > (50)::double precision) THEN 'critical'::text WHEN (p_error_pct > (20)::double precision) THEN 'red'::text WHEN (p_error_pct >= (5)::double precision) THEN 'yellow'::text ELSE 'green'::text END;
+
+CREATE FUNCTION observability.hex_span_id(p_span_id bigint) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN lpad(to_hex(p_span_id), 16, '0'::text);
+
+CREATE FUNCTION observability.hex_trace_id(p_trace_id uuid) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN replace((p_trace_id)::text, '-'::text, ''::text);
+
+CREATE FUNCTION observability.refresh_metrics(p_now timestamp with time zone DEFAULT now(), p_force boolean DEFAULT false, p_windows text[] DEFAULT NULL::text[], p_rollup boolean DEFAULT true) RETURNS TABLE(time_window text, outcome text, duration_ms double precision, computed_at timestamp with time zone)
+    LANGUAGE plpgsql
+    SET jit TO 'off'
+    AS $$
+DECLARE
+    v_window  record;
+    v_started timestamptz;
+    v_ms      double precision;
+BEGIN
+    IF p_windows IS NOT NULL AND EXISTS (
+        SELECT 1 FROM unnest(p_windows) w(name)
+        WHERE w.name NOT IN (SELECT mw.time_window FROM observability.metric_windows mw)) THEN
+        RAISE EXCEPTION 'refresh_metrics: unknown window in %; the windows are those of observability.metric_windows', p_windows;
+    END IF;
+    IF p_rollup THEN
+        PERFORM observability_internal.rollup_metrics(p_now);
+    END IF;
+    PERFORM set_config('observability.metrics_now', p_now::text, true);
+
+    FOR v_window IN
+        SELECT w.time_window, w.view_name, w.last_refreshed_at, (p_force OR d.time_window IS NOT NULL) AS due
+        FROM observability.metric_windows w
+        LEFT JOIN observability_internal.due_metric_windows(p_now) d ON d.time_window = w.time_window
+        WHERE p_windows IS NULL OR w.time_window = ANY (p_windows)
+        ORDER BY w.window_span
+    LOOP
+        IF NOT v_window.due THEN
+            RETURN QUERY SELECT v_window.time_window, 'not due'::text, NULL::double precision, v_window.last_refreshed_at;
+        ELSIF NOT pg_try_advisory_xact_lock(hashtext('observability.refresh_metrics'), hashtext(v_window.time_window)) THEN
+            RETURN QUERY SELECT v_window.time_window, 'busy'::text, NULL::double precision, v_window.last_refreshed_at;
+        ELSE
+            v_started := clock_timestamp();
+            EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY observability.%I', v_window.view_name);
+            v_ms := extract(epoch FROM clock_timestamp() - v_started) * 1000;
+            UPDATE observability.metric_windows w
+               SET last_refreshed_at = p_now, last_duration_ms = v_ms
+             WHERE w.time_window = v_window.time_window;
+            RETURN QUERY SELECT v_window.time_window, 'refreshed'::text, v_ms, p_now;
+        END IF;
+    END LOOP;
+    PERFORM set_config('observability.metrics_now', '', true);
+END
+$$;
+
+CREATE FUNCTION observability.span_id_from_hex(p_hex text) RETURNS bigint
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN ((('x'::text || lpad(p_hex, 16, '0'::text)))::bit(64))::bigint;
+
+CREATE FUNCTION observability.span_partitions() RETURNS TABLE(partition_name text, is_default boolean, lower_bound timestamp with time zone, upper_bound timestamp with time zone)
+    LANGUAGE sql STABLE
+    AS $_$
+SELECT c.relname::text,
+       b.expr = 'DEFAULT',
+       b.bounds[1]::timestamptz,
+       b.bounds[2]::timestamptz
+FROM pg_catalog.pg_inherits i
+JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+CROSS JOIN LATERAL (
+    SELECT e.expr, regexp_match(e.expr, '^FOR VALUES FROM \(''([^'']*)''\) TO \(''([^'']*)''\)$') AS bounds
+    FROM (SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS expr) e
+) b
+WHERE i.inhparent = 'observability.spans'::regclass
+ORDER BY 4 NULLS LAST, 1
+$_$;
+
+CREATE FUNCTION observability.window_metrics(p_window interval) RETURNS TABLE(level text, operation text, target text, request_count bigint, error_count bigint, error_pct double precision, avg_ms double precision, p50_ms double precision, p90_ms double precision, p95_ms double precision, p99_ms double precision, max_ms double precision, first_seen timestamp with time zone, last_seen timestamp with time zone, example_error text)
+    LANGUAGE sql STABLE
+    SET jit TO 'off'
+    AS $$
+WITH figures AS (
+    SELECT CASE grouping(s.operation, s.target) WHEN 0 THEN 'target' WHEN 1 THEN 'operation' ELSE 'total' END
+               AS level,
+           coalesce(s.operation, '') AS operation,
+           coalesce(s.target, '') AS target,
+           count(*) AS request_count,
+           count(*) FILTER (WHERE s.status = 'error') AS error_count,
+           avg(s.duration_ms) AS avg_ms,
+           percentile_cont(ARRAY[0.5, 0.9, 0.95, 0.99]::double precision[])
+               WITHIN GROUP (ORDER BY s.duration_ms) AS pct,
+           max(s.duration_ms) AS max_ms,
+           min(s.start_time) AS first_seen,
+           max(s.start_time) AS last_seen
+    FROM (
+        SELECT sp.operation, coalesce(sp.target, '') AS target, sp.status, sp.duration_ms, sp.start_time
+        FROM observability.spans sp
+        WHERE sp.start_time > observability_internal.metrics_now() - p_window
+          AND sp.start_time <= observability_internal.metrics_now()
+    ) s
+    GROUP BY GROUPING SETS ((s.operation, s.target), (s.operation), ())
+),
+latest_errors AS (
+    SELECT DISTINCT ON (sp.operation, coalesce(sp.target, ''))
+           sp.operation, coalesce(sp.target, '') AS target, sp.status_message, sp.start_time
+    FROM observability.spans sp
+    WHERE sp.status = 'error' AND sp.status_message IS NOT NULL
+      AND sp.start_time > observability_internal.metrics_now() - p_window
+      AND sp.start_time <= observability_internal.metrics_now()
+    ORDER BY sp.operation, coalesce(sp.target, ''), sp.start_time DESC
+),
+examples AS (
+    SELECT CASE grouping(e.operation, e.target) WHEN 0 THEN 'target' WHEN 1 THEN 'operation' ELSE 'total' END
+               AS level,
+           coalesce(e.operation, '') AS operation,
+           coalesce(e.target, '') AS target,
+           (array_agg(e.status_message ORDER BY e.start_time DESC))[1] AS message
+    FROM latest_errors e
+    GROUP BY GROUPING SETS ((e.operation, e.target), (e.operation), ())
+)
+SELECT f.level, f.operation, f.target, f.request_count, f.error_count,
+       100.0 * f.error_count / f.request_count,
+       f.avg_ms, f.pct[1], f.pct[2], f.pct[3], f.pct[4], f.max_ms,
+       f.first_seen, f.last_seen, x.message
+FROM figures f
+LEFT JOIN examples x ON x.level = f.level AND x.operation = f.operation AND x.target = f.target
+WHERE f.request_count > 0
+$$;
+
+CREATE FUNCTION observability_internal.claim_maintenance_job(p_job text, p_every interval, p_owner text, p_now timestamp with time zone DEFAULT now()) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_claimed boolean;
+BEGIN
+    IF p_job IS NULL OR p_job = '' THEN
+        RAISE EXCEPTION 'claim_maintenance_job: the job name must not be empty'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_every IS NULL OR p_every <= interval '0' THEN
+        RAISE EXCEPTION 'claim_maintenance_job: the interval of job % must be greater than zero, not %', p_job, p_every
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT pg_try_advisory_xact_lock(hashtext('observability.job.' || p_job)) THEN
+        RETURN false;
+    END IF;
+
+    INSERT INTO observability_internal.maintenance_jobs (job) VALUES (p_job) ON CONFLICT (job) DO NOTHING;
+    UPDATE observability_internal.maintenance_jobs j
+       SET last_started_at = p_now, last_owner = p_owner
+     WHERE j.job = p_job
+       AND (j.last_started_at IS NULL OR j.last_started_at <= p_now - p_every)
+    RETURNING true INTO v_claimed;
+    RETURN coalesce(v_claimed, false);
+END
+$$;
+
+CREATE FUNCTION observability_internal.due_metric_windows(p_now timestamp with time zone DEFAULT now()) RETURNS TABLE(time_window text)
+    LANGUAGE sql STABLE
+    AS $$
+SELECT w.time_window
+FROM observability.metric_windows w
+WHERE w.last_refreshed_at IS NULL
+   OR p_now >= w.last_refreshed_at + w.refresh_every - interval '5 seconds'
+ORDER BY w.window_span
+$$;
+
+CREATE FUNCTION observability_internal.enforce_retention(p_retention_days integer, p_max_traces bigint, p_now timestamp with time zone DEFAULT now()) RETURNS TABLE(partitions_dropped integer, spans_deleted bigint, traces_deleted bigint, traces_remaining bigint, details jsonb)
     LANGUAGE plpgsql
     AS $_$
 DECLARE
-    v_started       timestamptz := clock_timestamp();
-    v_owner         text := coalesce(nullif(current_setting('application_name', true), ''), session_user);
     v_cutoff        timestamptz;
     v_ceiling       timestamptz;
     v_future_ids    uuid[];
@@ -30,8 +284,8 @@ DECLARE
     v_expired       bigint := 0;
     v_evicted       bigint := 0;
     v_remaining     bigint;
-    v_log_id        bigint;
 BEGIN
+    -- The messages name apply_retention(), the function people call, as they did before 0010.
     IF p_retention_days IS NULL OR p_retention_days < 1 OR p_retention_days > 3650 THEN
         RAISE EXCEPTION 'apply_retention: retention days must be between 1 and 3650, not %', p_retention_days
             USING ERRCODE = 'invalid_parameter_value';
@@ -45,7 +299,7 @@ BEGIN
     END IF;
 
     v_cutoff := p_now - make_interval(days => p_retention_days);
-    v_ceiling := p_now + observability.max_future_skew();
+    v_ceiling := p_now + observability_internal.max_future_skew();
 
     -- Future: whole traces past the ceiling at either end, then their spans (by id: a
     -- trace that starts now and ends in 2554 has spans before the ceiling too), then any
@@ -153,137 +407,24 @@ BEGIN
 
     DELETE FROM observability.maintenance_log l WHERE l.started_at < p_now - interval '90 days';
 
-    INSERT INTO observability.maintenance_log (job, owner, started_at, finished_at, details)
-    VALUES ('retention', v_owner, v_started, clock_timestamp(),
-            jsonb_build_object(
-                'retention_days', p_retention_days,
-                'max_traces', p_max_traces,
-                'cutoff', v_cutoff,
-                'future_bound', v_ceiling,
-                'traces_future', v_future,
-                'fifo_bound', v_victim_start,
-                'partitions_dropped', v_dropped,
-                'partitions_skipped', v_skipped,
-                'spans_deleted', v_spans,
-                'traces_deleted', v_expired + v_evicted + v_future,
-                'traces_evicted', v_evicted,
-                'traces_remaining', v_remaining))
-    RETURNING id INTO v_log_id;
-
-    INSERT INTO observability.maintenance_jobs AS j (job, last_finished_at) VALUES ('retention', clock_timestamp())
-    ON CONFLICT (job) DO UPDATE SET last_finished_at = excluded.last_finished_at;
-
-    RETURN QUERY SELECT v_dropped, v_spans, v_expired + v_evicted + v_future, v_remaining, v_log_id;
+    RETURN QUERY SELECT v_dropped, v_spans, v_expired + v_evicted + v_future, v_remaining,
+        jsonb_build_object(
+            'retention_days', p_retention_days,
+            'max_traces', p_max_traces,
+            'cutoff', v_cutoff,
+            'future_bound', v_ceiling,
+            'traces_future', v_future,
+            'fifo_bound', v_victim_start,
+            'partitions_dropped', v_dropped,
+            'partitions_skipped', v_skipped,
+            'spans_deleted', v_spans,
+            'traces_deleted', v_expired + v_evicted + v_future,
+            'traces_evicted', v_evicted,
+            'traces_remaining', v_remaining);
 END
 $_$;
 
-CREATE FUNCTION observability.claim_maintenance_job(p_job text, p_every interval, p_owner text, p_now timestamp with time zone DEFAULT now()) RETURNS boolean
-    LANGUAGE plpgsql
-    AS $$
-DECLARE
-    v_claimed boolean;
-BEGIN
-    IF p_job IS NULL OR p_job = '' THEN
-        RAISE EXCEPTION 'claim_maintenance_job: the job name must not be empty'
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF p_every IS NULL OR p_every <= interval '0' THEN
-        RAISE EXCEPTION 'claim_maintenance_job: the interval of job % must be greater than zero, not %', p_job, p_every
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF NOT pg_try_advisory_xact_lock(hashtext('observability.job.' || p_job)) THEN
-        RETURN false;
-    END IF;
-
-    INSERT INTO observability.maintenance_jobs (job) VALUES (p_job) ON CONFLICT (job) DO NOTHING;
-    UPDATE observability.maintenance_jobs j
-       SET last_started_at = p_now, last_owner = p_owner
-     WHERE j.job = p_job
-       AND (j.last_started_at IS NULL OR j.last_started_at <= p_now - p_every)
-    RETURNING true INTO v_claimed;
-    RETURN coalesce(v_claimed, false);
-END
-$$;
-
-CREATE FUNCTION observability.ensure_partitions(p_days_back integer DEFAULT 1, p_days_ahead integer DEFAULT 3, p_now timestamp with time zone DEFAULT now()) RETURNS TABLE(partition_name text, rows_moved bigint)
-    LANGUAGE plpgsql
-    AS $$
-DECLARE
-    v_day   date;
-    v_lo    timestamptz;
-    v_hi    timestamptz;
-    v_name  text;
-    v_moved bigint;
-BEGIN
-    IF p_days_back < 0 OR p_days_ahead < 0 OR p_days_back + p_days_ahead > 400 THEN
-        RAISE EXCEPTION 'ensure_partitions: days back (%) and ahead (%) must be >= 0 and cover at most 400 days',
-            p_days_back, p_days_ahead;
-    END IF;
-    IF NOT pg_try_advisory_xact_lock(hashtext('observability.ensure_partitions')) THEN
-        RETURN;
-    END IF;
-
-    FOR v_day IN
-        SELECT d::date
-        FROM generate_series((p_now AT TIME ZONE 'UTC')::date - p_days_back,
-                             (p_now AT TIME ZONE 'UTC')::date + p_days_ahead,
-                             interval '1 day') AS d
-        UNION
-        SELECT DISTINCT (start_time AT TIME ZONE 'UTC')::date
-        FROM observability.spans_default
-        WHERE start_time >= p_now - interval '400 days'
-          AND start_time < p_now + make_interval(days => p_days_ahead + 1)
-        ORDER BY 1
-    LOOP
-        v_name := observability.span_partition_name(v_day);
-        CONTINUE WHEN to_regclass(format('observability.%I', v_name)) IS NOT NULL;
-
-        v_lo := v_day::timestamp AT TIME ZONE 'UTC';
-        v_hi := (v_day + 1)::timestamp AT TIME ZONE 'UTC';
-
-        -- The default partition may not keep rows that belong to the new range: set them
-        -- aside, create the partition, and put them into it. The traces rows already count
-        -- these spans; moving them changes no count.
-        v_moved := 0;
-        IF EXISTS (SELECT 1 FROM observability.spans_default WHERE start_time >= v_lo AND start_time < v_hi) THEN
-            CREATE TEMP TABLE moving_spans (LIKE observability.spans) ON COMMIT DROP;
-            WITH moved AS (
-                DELETE FROM observability.spans_default
-                WHERE start_time >= v_lo AND start_time < v_hi
-                RETURNING *
-            )
-            INSERT INTO pg_temp.moving_spans SELECT * FROM moved;
-            GET DIAGNOSTICS v_moved = ROW_COUNT;
-        END IF;
-
-        EXECUTE format('CREATE TABLE observability.%I PARTITION OF observability.spans FOR VALUES FROM (%L) TO (%L)',
-                       v_name, v_lo, v_hi);
-
-        IF v_moved > 0 THEN
-            EXECUTE format('INSERT INTO observability.%I SELECT * FROM pg_temp.moving_spans', v_name);
-            DROP TABLE pg_temp.moving_spans;
-        END IF;
-
-        partition_name := v_name;
-        rows_moved := v_moved;
-        RETURN NEXT;
-    END LOOP;
-END
-$$;
-
-CREATE FUNCTION observability.health(p_error_pct double precision) RETURNS text
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    RETURN CASE WHEN (p_error_pct > (50)::double precision) THEN 'critical'::text WHEN (p_error_pct > (20)::double precision) THEN 'red'::text WHEN (p_error_pct >= (5)::double precision) THEN 'yellow'::text ELSE 'green'::text END;
-
-CREATE FUNCTION observability.hex_span_id(p_span_id bigint) RETURNS text
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    RETURN lpad(to_hex(p_span_id), 16, '0'::text);
-
-CREATE FUNCTION observability.hex_trace_id(p_trace_id uuid) RETURNS text
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    RETURN replace((p_trace_id)::text, '-'::text, ''::text);
-
-CREATE FUNCTION observability.ingest_spans(p_trace_ids uuid[], p_span_ids bigint[], p_parent_span_ids bigint[], p_names text[], p_kinds text[], p_operations text[], p_targets text[], p_services text[], p_scopes text[], p_start_times timestamp with time zone[], p_end_times timestamp with time zone[], p_durations double precision[], p_statuses text[], p_status_messages text[], p_attributes text[], p_resource_attributes text[], p_events text[]) RETURNS integer
+CREATE FUNCTION observability_internal.ingest_spans(p_trace_ids uuid[], p_span_ids bigint[], p_parent_span_ids bigint[], p_names text[], p_kinds text[], p_operations text[], p_targets text[], p_services text[], p_scopes text[], p_start_times timestamp with time zone[], p_end_times timestamp with time zone[], p_durations double precision[], p_statuses text[], p_status_messages text[], p_attributes text[], p_resource_attributes text[], p_events text[]) RETURNS integer
     LANGUAGE sql
     AS $$
 WITH inserted AS (
@@ -350,7 +491,7 @@ folded AS (
 SELECT count(*)::integer FROM inserted
 $$;
 
-CREATE FUNCTION observability.log_maintenance_run(p_job text, p_owner text, p_started_at timestamp with time zone, p_details jsonb DEFAULT '{}'::jsonb, p_now timestamp with time zone DEFAULT clock_timestamp()) RETURNS bigint
+CREATE FUNCTION observability_internal.log_maintenance_run(p_job text, p_owner text, p_started_at timestamp with time zone, p_details jsonb DEFAULT '{}'::jsonb, p_now timestamp with time zone DEFAULT clock_timestamp()) RETURNS bigint
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -369,64 +510,21 @@ BEGIN
     VALUES (p_job, p_owner, p_started_at, p_now, coalesce(p_details, '{}'))
     RETURNING id INTO v_id;
 
-    INSERT INTO observability.maintenance_jobs AS j (job, last_finished_at) VALUES (p_job, p_now)
+    INSERT INTO observability_internal.maintenance_jobs AS j (job, last_finished_at) VALUES (p_job, p_now)
     ON CONFLICT (job) DO UPDATE SET last_finished_at = excluded.last_finished_at;
     RETURN v_id;
 END
 $$;
 
-CREATE FUNCTION observability.max_future_skew() RETURNS interval
+CREATE FUNCTION observability_internal.max_future_skew() RETURNS interval
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$ SELECT interval '1 hour' $$;
 
-CREATE FUNCTION observability.metrics_now() RETURNS timestamp with time zone
+CREATE FUNCTION observability_internal.metrics_now() RETURNS timestamp with time zone
     LANGUAGE sql STABLE PARALLEL SAFE
     RETURN COALESCE((NULLIF(current_setting('observability.metrics_now'::text, true), ''::text))::timestamp with time zone, now());
 
-CREATE FUNCTION observability.refresh_metrics(p_now timestamp with time zone DEFAULT now(), p_force boolean DEFAULT false, p_windows text[] DEFAULT NULL::text[], p_rollup boolean DEFAULT true) RETURNS TABLE(time_window text, outcome text, duration_ms double precision, computed_at timestamp with time zone)
-    LANGUAGE plpgsql
-    SET jit TO 'off'
-    AS $$
-DECLARE
-    v_window  observability.metric_windows;
-    v_started timestamptz;
-    v_ms      double precision;
-BEGIN
-    IF p_windows IS NOT NULL AND EXISTS (
-        SELECT 1 FROM unnest(p_windows) w(name)
-        WHERE w.name NOT IN (SELECT mw.time_window FROM observability.metric_windows mw)) THEN
-        RAISE EXCEPTION 'refresh_metrics: unknown window in %; the windows are those of observability.metric_windows', p_windows;
-    END IF;
-    IF p_rollup THEN
-        PERFORM observability.rollup_metrics(p_now);
-    END IF;
-    PERFORM set_config('observability.metrics_now', p_now::text, true);
-
-    FOR v_window IN
-        SELECT * FROM observability.metric_windows w
-        WHERE p_windows IS NULL OR w.time_window = ANY (p_windows)
-        ORDER BY w.window_span
-    LOOP
-        IF NOT (p_force OR v_window.last_refreshed_at IS NULL
-                OR p_now >= v_window.last_refreshed_at + v_window.refresh_every - interval '5 seconds') THEN
-            RETURN QUERY SELECT v_window.time_window, 'not due'::text, NULL::double precision, v_window.last_refreshed_at;
-        ELSIF NOT pg_try_advisory_xact_lock(hashtext('observability.refresh_metrics'), hashtext(v_window.time_window)) THEN
-            RETURN QUERY SELECT v_window.time_window, 'busy'::text, NULL::double precision, v_window.last_refreshed_at;
-        ELSE
-            v_started := clock_timestamp();
-            EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY observability.%I', v_window.view_name);
-            v_ms := extract(epoch FROM clock_timestamp() - v_started) * 1000;
-            UPDATE observability.metric_windows w
-               SET last_refreshed_at = p_now, last_duration_ms = v_ms
-             WHERE w.time_window = v_window.time_window;
-            RETURN QUERY SELECT v_window.time_window, 'refreshed'::text, v_ms, p_now;
-        END IF;
-    END LOOP;
-    PERFORM set_config('observability.metrics_now', '', true);
-END
-$$;
-
-CREATE FUNCTION observability.rollup_metrics(p_now timestamp with time zone DEFAULT now(), p_late interval DEFAULT '00:10:00'::interval, p_backfill interval DEFAULT '30 days'::interval, p_keep_minutes interval DEFAULT '8 days'::interval) RETURNS TABLE(ran boolean, rolled_from timestamp with time zone, rolled_until timestamp with time zone, minute_rows bigint, hour_rows bigint)
+CREATE FUNCTION observability_internal.rollup_metrics(p_now timestamp with time zone DEFAULT now(), p_late interval DEFAULT '00:10:00'::interval, p_backfill interval DEFAULT '30 days'::interval, p_keep_minutes interval DEFAULT '8 days'::interval) RETURNS TABLE(ran boolean, rolled_from timestamp with time zone, rolled_until timestamp with time zone, minute_rows bigint, hour_rows bigint)
     LANGUAGE plpgsql
     SET jit TO 'off'
     AS $$
@@ -440,7 +538,7 @@ BEGIN
         RETURN QUERY SELECT false, NULL::timestamptz, NULL::timestamptz, 0::bigint, 0::bigint;
         RETURN;
     END IF;
-    SELECT r.rolled_until INTO v_last FROM observability.rollup_state r WHERE r.name = 'metrics';
+    SELECT r.rolled_until INTO v_last FROM observability_internal.rollup_state r WHERE r.name = 'metrics';
     v_from := date_trunc('minute', coalesce(v_last - p_late, p_now - p_backfill), 'UTC');
     IF v_from >= v_until THEN
         RETURN QUERY SELECT true, v_from, v_until, 0::bigint, 0::bigint;
@@ -449,20 +547,20 @@ BEGIN
     -- Minutes older than their keep time would be deleted below: never computed.
     v_minute_from := greatest(v_from, date_trunc('minute', p_now - p_keep_minutes, 'UTC'));
 
-    minute_rows := observability.rollup_range('minute', v_minute_from, v_until);
-    hour_rows := observability.rollup_range('hour', date_trunc('hour', v_from, 'UTC'), v_until);
+    minute_rows := observability_internal.rollup_range('minute', v_minute_from, v_until);
+    hour_rows := observability_internal.rollup_range('hour', date_trunc('hour', v_from, 'UTC'), v_until);
 
     DELETE FROM observability.metrics_minute WHERE bucket < p_now - p_keep_minutes;
     DELETE FROM observability.metrics_hour WHERE bucket < p_now - interval '400 days';
 
-    INSERT INTO observability.rollup_state AS r (name, rolled_until) VALUES ('metrics', v_until)
+    INSERT INTO observability_internal.rollup_state AS r (name, rolled_until) VALUES ('metrics', v_until)
     ON CONFLICT (name) DO UPDATE SET rolled_until = greatest(r.rolled_until, excluded.rolled_until);
 
     RETURN QUERY SELECT true, v_from, v_until, minute_rows, hour_rows;
 END
 $$;
 
-CREATE FUNCTION observability.rollup_range(p_unit text, p_from timestamp with time zone, p_until timestamp with time zone) RETURNS bigint
+CREATE FUNCTION observability_internal.rollup_range(p_unit text, p_from timestamp with time zone, p_until timestamp with time zone) RETURNS bigint
     LANGUAGE plpgsql
     AS $_$
 DECLARE
@@ -505,97 +603,9 @@ BEGIN
 END
 $_$;
 
-CREATE FUNCTION observability.span_id_from_hex(p_hex text) RETURNS bigint
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    RETURN ((('x'::text || lpad(p_hex, 16, '0'::text)))::bit(64))::bigint;
-
-CREATE FUNCTION observability.span_partition_name(p_day date) RETURNS text
+CREATE FUNCTION observability_internal.span_partition_name(p_day date) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT
     RETURN ('spans_p'::text || to_char((p_day)::timestamp with time zone, 'YYYYMMDD'::text));
-
-CREATE FUNCTION observability.span_partitions() RETURNS TABLE(partition_name text, is_default boolean, lower_bound timestamp with time zone, upper_bound timestamp with time zone)
-    LANGUAGE sql STABLE
-    AS $_$
-SELECT c.relname::text,
-       b.expr = 'DEFAULT',
-       b.bounds[1]::timestamptz,
-       b.bounds[2]::timestamptz
-FROM pg_catalog.pg_inherits i
-JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
-CROSS JOIN LATERAL (
-    SELECT e.expr, regexp_match(e.expr, '^FOR VALUES FROM \(''([^'']*)''\) TO \(''([^'']*)''\)$') AS bounds
-    FROM (SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS expr) e
-) b
-WHERE i.inhparent = 'observability.spans'::regclass
-ORDER BY 4 NULLS LAST, 1
-$_$;
-
-CREATE FUNCTION observability.window_metrics(p_window interval) RETURNS TABLE(level text, operation text, target text, request_count bigint, error_count bigint, error_pct double precision, avg_ms double precision, p50_ms double precision, p90_ms double precision, p95_ms double precision, p99_ms double precision, max_ms double precision, first_seen timestamp with time zone, last_seen timestamp with time zone, example_error text)
-    LANGUAGE sql STABLE
-    SET jit TO 'off'
-    AS $$
-WITH figures AS (
-    SELECT CASE grouping(s.operation, s.target) WHEN 0 THEN 'target' WHEN 1 THEN 'operation' ELSE 'total' END
-               AS level,
-           coalesce(s.operation, '') AS operation,
-           coalesce(s.target, '') AS target,
-           count(*) AS request_count,
-           count(*) FILTER (WHERE s.status = 'error') AS error_count,
-           avg(s.duration_ms) AS avg_ms,
-           percentile_cont(ARRAY[0.5, 0.9, 0.95, 0.99]::double precision[])
-               WITHIN GROUP (ORDER BY s.duration_ms) AS pct,
-           max(s.duration_ms) AS max_ms,
-           min(s.start_time) AS first_seen,
-           max(s.start_time) AS last_seen
-    FROM (
-        SELECT sp.operation, coalesce(sp.target, '') AS target, sp.status, sp.duration_ms, sp.start_time
-        FROM observability.spans sp
-        WHERE sp.start_time > observability.metrics_now() - p_window
-          AND sp.start_time <= observability.metrics_now()
-    ) s
-    GROUP BY GROUPING SETS ((s.operation, s.target), (s.operation), ())
-),
-latest_errors AS (
-    SELECT DISTINCT ON (sp.operation, coalesce(sp.target, ''))
-           sp.operation, coalesce(sp.target, '') AS target, sp.status_message, sp.start_time
-    FROM observability.spans sp
-    WHERE sp.status = 'error' AND sp.status_message IS NOT NULL
-      AND sp.start_time > observability.metrics_now() - p_window
-      AND sp.start_time <= observability.metrics_now()
-    ORDER BY sp.operation, coalesce(sp.target, ''), sp.start_time DESC
-),
-examples AS (
-    SELECT CASE grouping(e.operation, e.target) WHEN 0 THEN 'target' WHEN 1 THEN 'operation' ELSE 'total' END
-               AS level,
-           coalesce(e.operation, '') AS operation,
-           coalesce(e.target, '') AS target,
-           (array_agg(e.status_message ORDER BY e.start_time DESC))[1] AS message
-    FROM latest_errors e
-    GROUP BY GROUPING SETS ((e.operation, e.target), (e.operation), ())
-)
-SELECT f.level, f.operation, f.target, f.request_count, f.error_count,
-       100.0 * f.error_count / f.request_count,
-       f.avg_ms, f.pct[1], f.pct[2], f.pct[3], f.pct[4], f.max_ms,
-       f.first_seen, f.last_seen, x.message
-FROM figures f
-LEFT JOIN examples x ON x.level = f.level AND x.operation = f.operation AND x.target = f.target
-WHERE f.request_count > 0
-$$;
-
-CREATE TABLE observability.maintenance_jobs (
-    job text NOT NULL,
-    last_started_at timestamp with time zone,
-    last_finished_at timestamp with time zone,
-    last_owner text
-);
-
-COMMENT ON TABLE observability.maintenance_jobs IS 'One row per maintenance job: when it was last claimed (claim_maintenance_job()) and last finished, and by whom.';
-
-COMMENT ON COLUMN observability.maintenance_jobs.last_started_at IS 'When the job was last claimed, on the claimer''s clock (the database''s now() unless pinned); the next claim succeeds an interval later.';
-
-COMMENT ON COLUMN observability.maintenance_jobs.last_finished_at IS 'When a run of the job last finished, successfully; NULL or older than last_started_at while a run is under way or after one failed.';
-
-COMMENT ON COLUMN observability.maintenance_jobs.last_owner IS 'The owner named by the last successful claim.';
 
 CREATE TABLE observability.maintenance_log (
     id bigint NOT NULL,
@@ -609,7 +619,7 @@ CREATE TABLE observability.maintenance_log (
 
 COMMENT ON TABLE observability.maintenance_log IS 'One row per maintenance run (retention, partitions, metrics); apply_retention() deletes rows older than 90 days.';
 
-COMMENT ON COLUMN observability.maintenance_log.job IS 'The job that ran: retention, or a name the service passes to log_maintenance_run().';
+COMMENT ON COLUMN observability.maintenance_log.job IS 'The job that ran: partitions, retention, rollup, refresh_<window>, or any name passed to observability_internal.log_maintenance_run().';
 
 COMMENT ON COLUMN observability.maintenance_log.owner IS 'Who ran it: host:pid of the serve or run-once process (its maintenance sessions'' application_name), else the database user.';
 
@@ -658,8 +668,8 @@ CREATE MATERIALIZED VIEW observability.metrics_1h AS
     m.last_seen,
     m.example_error,
     observability.health(m.error_pct) AS health,
-    observability.metrics_now() AS computed_at,
-    (observability.metrics_now() - '01:00:00'::interval) AS window_start
+    observability_internal.metrics_now() AS computed_at,
+    (observability_internal.metrics_now() - '01:00:00'::interval) AS window_start
    FROM observability.window_metrics('01:00:00'::interval) m(level, operation, target, request_count, error_count, error_pct, avg_ms, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, first_seen, last_seen, example_error)
   WITH NO DATA;
 
@@ -681,8 +691,8 @@ CREATE MATERIALIZED VIEW observability.metrics_24h AS
     m.last_seen,
     m.example_error,
     observability.health(m.error_pct) AS health,
-    observability.metrics_now() AS computed_at,
-    (observability.metrics_now() - '24:00:00'::interval) AS window_start
+    observability_internal.metrics_now() AS computed_at,
+    (observability_internal.metrics_now() - '24:00:00'::interval) AS window_start
    FROM observability.window_metrics('24:00:00'::interval) m(level, operation, target, request_count, error_count, error_pct, avg_ms, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, first_seen, last_seen, example_error)
   WITH NO DATA;
 
@@ -704,8 +714,8 @@ CREATE MATERIALIZED VIEW observability.metrics_30d AS
     m.last_seen,
     m.example_error,
     observability.health(m.error_pct) AS health,
-    observability.metrics_now() AS computed_at,
-    (observability.metrics_now() - '30 days'::interval) AS window_start
+    observability_internal.metrics_now() AS computed_at,
+    (observability_internal.metrics_now() - '30 days'::interval) AS window_start
    FROM observability.window_metrics('30 days'::interval) m(level, operation, target, request_count, error_count, error_pct, avg_ms, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, first_seen, last_seen, example_error)
   WITH NO DATA;
 
@@ -727,8 +737,8 @@ CREATE MATERIALIZED VIEW observability.metrics_7d AS
     m.last_seen,
     m.example_error,
     observability.health(m.error_pct) AS health,
-    observability.metrics_now() AS computed_at,
-    (observability.metrics_now() - '7 days'::interval) AS window_start
+    observability_internal.metrics_now() AS computed_at,
+    (observability_internal.metrics_now() - '7 days'::interval) AS window_start
    FROM observability.window_metrics('7 days'::interval) m(level, operation, target, request_count, error_count, error_pct, avg_ms, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, first_seen, last_seen, example_error)
   WITH NO DATA;
 
@@ -893,11 +903,6 @@ CREATE VIEW observability.resource_metrics AS
    FROM observability.operation_metrics
   WHERE ((operation_metrics.level = 'target'::text) AND (operation_metrics.operation = 'resource_fetch'::text));
 
-CREATE TABLE observability.rollup_state (
-    name text NOT NULL,
-    rolled_until timestamp with time zone NOT NULL
-);
-
 CREATE TABLE observability.schema_migrations (
     version integer NOT NULL,
     name text NOT NULL,
@@ -1045,10 +1050,29 @@ END) STORED,
 
 COMMENT ON TABLE observability.traces IS 'One row per trace, kept by ingest_spans(). root_span_id is NULL until the root span (no parent) has arrived; until then root_name and service_name are those of the earliest span seen.';
 
-ALTER TABLE ONLY observability.spans ATTACH PARTITION observability.spans_default DEFAULT;
+CREATE TABLE observability_internal.maintenance_jobs (
+    job text NOT NULL,
+    last_started_at timestamp with time zone,
+    last_finished_at timestamp with time zone,
+    last_owner text
+);
 
-ALTER TABLE ONLY observability.maintenance_jobs
-    ADD CONSTRAINT maintenance_jobs_pkey PRIMARY KEY (job);
+COMMENT ON TABLE observability_internal.maintenance_jobs IS 'One row per maintenance job: when it was last claimed (observability_internal.claim_maintenance_job()) and last finished, and by whom.';
+
+COMMENT ON COLUMN observability_internal.maintenance_jobs.last_started_at IS 'When the job was last claimed, on the claimer''s clock (the database''s now() unless pinned); the next claim succeeds an interval later.';
+
+COMMENT ON COLUMN observability_internal.maintenance_jobs.last_finished_at IS 'When a run of the job last finished, successfully; NULL or older than last_started_at while a run is under way or after one failed.';
+
+COMMENT ON COLUMN observability_internal.maintenance_jobs.last_owner IS 'The owner named by the last successful claim.';
+
+CREATE TABLE observability_internal.rollup_state (
+    name text NOT NULL,
+    rolled_until timestamp with time zone NOT NULL
+);
+
+COMMENT ON TABLE observability_internal.rollup_state IS 'How far rollup_metrics() has rolled up metrics_minute and metrics_hour; moving rolled_until back makes the next run recount from there.';
+
+ALTER TABLE ONLY observability.spans ATTACH PARTITION observability.spans_default DEFAULT;
 
 ALTER TABLE ONLY observability.maintenance_log
     ADD CONSTRAINT maintenance_log_pkey PRIMARY KEY (id);
@@ -1065,14 +1089,17 @@ ALTER TABLE ONLY observability.metrics_hour
 ALTER TABLE ONLY observability.metrics_minute
     ADD CONSTRAINT metrics_minute_pkey PRIMARY KEY (bucket, level, operation, target);
 
-ALTER TABLE ONLY observability.rollup_state
-    ADD CONSTRAINT rollup_state_pkey PRIMARY KEY (name);
-
 ALTER TABLE ONLY observability.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
 
 ALTER TABLE ONLY observability.traces
     ADD CONSTRAINT traces_pkey PRIMARY KEY (trace_id);
+
+ALTER TABLE ONLY observability_internal.maintenance_jobs
+    ADD CONSTRAINT maintenance_jobs_pkey PRIMARY KEY (job);
+
+ALTER TABLE ONLY observability_internal.rollup_state
+    ADD CONSTRAINT rollup_state_pkey PRIMARY KEY (name);
 
 CREATE INDEX maintenance_log_job_started_idx ON observability.maintenance_log USING btree (job, started_at DESC);
 

@@ -28,7 +28,7 @@ struct RefreshBenchmark: AsyncParsableCommand {
             let now = Date()
             // The first rollup reads the whole 30-day backfill; later ones only new minutes.
             let rollup = try await Self.timed {
-                _ = try await client.query("SELECT * FROM observability.rollup_metrics(\(now))", logger: logger).collect()
+                _ = try await client.query("SELECT * FROM observability_internal.rollup_metrics(\(now))", logger: logger).collect()
             }
             print(String(format: "rollup_metrics, first run (30-day backfill): %9.1f ms", rollup))
             let store = MetricsStore(client: client, logger: logger)

@@ -32,7 +32,7 @@ struct MaintenanceCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (configuration, url, logger, migrations) = try Runtime.databaseCommand().parts
-            // The owner recorded in maintenance_log; apply_retention() reads it from application_name.
+            // The owner recorded in maintenance_log, and the sessions' name in pg_stat_activity.
             let owner = MaintenanceRunner.processOwner()
             let reports = try await PostgresClient.withRunning(
                 .observatory(url: url, maximumConnections: 2, applicationName: String(owner.prefix(63))),

@@ -64,18 +64,21 @@ public struct MaintenanceRunner: Sendable {
         }
     }
 
-    /// Drops expired partitions and rows and caps the number of traces (`apply_retention()`).
+    /// Drops expired partitions and rows and caps the number of traces (`enforce_retention()`,
+    /// the work of `apply_retention()`). Its log row holds everything the SQL reports
+    /// (bounds, skipped partitions, evicted and future traces), more than the log line.
     @discardableResult
     public func applyRetention() async -> JobReport {
-        await run("retention", logsItself: true) { () async throws(DatabaseError) -> [(String, String)]? in
+        await run("retention") { () async throws(DatabaseError) -> JobReport.Done? in
             guard let done = try await maintenance.applyRetention(days: retentionDays, maxTraces: maxTraces) else {
                 return nil
             }
-            return [
+            let counts = [
                 ("partitions_dropped", "\(done.partitionsDropped)"), ("spans_deleted", "\(done.spansDeleted)"),
                 ("traces_deleted", "\(done.tracesDeleted)"), ("traces_remaining", "\(done.tracesRemaining)"),
                 ("retention_days", "\(retentionDays)"), ("max_traces", "\(maxTraces)"),
             ]
+            return JobReport.Done(counts: counts, details: done.details)
         }
     }
 
@@ -114,18 +117,27 @@ public struct MaintenanceRunner: Sendable {
 
     /// Runs one job: `body` returns the counts to report, or nil when there was nothing
     /// to do or another session was doing it (`skipped`).
-    func run(
-        _ job: String, logsItself: Bool = false, _ body: () async throws(DatabaseError) -> [(String, String)]?
-    ) async -> JobReport {
+    func run(_ job: String, _ body: () async throws(DatabaseError) -> [(String, String)]?) async -> JobReport {
+        await run(job) { () async throws(DatabaseError) -> JobReport.Done? in
+            guard let counts = try await body() else { return nil }
+            return JobReport.Done(counts: counts)
+        }
+    }
+
+    /// Runs one job: `body` returns what it did, or nil when there was nothing to do or
+    /// another session was doing it (`skipped`). Every run that did something is logged
+    /// the same way, through `log_maintenance_run()`.
+    func run(_ job: String, _ body: () async throws(DatabaseError) -> JobReport.Done?) async -> JobReport {
         let started = Date()
         let clock = ContinuousClock()
         let start = clock.now
         var report = JobReport(job: job, outcome: .skipped, durationMs: 0, counts: [])
         await withSpan("maintenance \(job)", context: .topLevel, ofKind: .internal) { span in
             do {
-                if let counts = try await body() {
+                if let done = try await body() {
                     report.outcome = .ok
-                    report.counts = counts
+                    report.counts = done.counts
+                    report.details = done.details
                 }
             } catch {
                 let failure = DatabaseError(error)
@@ -136,7 +148,7 @@ public struct MaintenanceRunner: Sendable {
             report.durationMs = (clock.now - start).milliseconds
             span.attributes["observatory.maintenance.job"] = job
             span.attributes["observatory.maintenance.outcome"] = report.outcome.rawValue
-            if report.outcome == .ok, !logsItself {
+            if report.outcome == .ok {
                 do {
                     try await maintenance.logRun(
                         job: job, owner: owner, startedAt: started,
@@ -173,6 +185,15 @@ public struct JobReport: Sendable {
     public var durationMs: Double
     /// Ordered name/value pairs: what was created, dropped, deleted.
     public var counts: [(String, String)]
+    /// The `maintenance_log` details as a JSON object, when the job's SQL reports more
+    /// than `counts`; nil logs `counts`.
+    var details: String?
+
+    /// What a job's body reports when it ran.
+    struct Done {
+        var counts: [(String, String)]
+        var details: String? = nil
+    }
 
     public var metadata: Logger.Metadata {
         var metadata: Logger.Metadata = [
@@ -182,8 +203,9 @@ public struct JobReport: Sendable {
         return metadata
     }
 
-    /// `counts` as a JSON object; whole numbers stay numbers.
+    /// `details`, else `counts` as a JSON object; whole numbers stay numbers.
     var detailsJSON: String {
+        if let details { return details }
         var object: [String: Any] = [:]
         for (name, value) in counts { object[name] = Int(value).map { $0 as Any } ?? value }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)

@@ -2,8 +2,8 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// Calls the maintenance functions of the schema (migrations/0008): the claim that elects
-/// one replica per job and interval, the maintenance log, and retention.
+/// Calls the maintenance functions of the schema (migrations/0008, 0010): the claim that
+/// elects one replica per job and interval, the maintenance log, and retention.
 public struct MaintenanceStore: Sendable {
     public let client: PostgresClient
     let logger: Logger
@@ -19,8 +19,8 @@ public struct MaintenanceStore: Sendable {
     public func claim(job: String, every: Duration, owner: String, now: Date? = nil) async throws(DatabaseError) -> Bool {
         let seconds = Double(every.components.seconds) + Double(every.components.attoseconds) / 1e18
         let query: PostgresQuery = """
-            SELECT observability.claim_maintenance_job(\(job), make_interval(secs => \(seconds)), \(owner),
-                                                       coalesce(\(now)::timestamptz, now()))
+            SELECT observability_internal.claim_maintenance_job(\(job), make_interval(secs => \(seconds)), \(owner),
+                                                                coalesce(\(now)::timestamptz, now()))
             """
         do {
             for try await claimed in try await client.query(query, logger: logger).decode(Bool.self) { return claimed }
@@ -37,8 +37,8 @@ public struct MaintenanceStore: Sendable {
         job: String, owner: String, startedAt: Date, finishedAt: Date, details: String
     ) async throws(DatabaseError) -> Int {
         let query: PostgresQuery = """
-            SELECT observability.log_maintenance_run(\(job), \(owner), \(startedAt)::timestamptz, \(details)::jsonb,
-                                                     \(finishedAt)::timestamptz)
+            SELECT observability_internal.log_maintenance_run(\(job), \(owner), \(startedAt)::timestamptz, \(details)::jsonb,
+                                                              \(finishedAt)::timestamptz)
             """
         do {
             return try await client.tracedQuery(query, logger: logger).first?.decode(Int.self) ?? 0
@@ -47,28 +47,32 @@ public struct MaintenanceStore: Sendable {
         }
     }
 
-    /// What one `apply_retention()` call did.
+    /// What one `enforce_retention()` call did.
     public struct Retention: Sendable, Equatable {
         public var partitionsDropped: Int
         public var spansDeleted: Int
         public var tracesDeleted: Int
         public var tracesRemaining: Int
-        public var logID: Int
+        /// Everything the run reports for its `maintenance_log` row, as a JSON object:
+        /// the counts, and the cutoff and bounds it used.
+        public var details: String
     }
 
     /// Drops what is older than `days` and caps the store at `maxTraces` traces; nil when
-    /// another session was applying retention at that moment.
+    /// another session was applying retention at that moment. Writes no log row: the
+    /// caller logs the run with `logRun`, as for every job.
     public func applyRetention(days: Int, maxTraces: Int, now: Date? = nil) async throws(DatabaseError) -> Retention? {
         let query: PostgresQuery = """
-            SELECT partitions_dropped, spans_deleted, traces_deleted, traces_remaining, log_id
-            FROM observability.apply_retention(\(days)::integer, \(maxTraces)::bigint, coalesce(\(now)::timestamptz, now()))
+            SELECT partitions_dropped, spans_deleted, traces_deleted, traces_remaining, details::text
+            FROM observability_internal.enforce_retention(\(days)::integer, \(maxTraces)::bigint,
+                                                          coalesce(\(now)::timestamptz, now()))
             """
         do {
             guard let row = try await client.tracedQuery(query, logger: logger).first else { return nil }
-            let (dropped, spans, traces, remaining, logID) = try row.decode((Int, Int, Int, Int, Int).self)
+            let (dropped, spans, traces, remaining, details) = try row.decode((Int, Int, Int, Int, String).self)
             return Retention(
                 partitionsDropped: dropped, spansDeleted: spans, tracesDeleted: traces, tracesRemaining: remaining,
-                logID: logID)
+                details: details)
         } catch {
             throw DatabaseError(error)
         }

@@ -108,17 +108,16 @@ public struct MetricsStore: Sendable {
         }
     }
 
-    /// The windows whose refresh cadence has passed, by the rule `refresh_metrics()`
-    /// applies (5 s of slack). Not traced: maintenance asks on every poll, and only the
-    /// refreshes it then runs are worth a trace.
-    public func dueWindows() async throws(DatabaseError) -> [MetricWindow] {
+    /// The windows whose refresh cadence has passed at `now` (the database's clock when
+    /// nil), as `due_metric_windows()` decides: the rule `refresh_metrics()` applies too.
+    /// Not traced: maintenance asks on every poll, and only the refreshes it then runs are
+    /// worth a trace.
+    public func dueWindows(now: Date? = nil) async throws(DatabaseError) -> [MetricWindow] {
         do {
             var due: [MetricWindow] = []
             let rows = try await client.query(
-                """
-                SELECT time_window FROM observability.metric_windows
-                WHERE last_refreshed_at IS NULL OR now() >= last_refreshed_at + refresh_every - interval '5 seconds'
-                """, logger: logger)
+                "SELECT time_window FROM observability_internal.due_metric_windows(coalesce(\(now)::timestamptz, now()))",
+                logger: logger)
             for try await name in rows.decode(String.self) {
                 if let window = MetricWindow(rawValue: name) { due.append(window) }
             }
@@ -168,7 +167,7 @@ public struct MetricsStore: Sendable {
     public func rollup(now: Date? = nil) async throws(DatabaseError) -> Bool {
         do {
             let rows = try await client.tracedQuery(
-                "SELECT ran FROM observability.rollup_metrics(coalesce(\(now)::timestamptz, now()))", logger: logger)
+                "SELECT ran FROM observability_internal.rollup_metrics(coalesce(\(now)::timestamptz, now()))", logger: logger)
             for ran in try rows.decode(Bool.self) { return ran }
             return false
         } catch {

@@ -55,12 +55,13 @@ extension Array where Element == PostgresRow {
     }
 }
 
-/// What a span says about a statement: its operation, and the `observability.` object
-/// it works on, for a span name like `SELECT observability.metrics_24h` or
-/// `SELECT observability.refresh_metrics()`. The object is the first one named after
-/// FROM, JOIN, INTO or UPDATE: a table or view, or a function when a `(` follows its
-/// name; a statement with none (`SELECT observability.claim_maintenance_job(…)`) is
-/// named by the first function it calls. Functions in a SELECT list (`hex_trace_id`)
+/// What a span says about a statement: its operation, and the `observability.` (or
+/// `observability_internal.`) object it works on, for a span name like
+/// `SELECT observability.metrics_24h` or `SELECT observability.refresh_metrics()`. The
+/// object is the first one named after FROM, JOIN, INTO or UPDATE: a table or view, or a
+/// function when a `(` follows its name; a statement with none
+/// (`SELECT observability_internal.claim_maintenance_job(…)`) is named by the first
+/// function it calls. Functions in a SELECT list (`hex_trace_id`)
 /// therefore do not hide the table read. The operation is the first keyword; for a
 /// `WITH` query, the first SELECT, INSERT, UPDATE or DELETE after it. Guesses that need
 /// no parser, right for every statement the service runs.
@@ -94,7 +95,7 @@ struct SQLSummary {
             operation = first
         }
         func isObject(_ word: Substring) -> Bool {
-            word.hasPrefix("observability.") && word.count > "observability.".count
+            ["observability.", "observability_internal."].contains { word.hasPrefix($0) && word.count > $0.count }
         }
         let introducers: Set<String> = ["FROM", "JOIN", "INTO", "UPDATE"]
         let target = words.indices.first { index in

@@ -1,7 +1,7 @@
 import Logging
 import PostgresNIO
 
-/// Writes batches of spans through `observability.ingest_spans()` (migrations/0005): the
+/// Writes batches of spans through `observability_internal.ingest_spans()` (migrations/0005): the
 /// batch goes as parallel arrays, one round trip, one transaction that also folds the
 /// spans into `observability.traces`. Spans already stored are skipped, so a client's
 /// retry of an export that was in fact committed is harmless.
@@ -24,7 +24,7 @@ public struct SpanStore: Sendable {
             return try await client.withConnection { connection in
                 let rows = try await connection.query(
                     """
-                    SELECT observability.ingest_spans(\(columns.traceIDs), \(columns.spanIDs), \(columns.parentSpanIDs), \
+                    SELECT observability_internal.ingest_spans(\(columns.traceIDs), \(columns.spanIDs), \(columns.parentSpanIDs), \
                     \(columns.names), \(columns.kinds), \(columns.operations), \(columns.targets), \(columns.services), \
                     \(columns.scopes), \(columns.startTimes), \(columns.endTimes), \(columns.durations), \(columns.statuses), \
                     \(columns.statusMessages), \(columns.attributes), \(columns.resourceAttributes), \(columns.events))

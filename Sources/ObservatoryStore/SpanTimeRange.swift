@@ -8,7 +8,7 @@ import Foundation
 /// sitting on top of every "recent" list and from outliving current data; it also lies far
 /// below what nanoseconds since 1970 can hold in a `UInt64` (year 2554) and what
 /// PostgreSQL's `timestamptz` holds (year 294276), so every accepted time converts
-/// without overflow. Migration 0009's `observability.max_future_skew()` holds the same
+/// without overflow. `observability_internal.max_future_skew()` (migration 0009) holds the same
 /// value for retention; an integration test checks that the two agree.
 public enum SpanTimeRange {
     /// How far ahead of the server's clock a span may start, end or hold an event: one

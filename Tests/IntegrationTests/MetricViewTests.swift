@@ -171,7 +171,7 @@ final class MetricViewTests: XCTestCase {
 
             func rollup(_ now: Date) async throws -> (from: Date, until: Date) {
                 let rows = try await client.query(
-                    "SELECT rolled_from, rolled_until FROM observability.rollup_metrics(\(now))"
+                    "SELECT rolled_from, rolled_until FROM observability_internal.rollup_metrics(\(now))"
                 ).decode((Date, Date).self)
                 for try await (from, until) in rows { return (from, until) }
                 throw PostgresTestError.noRow("rollup_metrics")

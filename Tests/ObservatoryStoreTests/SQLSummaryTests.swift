@@ -15,6 +15,10 @@ final class SQLSummaryTests: XCTestCase {
         XCTAssertEqual(function.function, "observability.claim_maintenance_job")
         XCTAssertNil(function.collection)
 
+        let moved = SQLSummary("SELECT ran FROM observability_internal.rollup_metrics(coalesce($1::timestamptz, now()))")
+        XCTAssertEqual(moved.spanName, "SELECT observability_internal.rollup_metrics()")
+        XCTAssertEqual(moved.function, "observability_internal.rollup_metrics")
+
         let spaced = SQLSummary("SELECT * FROM observability.apply_retention ($1, $2)")
         XCTAssertEqual(spaced.function, "observability.apply_retention")
 

@@ -2,14 +2,14 @@
 load, and `observatory maintenance run-once`.
 
 Replicas: each polls every max(1 s, interval/4) and claims a job through
-observability.claim_maintenance_job() once the interval less 1 % has passed since the
-job last started anywhere, so partitions and retention run about once per
+observability_internal.claim_maintenance_job() once the interval less 1 % has passed
+since the job last started anywhere, so partitions and retention run about once per
 OBSERVABILITY_CLEANUP_INTERVAL whatever the number of replicas, each run logged in
 observability.maintenance_log with its owner (host:pid); when the owner dies, another
 replica takes the next run. The replicas run with metrics off, to spare the CPU.
 
-The claims themselves are watched in observability.maintenance_jobs (each stays there
-for a whole interval, so sampling every 100 ms sees every one): their gaps are exact,
+The claims themselves are watched in observability_internal.maintenance_jobs (each stays
+there for a whole interval, so sampling every 100 ms sees every one): their gaps are exact,
 whereas a logged started_at trails its claim by the time the job takes to start, which
 on a loaded 2-core machine varies by a few hundred milliseconds.
 """
@@ -46,7 +46,7 @@ def watch_claims(db, seconds: float) -> dict[str, list[tuple[datetime, str]]]:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             for job, claimed, owner in conn.execute(
-                    "SELECT job, last_started_at, last_owner FROM observability.maintenance_jobs "
+                    "SELECT job, last_started_at, last_owner FROM observability_internal.maintenance_jobs "
                     "WHERE job = ANY(%s)", [list(CLEANUP_JOBS)]):
                 if claimed is not None and (not seen[job] or seen[job][-1][0] != claimed):
                     seen[job].append((claimed, owner))
@@ -117,7 +117,8 @@ def test_every_run_is_owned_by_host_and_pid(replicas):
 
 def test_another_replica_takes_over_when_the_owner_dies(replicas):
     db, servers = replicas[0], replicas[1]
-    last = db.one("SELECT last_started_at, last_owner FROM observability.maintenance_jobs WHERE job = 'retention'")
+    last = db.one("SELECT last_started_at, last_owner FROM observability_internal.maintenance_jobs "
+                  "WHERE job = 'retention'")
     victim = next(s for s in servers if s.pid == owner_pid(last["last_owner"]))
     survivors = {server_owner(s) for s in servers if s is not victim}
     victim.kill()

@@ -256,8 +256,9 @@ def test_maintenance_runs_are_root_spans_over_their_queries(db, server):
     called = {job: {q["attributes"].get("db.stored_procedure.name") for q in children(db, found[f"maintenance {job}"])}
               for job in MAINTENANCE_JOBS}
     assert "observability.ensure_partitions" in called["partitions"], called
-    assert "observability.apply_retention" in called["retention"], called
-    assert "observability.rollup_metrics" in called["rollup"], called
+    assert "observability_internal.enforce_retention" in called["retention"], called
+    assert "observability_internal.log_maintenance_run" in called["retention"], called
+    assert "observability_internal.rollup_metrics" in called["rollup"], called
     assert all("observability.refresh_metrics" in called[job] for job in MAINTENANCE_JOBS if job.startswith("refresh"))
 
 

@@ -1,7 +1,7 @@
 """The accepted time range (issue 9, items 1, 2, 3 and 10) against a live server.
 
 Ingestion accepts times from 1970 up to the server's clock plus the future skew
-(SpanTimeRange.maxFutureSkewSeconds, 1 h; observability.max_future_skew() in SQL) and
+(SpanTimeRange.maxFutureSkewSeconds, 1 h; observability_internal.max_future_skew() in SQL) and
 rejects the rest span by span; every read formats any time PostgreSQL can hold, even
 rows written by SQL before the rule existed; the trace lists stop at the same bound;
 retention removes what lies beyond it before the cap counts anything.
@@ -109,7 +109,7 @@ def test_skew_of_sql_matches_the_service(server, db, http):
     bad = SpanSpec(trace_id(), span_id(), "probe", t0, U64_MAX)
     answer = decode_export_response(post_protobuf(http, server.traces_url, export_bytes({"probe": [bad]})))
     hours = int(re.search(r"more than (\d+) h ahead", answer.partial_success.error_message).group(1))
-    assert db.scalar("SELECT observability.max_future_skew()") == timedelta(hours=hours)
+    assert db.scalar("SELECT observability_internal.max_future_skew()") == timedelta(hours=hours)
 
 
 # MARK: Item 2: min_ms=1e22

@@ -31,4 +31,4 @@ SELECT r.name,
        date_trunc('second', now() - r.rolled_until)                           AS lag,
        (SELECT max(bucket) FROM observability.metrics_minute)                 AS last_minute_bucket,
        (SELECT max(bucket) FROM observability.metrics_hour)                   AS last_hour_bucket
-FROM observability.rollup_state r;
+FROM observability_internal.rollup_state r;

@@ -16,7 +16,7 @@
 \endif
 
 WITH rolled AS (
-    SELECT rolled_until FROM observability.rollup_state WHERE name = 'metrics'
+    SELECT rolled_until FROM observability_internal.rollup_state WHERE name = 'metrics'
 )
 SELECT b.bucket                                                        AS minute,
        coalesce(m.request_count, 0)                                    AS requests,
