@@ -1,4 +1,5 @@
 import NIOCore
+import ObservatoryStore
 
 /// Writes span records as rows of PostgreSQL's COPY text format, straight into a
 /// `ByteBuffer`. The ingest benchmark's baseline loads the very rows the service stored

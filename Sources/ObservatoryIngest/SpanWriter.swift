@@ -184,14 +184,21 @@ public final class SpanWriter: Service, Sendable {
     }
 
     /// Runs the workers until graceful shutdown, then writes what is still queued and returns.
+    /// Cancellation (the service group cancelled after another service failed, e.g. a
+    /// startup check) drains the same way: idle workers wait on continuations that only
+    /// draining resumes, so without it the process would never end.
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                for _ in 0..<settings.concurrency {
-                    group.addTask { await self.work() }
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await withTaskGroup(of: Void.self) { group in
+                    for _ in 0..<settings.concurrency {
+                        group.addTask { await self.work() }
+                    }
                 }
+            } onGracefulShutdown: {
+                self.beginDraining()
             }
-        } onGracefulShutdown: {
+        } onCancel: {
             self.beginDraining()
         }
         logger.info("span writer stopped", metadata: ["committed_spans": "\(statistics.committedSpans)"])

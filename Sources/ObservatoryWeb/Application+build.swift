@@ -47,7 +47,7 @@ public enum ApplicationFailure: Error, CustomStringConvertible {
     /// `OBSERVABILITY_DATABASE_URL` is missing.
     case noDatabaseURL
     /// A template failed to load.
-    case templates(TemplateError)
+    case templates(PageRenderer.TemplateError)
     /// A startup check failed: the database is unreachable, behind this build, or
     /// partitions could not be made. Nothing was served.
     case startupCheck(database: DatabaseURL, reason: any Error)

@@ -21,6 +21,24 @@ final class SpanWriterTests: XCTestCase {
         }
     }
 
+    /// A cancelled writer (its service group cancelled after a failed startup check)
+    /// returns instead of waiting forever for work, and refuses what comes after.
+    func testCancellationEndsTheWriter() async throws {
+        try await TestDatabase.with { _, client in
+            let writer = SpanWriter(store: SpanStore(client: client, logger: TestDatabase.logger), settings: Self.settings(), logger: TestDatabase.logger)
+            let running = Task { try await writer.run() }
+            try await Task.sleep(for: .milliseconds(100))
+            running.cancel()
+            try await Deadline.run(within: .seconds(10), expired: CancellationError()) { try await running.value }
+            do throws(SpanWriter.Rejection) {
+                try await writer.submit([SpanFixtures.record(trace: TraceID(high: 3, low: 3), span: 1)])
+                XCTFail("a cancelled writer accepted spans")
+            } catch {
+                XCTAssertEqual(error, .shuttingDown)
+            }
+        }
+    }
+
     func testConcurrentRequestsAreAllCommittedBeforeTheyReturn() async throws {
         try await TestDatabase.with { _, client in
             let writer = SpanWriter(store: SpanStore(client: client, logger: TestDatabase.logger), settings: Self.settings(), logger: TestDatabase.logger)
