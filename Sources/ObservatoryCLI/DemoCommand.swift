@@ -1,3 +1,4 @@
+import ObservatoryConfiguration
 import ArgumentParser
 import Foundation
 import ObservatoryDemo
@@ -48,7 +49,7 @@ struct DemoCommand: AsyncParsableCommand {
         guard let base = URL(string: url) else { throw ExitCode.failure }
         let sender = OTLPSender(
             endpoint: base.appendingPathComponent("v1/traces"),
-            token: token ?? ProcessInfo.processInfo.environment["OBSERVABILITY_INGEST_TOKEN"])
+            token: token ?? ProcessInfo.processInfo.environment[ObservatoryConfiguration.key(for: \.ingestToken)])
         let now = UInt64(Date().timeIntervalSince1970 * 1e9)
         let window = UInt64(spread) * 1_000_000_000
         var traffic = DemoTraffic(seed: seed, startUnixNano: now - window, spacingNanos: window / UInt64(traces))

@@ -39,7 +39,7 @@ enum OpenFileLimit {
         guard limit.rlim_cur != unlimited, limit.rlim_cur < needed else { return wanted }
         let fitting = max(1, Int(limit.rlim_cur) - reserve)
         logger.warning(
-            "OBSERVABILITY_HTTP_MAX_CONNECTIONS=\(wanted) does not fit the open-file limit of \(limit.rlim_cur) (ulimit -n) with \(reserve) descriptors kept for the database and files; accepting at most \(fitting) connections. Raise the limit to use the configured cap."
+            "\(ObservatoryConfiguration.key(for: \.httpMaxConnections))=\(wanted) does not fit the open-file limit of \(limit.rlim_cur) (ulimit -n) with \(reserve) descriptors kept for the database and files; accepting at most \(fitting) connections. Raise the limit to use the configured cap."
         )
         return fitting
     }

@@ -27,7 +27,7 @@ public enum Runtime {
 
     public static func requireDatabaseURL(_ configuration: ObservatoryConfiguration) throws -> DatabaseURL {
         guard let url = configuration.databaseURL else {
-            printError("configuration error: OBSERVABILITY_DATABASE_URL (or DATABASE_URL) is not set")
+            printError("configuration error: \(ObservatoryConfiguration.setting(for: \.databaseURL).notSetProblem)")
             throw ExitCode(configurationExitCode)
         }
         return url

@@ -1,3 +1,4 @@
+import ObservatoryConfiguration
 import HTTPTypes
 import Hummingbird
 
@@ -30,7 +31,7 @@ struct AllowedHostsMiddleware<Context: RequestContext>: RouterMiddleware {
                 headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
                 body: ResponseBody(
                     byteBuffer: ByteBuffer(
-                        string: "421 Misdirected Request: this server does not answer for the host in the Host header (OBSERVABILITY_ALLOWED_HOSTS).\n"
+                        string: "421 Misdirected Request: this server does not answer for the host in the Host header (\(ObservatoryConfiguration.key(for: \.allowedHosts))).\n"
                     )))
         }
         return try await next(request, context)

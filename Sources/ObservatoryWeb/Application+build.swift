@@ -54,7 +54,7 @@ public enum ApplicationFailure: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .noDatabaseURL: "OBSERVABILITY_DATABASE_URL (or DATABASE_URL) is not set"
+        case .noDatabaseURL: ObservatoryConfiguration.setting(for: \.databaseURL).notSetProblem
         case .templates(let error): "\(error)"
         case .startupCheck(let database, let reason): "cannot start with the database at \(database.redactedDescription): \(reason)"
         }
@@ -214,12 +214,12 @@ private func warnAboutDashboardAccess(_ configuration: ObservatoryConfiguration,
     let loopback = ["127.0.0.1", "::1", "localhost"].contains(configuration.host) || configuration.host.hasPrefix("127.")
     if configuration.adminUser == nil, !loopback {
         logger.warning(
-            "dashboards and the read API are open to anyone who can reach \(configuration.host):\(configuration.port); set OBSERVABILITY_ADMIN_USER and OBSERVABILITY_ADMIN_PASSWORD to require a password"
+            "dashboards and the read API are open to anyone who can reach \(configuration.host):\(configuration.port); set \(ObservatoryConfiguration.key(for: \.adminUser)) and \(ObservatoryConfiguration.key(for: \.adminPassword)) to require a password"
         )
     }
     if !assets.chartsAvailable {
         logger.warning(
-            "Chart.js not found at \(configuration.chartJSPath) (OBSERVABILITY_CHARTJS_PATH); pages show tables without charts. On Debian: apt-get install libjs-chart.js"
+            "Chart.js not found at \(configuration.chartJSPath) (\(ObservatoryConfiguration.key(for: \.chartJSPath))); pages show tables without charts. On Debian: apt-get install libjs-chart.js"
         )
     }
 }

@@ -1,3 +1,4 @@
+import ObservatoryConfiguration
 import Foundation
 import Hummingbird
 import Logging
@@ -19,7 +20,7 @@ public struct DashboardAPIController: Sendable {
         self.logger = logger
     }
 
-    static func metricsOff() -> Response { error(.notFound, "metrics are turned off on this server (OBSERVABILITY_METRICS_ENABLED=false)") }
+    static func metricsOff() -> Response { error(.notFound, "metrics are turned off on this server (\(ObservatoryConfiguration.key(for: \.metricsEnabled))=false)") }
 
     /// The routes, under `group` (the /api/v1 read group, which carries the Basic auth
     /// middleware when credentials are configured).

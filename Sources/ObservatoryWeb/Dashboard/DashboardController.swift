@@ -1,3 +1,4 @@
+import ObservatoryConfiguration
 import Foundation
 import Hummingbird
 import Logging
@@ -28,7 +29,7 @@ public struct DashboardController: Sendable {
     }
 
     static let metricsOffText =
-        "Metrics are turned off on this server (OBSERVABILITY_METRICS_ENABLED=false): the metric views are not refreshed. Traces are still stored and shown under Traces."
+        "Metrics are turned off on this server (\(ObservatoryConfiguration.key(for: \.metricsEnabled))=false): the metric views are not refreshed. Traces are still stored and shown under Traces."
 
     /// The routes, under `group` (the /admin group, which carries the Basic auth
     /// middleware when credentials are configured).
