@@ -1,8 +1,5 @@
 import ArgumentParser
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import NIOCore
 import ObservatoryConfiguration
@@ -11,6 +8,10 @@ import ObservatoryIngest
 import ObservatoryStartup
 import ObservatoryStore
 import PostgresNIO
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// `observatory-bench ingest`: OTLP/HTTP protobuf ingestion through a running server,
 /// against raw `COPY` of the very same rows into a scratch copy of the spans table.
@@ -121,10 +122,16 @@ struct IngestBenchmark: AsyncParsableCommand {
             let serviceRate = Double(committed) / serviceSeconds
             let copyRate = Double(copied) / copySeconds
             print("")
-            print("OTLP/HTTP protobuf ingest: \(committed) spans committed in \(format(serviceSeconds)) s = \(format(serviceRate, 0)) spans/s")
+            print(
+                "OTLP/HTTP protobuf ingest: \(committed) spans committed in \(format(serviceSeconds)) s = \(format(serviceRate, 0)) spans/s"
+            )
             print("  requests: \(accepted.count) accepted, \(failed) failed, \(retries) retried after 429/503")
-            print("  request latency: p50 \(format(percentile(latencies, 0.5) * 1000, 1)) ms, p95 \(format(percentile(latencies, 0.95) * 1000, 1)) ms, concurrency \(concurrency)")
-            print("decode + pipeline alone:   \(format(Double(records.count) / pipelineSeconds, 0)) spans/s on one core (no HTTP, no database)")
+            print(
+                "  request latency: p50 \(format(percentile(latencies, 0.5) * 1000, 1)) ms, p95 \(format(percentile(latencies, 0.95) * 1000, 1)) ms, concurrency \(concurrency)"
+            )
+            print(
+                "decode + pipeline alone:   \(format(Double(records.count) / pipelineSeconds, 0)) spans/s on one core (no HTTP, no database)"
+            )
             print("raw COPY baseline:         \(copied) rows in \(format(copySeconds)) s = \(format(copyRate, 0)) rows/s")
             print("ratio ingest / COPY:       \(format(100 * serviceRate / copyRate, 1)) %")
             if let serverPid, let peak = peakResidentMemory(pid: serverPid) {

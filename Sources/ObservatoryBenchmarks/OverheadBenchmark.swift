@@ -115,7 +115,8 @@ struct OverheadBenchmark: AsyncParsableCommand {
         print("  self-tracing off: \(format(median(off), 0)) \(unit)")
         print(
             "  cost: \(format(median(perRound), 1)) % of throughput, median of the rounds' paired costs "
-                + "(interquartile \(format(perRound[perRound.count / 4], 1)) to \(format(perRound[perRound.count * 3 / 4], 1)) %)")
+                + "(interquartile \(format(perRound[perRound.count / 4], 1)) to \(format(perRound[perRound.count * 3 / 4], 1)) %)"
+        )
     }
 
     func format(_ value: Double, _ digits: Int) -> String {

@@ -49,7 +49,9 @@ struct PipelineBenchmark: AsyncParsableCommand {
         let encodeSeconds = (ContinuousClock.now - clock).seconds
 
         let count = Double(records.count)
-        print("\(records.count) spans, \(bodies.reduce(0) { $0 + $1.count } / records.count) protobuf bytes and \(bytes / records.count) COPY bytes per span")
+        print(
+            "\(records.count) spans, \(bodies.reduce(0) { $0 + $1.count } / records.count) protobuf bytes and \(bytes / records.count) COPY bytes per span"
+        )
         print("protobuf decode:  \(Int(count / decodeSeconds)) spans/s")
         print("pipeline:         \(Int(count / processSeconds)) spans/s (validate, sample, redact, classify, serialize)")
         print("COPY encode:      \(Int(count / encodeSeconds)) spans/s")

@@ -28,13 +28,17 @@ struct RefreshBenchmark: AsyncParsableCommand {
             let now = Date()
             // The first rollup reads the whole 30-day backfill; later ones only new minutes.
             let rollup = try await Self.timed {
-                _ = try await client.query("SELECT * FROM observability_internal.rollup_metrics(\(now))", logger: logger).collect()
+                _ = try await client.query("SELECT * FROM observability_internal.rollup_metrics(\(now))", logger: logger)
+                    .collect()
             }
             print(String(format: "rollup_metrics, first run (30-day backfill): %9.1f ms", rollup))
             let store = MetricsStore(client: client, logger: logger)
             let refreshed = try await store.refresh(force: true, now: now)
             for window in refreshed {
-                print(String(format: "refresh %-4@ view (REFRESH CONCURRENTLY):     %9.1f ms", window.window, window.durationMs ?? .nan))
+                print(
+                    String(
+                        format: "refresh %-4@ view (REFRESH CONCURRENTLY):     %9.1f ms", window.window, window.durationMs ?? .nan
+                    ))
             }
             let later = now.addingTimeInterval(60)
             var incremental: [MetricsStore.Refreshed] = []
@@ -98,14 +102,17 @@ struct QueryBenchmark: AsyncParsableCommand {
             }
         }
         routes.append(("tools fragment 24h", "/admin/observability/tools/fragment?window=24h"))
-        for (label, query) in [("traces 24h", "window=24h"), ("traces 30d failed", "window=30d&status=error"),
-                               ("traces 30d ≥ 1 s", "window=30d&min_ms=1000")] {
+        for (label, query) in [
+            ("traces 24h", "window=24h"), ("traces 30d failed", "window=30d&status=error"),
+            ("traces 30d ≥ 1 s", "window=30d&min_ms=1000"),
+        ] {
             routes.append((label, "/admin/observability/traces?\(query)"))
             routes.append(("  json", "/api/v1/traces?\(query)"))
         }
         if let tool {
             let encoded = tool.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? tool
-            routes.append(("traces 30d of one tool", "/admin/observability/traces?window=30d&operation=tool_invoke&target=\(encoded)"))
+            routes.append(
+                ("traces 30d of one tool", "/admin/observability/traces?window=30d&operation=tool_invoke&target=\(encoded)"))
             routes.append(("  json", "/api/v1/traces?window=30d&operation=tool_invoke&target=\(encoded)"))
         }
         if let traceID {
@@ -120,7 +127,9 @@ struct QueryBenchmark: AsyncParsableCommand {
             let results = client.getSequentially(Array(repeating: path, count: requests))
             let failed = results.filter { $0 == nil || $0?.status != 200 }
             guard failed.isEmpty else {
-                print("\(label.padding(toLength: 30, withPad: " ", startingAt: 0)) FAILED: \(failed.count) of \(requests) (\(path))")
+                print(
+                    "\(label.padding(toLength: 30, withPad: " ", startingAt: 0)) FAILED: \(failed.count) of \(requests) (\(path))"
+                )
                 throw ExitCode.failure
             }
             let server = results.compactMap { $0?.serverMilliseconds }.sorted()

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A deliberately minimal HTTP/1.1 client for the benchmarks: blocking sockets, one
@@ -206,7 +207,9 @@ final class RawHTTPClient: @unchecked Sendable {
             case "content-length": length = Int(parts[1]) ?? 0
             case "retry-after": retryAfter = Int(parts[1])
             case "server-timing":
-                serverMilliseconds = parts[1].split(separator: ";").first { $0.hasPrefix("dur=") }.flatMap { Double($0.dropFirst(4)) }
+                serverMilliseconds = parts[1].split(separator: ";").first { $0.hasPrefix("dur=") }.flatMap {
+                    Double($0.dropFirst(4))
+                }
             default: break
             }
         }

@@ -1,6 +1,6 @@
-import ObservatoryConfiguration
 import ArgumentParser
 import Foundation
+import ObservatoryConfiguration
 import ObservatoryDemo
 import ObservatoryOTLP
 

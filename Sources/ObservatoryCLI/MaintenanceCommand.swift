@@ -2,8 +2,8 @@ import ArgumentParser
 import Logging
 import ObservatoryMaintenance
 import ObservatoryMigrations
-import ObservatoryStore
 import ObservatoryStartup
+import ObservatoryStore
 import PostgresNIO
 
 /// `observatory maintenance`: the jobs `serve` schedules, for operators who prefer cron.

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Logging
 import ObservatoryMigrations
-import ObservatoryStore
 import ObservatoryStartup
+import ObservatoryStore
 import PostgresNIO
 
 struct MigrateCommand: AsyncParsableCommand {

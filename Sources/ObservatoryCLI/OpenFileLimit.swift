@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Logging
 import ObservatoryConfiguration
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Fits `OBSERVABILITY_HTTP_MAX_CONNECTIONS` to the process's open-file limit: each
 /// client connection is a file descriptor, and so is each database connection, so a cap
@@ -16,9 +17,9 @@ enum OpenFileLimit {
     /// `RLIM_INFINITY`, which Swift does not import (it is `-1` cast to unsigned).
     static let unlimited = rlim_t.max
     #if canImport(Glibc)
-    static let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        static let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
     #else
-    static let resource = RLIMIT_NOFILE
+        static let resource = RLIMIT_NOFILE
     #endif
 
     /// The connection cap to use: the configured one when the soft limit allows it (raised

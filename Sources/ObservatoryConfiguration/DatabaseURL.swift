@@ -58,7 +58,8 @@ public struct DatabaseURL: Sendable, Equatable {
     /// The URL with the password hidden, for logs and messages.
     public var redactedDescription: String {
         let credentials = password == nil ? user : "\(user):***"
-        let location = unixSocketPath.map { "localhost/\(database)?host=\(($0 as NSString).deletingLastPathComponent)" }
+        let location =
+            unixSocketPath.map { "localhost/\(database)?host=\(($0 as NSString).deletingLastPathComponent)" }
             ?? "\(host):\(port)/\(database)"
         return "postgres://\(credentials)@\(location)"
     }

@@ -138,7 +138,8 @@ extension Setting {
 
     static func integer(
         _ key: String, _ path: WritableKeyPath<ObservatoryConfiguration, Int> & Sendable, in range: ClosedRange<Int>,
-        _ unit: Unit = .none, fromContextForge: Bool = false, summary: @autoclosure @escaping Text, details: @autoclosure @escaping Text = ""
+        _ unit: Unit = .none, fromContextForge: Bool = false, summary: @autoclosure @escaping Text,
+        details: @autoclosure @escaping Text = ""
     ) -> Setting {
         Setting(
             key, path, kind: .integer(range, unit), fromContextForge: fromContextForge, summary: summary, details: details,
@@ -252,7 +253,8 @@ extension Setting {
     /// Comma-separated regular expressions, each checked as the service compiles it: anchored
     /// to match a whole path. A set but empty value is an empty list.
     static func patterns(
-        _ key: String, _ path: WritableKeyPath<ObservatoryConfiguration, [String]> & Sendable, summary: @autoclosure @escaping Text,
+        _ key: String, _ path: WritableKeyPath<ObservatoryConfiguration, [String]> & Sendable,
+        summary: @autoclosure @escaping Text,
         details: @autoclosure @escaping Text = ""
     ) -> Setting {
         Setting(
@@ -351,7 +353,8 @@ public struct SettingGroup: Sendable {
     public var notes: String { notesText() }
 
     init(
-        _ title: String, intro: @autoclosure @escaping Setting.Text = "", notes: @autoclosure @escaping Setting.Text = "", rules: [SettingRule] = [],
+        _ title: String, intro: @autoclosure @escaping Setting.Text = "", notes: @autoclosure @escaping Setting.Text = "",
+        rules: [SettingRule] = [],
         _ settings: [Setting]
     ) {
         self.title = title

@@ -35,8 +35,10 @@ enum DemoHTTPCalls {
         method: "GET", host: "scrape.example-proxy.io", path: "/v1/fetch",
         apiKey: "sp_live_5d1e0b9a7c3f2e84", shareOfMedian: 0.85
     ) { rng in
-        let target = rng.pick(["https%3A%2F%2Fdocs.python.org%2F3%2F", "https%3A%2F%2Fnews.ycombinator.com%2F",
-                               "https%3A%2F%2Fexample.com%2Fpricing", "https%3A%2F%2Fstatus.example.org%2F"])
+        let target = rng.pick([
+            "https%3A%2F%2Fdocs.python.org%2F3%2F", "https%3A%2F%2Fnews.ycombinator.com%2F",
+            "https%3A%2F%2Fexample.com%2Fpricing", "https%3A%2F%2Fstatus.example.org%2F",
+        ])
         return "url=\(target)&render=\(rng.chance(0.3))"
     }
 

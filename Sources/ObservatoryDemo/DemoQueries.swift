@@ -51,7 +51,8 @@ enum DemoQueries {
     }
     static let calendarEvents = QueryTemplate(operation: "SELECT", collection: "events", medianMillis: 5) { rng in
         let day = rng.int(in: 1...20)
-        return "SELECT * FROM events WHERE calendar_id = \(rng.int(in: 1...300)) AND starts_at BETWEEN '2025-07-\(twoDigits(day))' AND '2025-07-\(twoDigits(day + 7))'"
+        return
+            "SELECT * FROM events WHERE calendar_id = \(rng.int(in: 1...300)) AND starts_at BETWEEN '2025-07-\(twoDigits(day))' AND '2025-07-\(twoDigits(day + 7))'"
     }
     static let quotes = QueryTemplate(operation: "SELECT", collection: "quotes", medianMillis: 2) { rng in
         "SELECT price, currency FROM quotes WHERE symbol = '\(rng.pick(symbols))' ORDER BY quoted_at DESC LIMIT 1"

@@ -22,7 +22,8 @@ struct DemoSession: Sendable {
         clientAddress = "10.\(rng.int(in: 0...31)).\(rng.int(in: 0...255)).\(rng.int(in: 2...254))"
         userAgent = rng.pick(Self.userAgents)
         authorization = "Bearer sk-live-\(rng.hex(32))"
-        cookie = "mcp_session=\(rng.hex(24)); _ga=GA1.2.\(rng.int(in: 100_000_000...999_999_999)).1718\(rng.int(in: 100_000...999_999)); csrftoken=\(rng.hex(32))"
+        cookie =
+            "mcp_session=\(rng.hex(24)); _ga=GA1.2.\(rng.int(in: 100_000_000...999_999_999)).1718\(rng.int(in: 100_000...999_999)); csrftoken=\(rng.hex(32))"
     }
 
     /// The next JSON-RPC request id on this session.

@@ -74,14 +74,16 @@ extension DemoTraffic {
             var scope: DemoTopology.Scope
             switch call {
             case .database(let query):
-                let millis = failed?.fixedMillis.map { $0 * rng.uniform(1, 1.02) }
+                let millis =
+                    failed?.fixedMillis.map { $0 * rng.uniform(1, 1.02) }
                     ?? (rng.chance(0.03) ? rng.uniform(1000, 2600) : rng.logNormal(median: query.medianMillis, sigma: 0.6))
                 span = databaseSpan(query, failure: failed)
                 span.startTimeUnixNano = cursor
                 span.endTimeUnixNano = cursor + Self.nanos(millis)
                 scope = .database
             case .http(let template):
-                let millis = failed?.fixedMillis.map { $0 * rng.uniform(1, 1.02) }
+                let millis =
+                    failed?.fixedMillis.map { $0 * rng.uniform(1, 1.02) }
                     ?? rng.logNormal(median: profile.medianMillis * template.shareOfMedian, sigma: profile.sigma)
                 span = httpClientSpan(template, failure: failed)
                 span.startTimeUnixNano = cursor
@@ -95,7 +97,8 @@ extension DemoTraffic {
             callSpans.append(PlacedSpan(resource: tools, scope: scope, span: span))
         }
 
-        var operationMillis = outcome == .jsonRPCError
+        var operationMillis =
+            outcome == .jsonRPCError
             ? rng.uniform(0.4, 3)
             : rng.logNormal(median: profile.medianMillis, sigma: profile.sigma)
         if outcome != .jsonRPCError && rng.chance(0.01) {
@@ -104,7 +107,8 @@ extension DemoTraffic {
         let operationEnd = max(operationStart + Self.nanos(operationMillis), cursor + gap())
         let rootEnd = operationEnd + Self.nanos(rng.uniform(0.2, 1.5))
 
-        var operation = operationSpan(profile, outcome: outcome, failure: failure, session: session, requestID: requestID, end: operationEnd)
+        var operation = operationSpan(
+            profile, outcome: outcome, failure: failure, session: session, requestID: requestID, end: operationEnd)
         operation.traceID = traceID
         operation.spanID = operationID
         operation.parentSpanID = rootID
@@ -201,9 +205,16 @@ extension DemoTraffic {
             span.status.code = .ok
         case .jsonRPCError:
             let notFound = profile.method == .resourcesRead && rng.chance(0.6)
-            span.attributes += notFound
-                ? [.int("rpc.jsonrpc.error_code", -32002), .string("rpc.jsonrpc.error_message", "Resource not found: \(profile.target)")]
-                : [.int("rpc.jsonrpc.error_code", -32602), .string("rpc.jsonrpc.error_message", "Invalid params: '\(profile.argument)' is a required property")]
+            span.attributes +=
+                notFound
+                ? [
+                    .int("rpc.jsonrpc.error_code", -32002),
+                    .string("rpc.jsonrpc.error_message", "Resource not found: \(profile.target)"),
+                ]
+                : [
+                    .int("rpc.jsonrpc.error_code", -32602),
+                    .string("rpc.jsonrpc.error_message", "Invalid params: '\(profile.argument)' is a required property"),
+                ]
         case .exception:
             guard let failure else { break }
             span.attributes.append(.string("error.type", failure.type))
@@ -215,9 +226,11 @@ extension DemoTraffic {
             event.attributes = [
                 .string("exception.type", failure.type),
                 .string("exception.message", failure.message),
-                .string("exception.stacktrace", failure.traceback(
-                    dispatcher: profile.dispatcher, handlerFile: profile.handlerFile,
-                    handlerFunction: profile.handlerFunction, line: rng.int(in: 18...240))),
+                .string(
+                    "exception.stacktrace",
+                    failure.traceback(
+                        dispatcher: profile.dispatcher, handlerFile: profile.handlerFile,
+                        handlerFunction: profile.handlerFunction, line: rng.int(in: 18...240))),
             ]
             span.events = [event]
         }

@@ -1,9 +1,10 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import ObservatoryOTLP
 import SwiftProtobuf
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// Posts OTLP/HTTP protobuf exports to an ingestion endpoint, for `demo` and
 /// `bench`. One attempt per call: retrying, pacing and concurrency are the

@@ -35,7 +35,9 @@ extension SendResult {
     /// Reads a response; `now` resolves an HTTP-date `Retry-After`.
     init(statusCode: Int, retryAfter: String?, body: Data, now: Date = Date()) {
         self.init(statusCode: statusCode, retryAfterSeconds: retryAfter.flatMap { Self.retryAfterSeconds($0, now: now) })
-        if statusCode == 200, let response = try? Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceResponse(serializedBytes: body) {
+        if statusCode == 200,
+            let response = try? Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceResponse(serializedBytes: body)
+        {
             rejectedSpans = response.partialSuccess.rejectedSpans
             let text = response.partialSuccess.errorMessage
             message = text.isEmpty ? nil : text

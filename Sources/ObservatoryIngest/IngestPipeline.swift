@@ -70,7 +70,8 @@ public struct IngestPipeline: Sendable {
         func reject(_ index: Int, _ span: SpanInput, _ reason: CustomStringConvertible) {
             outcome.rejected += 1
             if outcome.rejectionReasons.count < 5 {
-                outcome.rejectionReasons.append("span #\(index)\(span.name.isEmpty ? "" : " \"\(span.name.prefix(80))\""): \(reason)")
+                outcome.rejectionReasons.append(
+                    "span #\(index)\(span.name.isEmpty ? "" : " \"\(span.name.prefix(80))\""): \(reason)")
             }
         }
 
@@ -156,7 +157,8 @@ public struct IngestPipeline: Sendable {
 
     /// Why a span is over the ingest limits on its own, or nil.
     func limitViolation(of span: SpanInput) -> String? {
-        let length = IngestLimits.overlongKey(in: span.attributes)
+        let length =
+            IngestLimits.overlongKey(in: span.attributes)
             ?? span.events.lazy.compactMap { IngestLimits.overlongKey(in: $0.attributes) }.first
         return length.map { "an attribute key of \($0) bytes exceeds the limit of \(IngestLimits.maxAttributeKeyBytes) bytes" }
     }
@@ -165,8 +167,12 @@ public struct IngestPipeline: Sendable {
         _ span: SpanInput, traceID: TraceID, spanID: SpanID, parentID: SpanID?, origin: SpanOrigin, resourceJSON: String
     ) -> SpanRecord {
         let attributes = redactor.redact(span.attributes)
-        let events = eventsEnabled
-            ? span.events.map { EventInput(name: redactor.cleanText($0.name), timeUnixNano: $0.timeUnixNano, attributes: redactor.redact($0.attributes)) }
+        let events =
+            eventsEnabled
+            ? span.events.map {
+                EventInput(
+                    name: redactor.cleanText($0.name), timeUnixNano: $0.timeUnixNano, attributes: redactor.redact($0.attributes))
+            }
             : []
         let name = span.name.isEmpty ? "(unnamed)" : redactor.cleanText(span.name)
         let (operation, target) = OperationClassifier.classify(name: name, kind: span.kind, attributes: attributes)

@@ -129,7 +129,8 @@ public enum NativeSpanDecoder {
             } else {
                 throw DecodingError.dataCorruptedError(
                     in: container,
-                    debugDescription: "expected RFC 3339 time (2026-01-31T12:00:00.123456789Z) or integer nanoseconds since the epoch, got \"\(text.prefix(64))\""
+                    debugDescription:
+                        "expected RFC 3339 time (2026-01-31T12:00:00.123456789Z) or integer nanoseconds since the epoch, got \"\(text.prefix(64))\""
                 )
             }
         }

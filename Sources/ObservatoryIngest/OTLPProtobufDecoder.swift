@@ -31,7 +31,8 @@ public enum OTLPProtobufDecoder {
                 return export
             }
         } catch let error as WireError {
-            throw .undecodable("the body is not a valid OTLP ExportTraceServiceRequest protobuf (\(error.reason) at byte \(error.offset))")
+            throw .undecodable(
+                "the body is not a valid OTLP ExportTraceServiceRequest protobuf (\(error.reason) at byte \(error.offset))")
         } catch {
             throw .undecodable("the body is not a valid OTLP ExportTraceServiceRequest protobuf")
         }
@@ -67,7 +68,8 @@ public enum OTLPProtobufDecoder {
     }
 
     /// `ScopeSpans`: the instrumentation scope (1) and its spans (2).
-    private static func readScopeSpans(_ reader: inout WireReader, resource: [Attribute], into export: inout DecodedExport) throws {
+    private static func readScopeSpans(_ reader: inout WireReader, resource: [Attribute], into export: inout DecodedExport) throws
+    {
         var scopeName: String?
         var spans: [WireReader] = []
         while let (field, wireType) = try reader.nextField() {

@@ -14,65 +14,80 @@ public enum OperationClassifier {
 
     static let rules: [Rule] = [
         // OpenTelemetry MCP semantic conventions: mcp.method.name plus the gen_ai.* names.
-        Rule(source: "MCP semconv tools/call", operation: .toolInvoke,
-             matches: { _, _, a in a.text("mcp.method.name") == "tools/call" },
-             target: { n, a in a.text("gen_ai.tool.name") ?? a.text("mcp.tool.name") ?? suffix(of: n, after: "tools/call") }),
-        Rule(source: "MCP semconv prompts/get", operation: .promptRender,
-             matches: { _, _, a in a.text("mcp.method.name") == "prompts/get" },
-             target: { n, a in a.text("gen_ai.prompt.name") ?? a.text("mcp.prompt.name") ?? suffix(of: n, after: "prompts/get") }),
-        Rule(source: "MCP semconv resources/read", operation: .resourceFetch,
-             matches: { _, _, a in a.text("mcp.method.name") == "resources/read" },
-             target: { n, a in a.text("mcp.resource.uri") ?? suffix(of: n, after: "resources/read") }),
+        Rule(
+            source: "MCP semconv tools/call", operation: .toolInvoke,
+            matches: { _, _, a in a.text("mcp.method.name") == "tools/call" },
+            target: { n, a in a.text("gen_ai.tool.name") ?? a.text("mcp.tool.name") ?? suffix(of: n, after: "tools/call") }),
+        Rule(
+            source: "MCP semconv prompts/get", operation: .promptRender,
+            matches: { _, _, a in a.text("mcp.method.name") == "prompts/get" },
+            target: { n, a in a.text("gen_ai.prompt.name") ?? a.text("mcp.prompt.name") ?? suffix(of: n, after: "prompts/get") }),
+        Rule(
+            source: "MCP semconv resources/read", operation: .resourceFetch,
+            matches: { _, _, a in a.text("mcp.method.name") == "resources/read" },
+            target: { n, a in a.text("mcp.resource.uri") ?? suffix(of: n, after: "resources/read") }),
         // Span names of the MCP conventions without the attribute: "tools/call get_weather".
-        Rule(source: "MCP span name tools/call", operation: .toolInvoke,
-             matches: { n, _, _ in startsWithMethod(n, "tools/call") },
-             target: { n, a in a.text("gen_ai.tool.name") ?? a.text("mcp.tool.name") ?? suffix(of: n, after: "tools/call") }),
-        Rule(source: "MCP span name prompts/get", operation: .promptRender,
-             matches: { n, _, _ in startsWithMethod(n, "prompts/get") },
-             target: { n, a in a.text("gen_ai.prompt.name") ?? a.text("mcp.prompt.name") ?? suffix(of: n, after: "prompts/get") }),
-        Rule(source: "MCP span name resources/read", operation: .resourceFetch,
-             matches: { n, _, _ in startsWithMethod(n, "resources/read") },
-             target: { n, a in a.text("mcp.resource.uri") ?? suffix(of: n, after: "resources/read") }),
+        Rule(
+            source: "MCP span name tools/call", operation: .toolInvoke,
+            matches: { n, _, _ in startsWithMethod(n, "tools/call") },
+            target: { n, a in a.text("gen_ai.tool.name") ?? a.text("mcp.tool.name") ?? suffix(of: n, after: "tools/call") }),
+        Rule(
+            source: "MCP span name prompts/get", operation: .promptRender,
+            matches: { n, _, _ in startsWithMethod(n, "prompts/get") },
+            target: { n, a in a.text("gen_ai.prompt.name") ?? a.text("mcp.prompt.name") ?? suffix(of: n, after: "prompts/get") }),
+        Rule(
+            source: "MCP span name resources/read", operation: .resourceFetch,
+            matches: { n, _, _ in startsWithMethod(n, "resources/read") },
+            target: { n, a in a.text("mcp.resource.uri") ?? suffix(of: n, after: "resources/read") }),
         // GenAI semantic conventions: the execute_tool span.
-        Rule(source: "GenAI execute_tool", operation: .toolInvoke,
-             matches: { n, _, a in a.text("gen_ai.operation.name") == "execute_tool" || startsWithMethod(n, "execute_tool") },
-             target: { n, a in a.text("gen_ai.tool.name") ?? suffix(of: n, after: "execute_tool") }),
+        Rule(
+            source: "GenAI execute_tool", operation: .toolInvoke,
+            matches: { n, _, a in a.text("gen_ai.operation.name") == "execute_tool" || startsWithMethod(n, "execute_tool") },
+            target: { n, a in a.text("gen_ai.tool.name") ?? suffix(of: n, after: "execute_tool") }),
         // ContextForge's own span names.
-        Rule(source: "ContextForge tool.invoke", operation: .toolInvoke,
-             matches: { n, _, _ in n == "tool.invoke" },
-             target: { _, a in a.text("tool.name") ?? a.text("tool.id") }),
-        Rule(source: "ContextForge prompt.render", operation: .promptRender,
-             matches: { n, _, _ in n == "prompt.render" },
-             target: { _, a in a.text("prompt.id") ?? a.text("prompt.name") }),
-        Rule(source: "ContextForge resource.read", operation: .resourceFetch,
-             matches: { n, _, _ in n == "resource.read" },
-             target: { _, a in a.text("resource.uri") }),
+        Rule(
+            source: "ContextForge tool.invoke", operation: .toolInvoke,
+            matches: { n, _, _ in n == "tool.invoke" },
+            target: { _, a in a.text("tool.name") ?? a.text("tool.id") }),
+        Rule(
+            source: "ContextForge prompt.render", operation: .promptRender,
+            matches: { n, _, _ in n == "prompt.render" },
+            target: { _, a in a.text("prompt.id") ?? a.text("prompt.name") }),
+        Rule(
+            source: "ContextForge resource.read", operation: .resourceFetch,
+            matches: { n, _, _ in n == "resource.read" },
+            target: { _, a in a.text("resource.uri") }),
         // Aliases some SDKs use without the method attribute.
-        Rule(source: "alias mcp.tool.name", operation: .toolInvoke,
-             matches: { _, _, a in a.text("mcp.tool.name") != nil },
-             target: { _, a in a.text("mcp.tool.name") }),
-        Rule(source: "alias mcp.prompt.name", operation: .promptRender,
-             matches: { _, _, a in a.text("mcp.prompt.name") != nil },
-             target: { _, a in a.text("mcp.prompt.name") }),
-        Rule(source: "alias mcp.resource.uri", operation: .resourceFetch,
-             matches: { _, _, a in a.text("mcp.resource.uri") != nil },
-             target: { _, a in a.text("mcp.resource.uri") }),
+        Rule(
+            source: "alias mcp.tool.name", operation: .toolInvoke,
+            matches: { _, _, a in a.text("mcp.tool.name") != nil },
+            target: { _, a in a.text("mcp.tool.name") }),
+        Rule(
+            source: "alias mcp.prompt.name", operation: .promptRender,
+            matches: { _, _, a in a.text("mcp.prompt.name") != nil },
+            target: { _, a in a.text("mcp.prompt.name") }),
+        Rule(
+            source: "alias mcp.resource.uri", operation: .resourceFetch,
+            matches: { _, _, a in a.text("mcp.resource.uri") != nil },
+            target: { _, a in a.text("mcp.resource.uri") }),
         // Database client spans, stable (db.system.name, db.query.text) and older names.
-        Rule(source: "DB client", operation: .dbQuery,
-             matches: { _, _, a in a.text("db.system.name") != nil || a.text("db.system") != nil },
-             target: { _, a in
-                 a.text("db.operation.name") ?? a.text("db.operation")
-                     ?? sqlOperation(a.text("db.query.text") ?? a.text("db.statement"))
-                     ?? a.text("db.system.name") ?? a.text("db.system")
-             }),
+        Rule(
+            source: "DB client", operation: .dbQuery,
+            matches: { _, _, a in a.text("db.system.name") != nil || a.text("db.system") != nil },
+            target: { _, a in
+                a.text("db.operation.name") ?? a.text("db.operation")
+                    ?? sqlOperation(a.text("db.query.text") ?? a.text("db.statement"))
+                    ?? a.text("db.system.name") ?? a.text("db.system")
+            }),
         // HTTP spans, stable (http.request.method, http.route, url.path) and older names.
-        Rule(source: "HTTP", operation: .httpRequest,
-             matches: { _, _, a in a.text("http.request.method") != nil || a.text("http.method") != nil },
-             target: { _, a in
-                 let method = a.text("http.request.method") ?? a.text("http.method") ?? "HTTP"
-                 let path = a.text("http.route") ?? httpPath(of: a)
-                 return path.map { "\(method) \($0)" } ?? method
-             }),
+        Rule(
+            source: "HTTP", operation: .httpRequest,
+            matches: { _, _, a in a.text("http.request.method") != nil || a.text("http.method") != nil },
+            target: { _, a in
+                let method = a.text("http.request.method") ?? a.text("http.method") ?? "HTTP"
+                let path = a.text("http.route") ?? httpPath(of: a)
+                return path.map { "\(method) \($0)" } ?? method
+            }),
     ]
 
     /// The operation and target of a span; `internal` with no target when no rule matches.
@@ -120,7 +135,9 @@ public enum OperationClassifier {
 
     /// Attributes whose presence or truth marks a failed call even when the span's status
     /// says OK: MCP tool results with `isError`, JSON-RPC error codes, `error.type`.
-    static let errorFlagKeys = ["mcp.tool.is_error", "mcp.tool.result.is_error", "tool.is_error", "mcp.is_error", "is_error", "isError"]
+    static let errorFlagKeys = [
+        "mcp.tool.is_error", "mcp.tool.result.is_error", "tool.is_error", "mcp.is_error", "is_error", "isError",
+    ]
     static let errorCodeKeys = ["rpc.jsonrpc.error_code", "jsonrpc.error.code", "mcp.error.code", "mcp.jsonrpc.error.code"]
     static let errorMessageKeys = ["rpc.jsonrpc.error_message", "jsonrpc.error.message", "mcp.error.message", "error.message"]
 

@@ -49,9 +49,15 @@ enum SQLLiteralStripper {
         func skipQuoted(_ quote: UInt8) {
             index += 1
             while index < bytes.count {
-                if bytes[index] == UInt8(ascii: "\\"), index + 1 < bytes.count { index += 2; continue }
+                if bytes[index] == UInt8(ascii: "\\"), index + 1 < bytes.count {
+                    index += 2
+                    continue
+                }
                 if bytes[index] == quote {
-                    if index + 1 < bytes.count && bytes[index + 1] == quote { index += 2; continue }
+                    if index + 1 < bytes.count && bytes[index + 1] == quote {
+                        index += 2
+                        continue
+                    }
                     break
                 }
                 index += 1
@@ -63,8 +69,9 @@ enum SQLLiteralStripper {
             switch byte {
             case UInt8(ascii: "'"):
                 // Drop a one-letter prefix such as E'…' or X'…' that was already copied.
-                if let last = out.last, (last | 0x20) == UInt8(ascii: "e") || (last | 0x20) == UInt8(ascii: "x")
-                    || (last | 0x20) == UInt8(ascii: "b") || (last | 0x20) == UInt8(ascii: "n"),
+                if let last = out.last,
+                    (last | 0x20) == UInt8(ascii: "e") || (last | 0x20) == UInt8(ascii: "x")
+                        || (last | 0x20) == UInt8(ascii: "b") || (last | 0x20) == UInt8(ascii: "n"),
                     out.count < 2 || !isIdentifierByte(out[out.count - 2])
                 {
                     out.removeLast()
@@ -126,10 +133,12 @@ enum SQLLiteralStripper {
                 index += 1
                 while index < bytes.count {
                     let next = bytes[index]
-                    let isDigitLike = (next >= 0x30 && next <= 0x39) || next == UInt8(ascii: ".") || next == UInt8(ascii: "_")
+                    let isDigitLike =
+                        (next >= 0x30 && next <= 0x39) || next == UInt8(ascii: ".") || next == UInt8(ascii: "_")
                         || (next | 0x20) == UInt8(ascii: "e") || (next | 0x20) == UInt8(ascii: "x")
                         || ((next | 0x20) >= UInt8(ascii: "a") && (next | 0x20) <= UInt8(ascii: "f"))
-                    let isExponentSign = (next == UInt8(ascii: "+") || next == UInt8(ascii: "-"))
+                    let isExponentSign =
+                        (next == UInt8(ascii: "+") || next == UInt8(ascii: "-"))
                         && (bytes[index - 1] | 0x20) == UInt8(ascii: "e")
                     guard isDigitLike || isExponentSign else { break }
                     index += 1

@@ -40,7 +40,12 @@ private final class FirstOutcome<Value: Sendable>: Sendable {
     /// Whether this outcome was the first.
     @discardableResult
     func resume(with result: Result<Value, any Error>) -> Bool {
-        guard let continuation = continuation.withLock({ value in defer { value = nil }; return value }) else {
+        guard
+            let continuation = continuation.withLock({ value in
+                defer { value = nil }
+                return value
+            })
+        else {
             return false
         }
         continuation.resume(with: result)

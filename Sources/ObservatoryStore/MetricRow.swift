@@ -26,9 +26,10 @@ public struct MetricRow: Sendable, Equatable {
     /// When the view was last refreshed: the figures are as of this instant.
     public var computedAt: Date
 
-
     public init(
-        level: MetricLevel, operation: SpanOperation?, target: String, requestCount: Int, errorCount: Int, errorPct: Double, health: Health, avgMs: Double, p50Ms: Double, p90Ms: Double, p95Ms: Double, p99Ms: Double, maxMs: Double, firstSeen: Date, lastSeen: Date, exampleError: String?, computedAt: Date
+        level: MetricLevel, operation: SpanOperation?, target: String, requestCount: Int, errorCount: Int, errorPct: Double,
+        health: Health, avgMs: Double, p50Ms: Double, p90Ms: Double, p95Ms: Double, p99Ms: Double, maxMs: Double, firstSeen: Date,
+        lastSeen: Date, exampleError: String?, computedAt: Date
     ) {
         self.level = level
         self.operation = operation

@@ -33,7 +33,8 @@ public struct MetricsStore: Sendable {
     }
 
     /// The most error-prone targets: highest error rate first, then most errors.
-    public func errorProne(window: MetricWindow, operation: SpanOperation?, limit: Int) async throws(DatabaseError) -> [MetricRow] {
+    public func errorProne(window: MetricWindow, operation: SpanOperation?, limit: Int) async throws(DatabaseError) -> [MetricRow]
+    {
         let query: PostgresQuery = """
             SELECT \(unescaped: Self.metricColumns) FROM observability.\(unescaped: window.viewName)
             WHERE level = 'target' AND error_count > 0 AND (\(operation)::text IS NULL OR operation = \(operation))
@@ -179,11 +180,14 @@ public struct MetricsStore: Sendable {
         do {
             var result: [MetricRow] = []
             let rows = try await client.tracedQuery(query, logger: logger).decode(
-                (MetricLevel, String, String, Int, Int, Double, Health, Double, Double, Double, Double, Double, Double, Date,
-                 Date, String?, Date).self)
-            for (level, operation, target, count, errors, errorPct, health, avg, p50, p90, p95, p99, max, first,
-                last, example, computed) in rows
-            {
+                (
+                    MetricLevel, String, String, Int, Int, Double, Health, Double, Double, Double, Double, Double, Double, Date,
+                    Date, String?, Date
+                ).self)
+            for (
+                level, operation, target, count, errors, errorPct, health, avg, p50, p90, p95, p99, max, first,
+                last, example, computed
+            ) in rows {
                 // The operation and total rows of a view carry an empty operation.
                 let operation = operation.isEmpty ? nil : try SpanOperation(stored: operation)
                 result.append(

@@ -31,7 +31,8 @@ extension PostgresClient.Configuration {
             ("application_name", applicationName),
         ]
         if let statementTimeout {
-            let milliseconds = statementTimeout.components.seconds * 1_000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000
+            let milliseconds =
+                statementTimeout.components.seconds * 1_000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000
             configuration.options.additionalStartupParameters.append(("statement_timeout", String(milliseconds)))
         }
         return configuration

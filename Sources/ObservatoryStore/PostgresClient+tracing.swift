@@ -89,7 +89,8 @@ struct SQLSummary {
         }
         let first = words.first.map { $0.word.uppercased() } ?? "QUERY"
         if first == "WITH" {
-            operation = words.lazy.map { $0.word.uppercased() }
+            operation =
+                words.lazy.map { $0.word.uppercased() }
                 .first { ["SELECT", "INSERT", "UPDATE", "DELETE"].contains($0) } ?? "SELECT"
         } else {
             operation = first

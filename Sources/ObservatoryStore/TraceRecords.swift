@@ -15,7 +15,10 @@ public struct TraceSummary: Sendable, Equatable {
     public var status: SpanStatus
     public var firstError: FailedSpan?
 
-    public init(traceID: String, rootName: String, serviceName: String, startTime: Date, endTime: Date, durationMs: Double, spanCount: Int, errorCount: Int, status: SpanStatus, firstError: FailedSpan?) {
+    public init(
+        traceID: String, rootName: String, serviceName: String, startTime: Date, endTime: Date, durationMs: Double,
+        spanCount: Int, errorCount: Int, status: SpanStatus, firstError: FailedSpan?
+    ) {
         self.traceID = traceID
         self.rootName = rootName
         self.serviceName = serviceName
@@ -64,7 +67,11 @@ public struct StoredSpan: Sendable, Equatable {
     public var resourceAttributesJSON: String
     public var eventsJSON: String
 
-    public init(spanID: String, parentSpanID: String?, name: String, kind: SpanKind, operation: SpanOperation, target: String?, serviceName: String, scopeName: String?, startTime: Date, endTime: Date, durationMs: Double, status: SpanStatus, statusMessage: String?, attributesJSON: String, resourceAttributesJSON: String, eventsJSON: String) {
+    public init(
+        spanID: String, parentSpanID: String?, name: String, kind: SpanKind, operation: SpanOperation, target: String?,
+        serviceName: String, scopeName: String?, startTime: Date, endTime: Date, durationMs: Double, status: SpanStatus,
+        statusMessage: String?, attributesJSON: String, resourceAttributesJSON: String, eventsJSON: String
+    ) {
         self.spanID = spanID
         self.parentSpanID = parentSpanID
         self.name = name

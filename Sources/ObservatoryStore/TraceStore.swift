@@ -111,10 +111,14 @@ public struct TraceStore: Sendable {
                 if first > 0 { await Task.yield() }
                 let slice = rows[first..<min(first + Self.spanDecodeSlice, rows.count)]
                 for row in slice {
-                    let (spanID, parent, name, kind, operation, target, service, scope, start, end, duration, status,
-                        message, attributes, resource, events) = try row.decode(
-                            (String, String?, String, SpanKind, SpanOperation, String?, String, String?, Date, Date, Double,
-                             SpanStatus, String?, String, String, String).self)
+                    let (
+                        spanID, parent, name, kind, operation, target, service, scope, start, end, duration, status,
+                        message, attributes, resource, events
+                    ) = try row.decode(
+                        (
+                            String, String?, String, SpanKind, SpanOperation, String?, String, String?, Date, Date, Double,
+                            SpanStatus, String?, String, String, String
+                        ).self)
                     spans.append(
                         StoredSpan(
                             spanID: spanID, parentSpanID: parent, name: name, kind: kind, operation: operation, target: target,
@@ -180,7 +184,8 @@ public struct TraceStore: Sendable {
             ORDER BY s.trace_id, s.start_time
             """
         var found: [String: FailedSpan] = [:]
-        let rows = try await client.tracedQuery(query, logger: logger).decode((String, String, SpanOperation, String?, String?).self)
+        let rows = try await client.tracedQuery(query, logger: logger).decode(
+            (String, String, SpanOperation, String?, String?).self)
         for (traceID, name, operation, target, message) in rows {
             found[traceID] = FailedSpan(name: name, operation: operation, target: target, message: message)
         }

@@ -127,11 +127,12 @@ public final class SelfSpan: Tracing.Span, Sendable {
         // A 5xx answered without a throw (Hummingbird's middleware marks thrown ones
         // only) is left to the ingest pipeline, which fails every server span with an
         // HTTP status of 5xx, a client's or our own.
-        let statusCode: SpanInput.StatusCode = switch state.status?.code {
-        case .error?: .error
-        case .ok?: .ok
-        case nil: .unset
-        }
+        let statusCode: SpanInput.StatusCode =
+            switch state.status?.code {
+            case .error?: .error
+            case .ok?: .ok
+            case nil: .unset
+            }
         return SpanInput(
             traceID: identity.traceID.bytes, spanID: identity.spanID.bytes, parentSpanID: parentSpanID?.bytes ?? [],
             name: state.name, kind: kind, startTimeUnixNano: startNanos, endTimeUnixNano: endNanos,

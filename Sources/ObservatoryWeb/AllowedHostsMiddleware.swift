@@ -1,6 +1,6 @@
-import ObservatoryConfiguration
 import HTTPTypes
 import Hummingbird
+import ObservatoryConfiguration
 
 /// Answers 421 to a request whose `Host` is not one of `OBSERVABILITY_ALLOWED_HOSTS`.
 ///
@@ -31,7 +31,8 @@ struct AllowedHostsMiddleware<Context: RequestContext>: RouterMiddleware {
                 headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
                 body: ResponseBody(
                     byteBuffer: ByteBuffer(
-                        string: "421 Misdirected Request: this server does not answer for the host in the Host header (\(ObservatoryConfiguration.key(for: \.allowedHosts))).\n"
+                        string:
+                            "421 Misdirected Request: this server does not answer for the host in the Host header (\(ObservatoryConfiguration.key(for: \.allowedHosts))).\n"
                     )))
         }
         return try await next(request, context)

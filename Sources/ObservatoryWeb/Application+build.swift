@@ -56,7 +56,8 @@ public enum ApplicationFailure: Error, CustomStringConvertible {
         switch self {
         case .noDatabaseURL: ObservatoryConfiguration.setting(for: \.databaseURL).notSetProblem
         case .templates(let error): "\(error)"
-        case .startupCheck(let database, let reason): "cannot start with the database at \(database.redactedDescription): \(reason)"
+        case .startupCheck(let database, let reason):
+            "cannot start with the database at \(database.redactedDescription): \(reason)"
         }
     }
 }
@@ -119,7 +120,8 @@ public func buildApplication(
             metrics: metrics, traces: traces, renderer: renderer, chartsAvailable: assets.chartsAvailable,
             refreshSeconds: configuration.dashboardRefreshSeconds, metricsEnabled: configuration.metricsEnabled,
             logger: logger),
-        api: DashboardAPIController(metrics: metrics, traces: traces, metricsEnabled: configuration.metricsEnabled, logger: logger),
+        api: DashboardAPIController(
+            metrics: metrics, traces: traces, metricsEnabled: configuration.metricsEnabled, logger: logger),
         assets: assets,
         prometheus: prometheus,
         adminCredentials: configuration.adminUser.flatMap { user in configuration.adminPassword.map { (user, $0) } },

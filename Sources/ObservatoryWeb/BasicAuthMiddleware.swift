@@ -27,7 +27,8 @@ struct BasicAuthMiddleware<Context: RequestContext>: RouterMiddleware {
                     .wwwAuthenticate: #"Basic realm="MCP Observatory", charset="UTF-8""#,
                     .contentType: "text/plain; charset=utf-8",
                 ],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: "401 Unauthorized: sign in with the admin user and password.\n")))
+                body: ResponseBody(
+                    byteBuffer: ByteBuffer(string: "401 Unauthorized: sign in with the admin user and password.\n")))
         }
         return try await next(request, context)
     }

@@ -82,7 +82,8 @@ public struct IngestController: Sendable {
         }
         guard IngestFormat(contentType: request.headers[.contentType]) == .json else {
             return NativeAnswer.error(
-                .unsupportedMediaType, "Content-Type must be application/json, got \"\(request.headers[.contentType] ?? "none")\"")
+                .unsupportedMediaType, "Content-Type must be application/json, got \"\(request.headers[.contentType] ?? "none")\""
+            )
         }
         let outcome: IngestPipeline.Outcome
         do {

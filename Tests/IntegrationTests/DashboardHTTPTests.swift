@@ -40,7 +40,8 @@ final class DashboardHTTPTests: XCTestCase {
         root.status = failing ? .error : .ok
         root.statusMessage = failing ? "</script><b>boom</b>" : nil
         root.attributesJSON = #"{"note":"<img src=x onerror=alert(2)>"}"#
-        var child = SpanFixtures.record(trace: trace, span: 2, parent: 1, name: "SELECT", startOffsetMillis: 10, durationMillis: 1_500, base: now)
+        var child = SpanFixtures.record(
+            trace: trace, span: 2, parent: 1, name: "SELECT", startOffsetMillis: 10, durationMillis: 1_500, base: now)
         child.operation = .dbQuery
         child.target = "SELECT"
         // Where the failure began: the root failed because its query did.
@@ -48,7 +49,8 @@ final class DashboardHTTPTests: XCTestCase {
             child.status = .error
             child.statusMessage = "canceling statement due to statement timeout"
         }
-        let other = SpanFixtures.record(trace: trace, span: 3, parent: 1, name: "tail", startOffsetMillis: 5, durationMillis: 20, base: now)
+        let other = SpanFixtures.record(
+            trace: trace, span: 3, parent: 1, name: "tail", startOffsetMillis: 5, durationMillis: 20, base: now)
         _ = try await SpanStore(client: client, logger: TestDatabase.logger).write([root, child, other])
         return trace
     }
@@ -65,12 +67,17 @@ final class DashboardHTTPTests: XCTestCase {
         try await Self.withApp { client, database in
             let now = MetricFixtures.minuteAligned()
             try await MetricFixtures.insert(
-                (0..<30).map { MetricSpan(target: "tool-\($0 % 12)", durationMs: Double($0), error: $0 % 9 == 0, start: now.addingTimeInterval(-Double($0) * 60)) },
+                (0..<30).map {
+                    MetricSpan(
+                        target: "tool-\($0 % 12)", durationMs: Double($0), error: $0 % 9 == 0,
+                        start: now.addingTimeInterval(-Double($0) * 60))
+                },
                 into: database)
             try await MetricsStore(client: database, logger: TestDatabase.logger).refresh(force: true, now: now)
 
             var names: [String] = []
-            try await client.execute(uri: "/api/v1/metrics/tools?window=1h&limit=10&sort=p99&dir=desc", method: .get) { response in
+            try await client.execute(uri: "/api/v1/metrics/tools?window=1h&limit=10&sort=p99&dir=desc", method: .get) {
+                response in
                 XCTAssertEqual(response.status, .ok)
                 let answer = try Self.json(response)
                 let rows = try XCTUnwrap(answer["rows"] as? [[String: Any]])
@@ -79,7 +86,8 @@ final class DashboardHTTPTests: XCTestCase {
                 let p99s = rows.compactMap { $0["p99_ms"] as? Double }
                 XCTAssertEqual(p99s, p99s.sorted(by: >))
             }
-            try await client.execute(uri: "/admin/observability/tools?window=1h&limit=10&sort=p99&dir=desc", method: .get) { response in
+            try await client.execute(uri: "/admin/observability/tools?window=1h&limit=10&sort=p99&dir=desc", method: .get) {
+                response in
                 XCTAssertEqual(response.status, .ok)
                 XCTAssertEqual(response.headers[.contentType], "text/html; charset=utf-8")
                 let html = Self.text(response)
@@ -99,8 +107,10 @@ final class DashboardHTTPTests: XCTestCase {
                 XCTAssertFalse(html.contains("<html"))
                 XCTAssertTrue(html.contains("id=\"metrics-table\""))
             }
-            for path in ["/admin/observability/metrics", "/admin/observability/prompts", "/admin/observability/resources",
-                         "/admin/observability/traces", "/api/v1/metrics/summary", "/api/v1/traces"] {
+            for path in [
+                "/admin/observability/metrics", "/admin/observability/prompts", "/admin/observability/resources",
+                "/admin/observability/traces", "/api/v1/metrics/summary", "/api/v1/traces",
+            ] {
                 try await client.execute(uri: path, method: .get) { XCTAssertEqual($0.status, .ok, path) }
             }
             try await client.execute(uri: "/admin/observability", method: .get) { response in
@@ -158,7 +168,8 @@ final class DashboardHTTPTests: XCTestCase {
                     XCTAssertFalse(html.contains("<script>alert"), path)
                     XCTAssertFalse(html.contains("<img src=x"), path)
                     XCTAssertFalse(html.contains("<b>boom"), path)
-                    XCTAssertTrue(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") || html.contains("&quot;&gt;&lt;img src=x"), path)
+                    XCTAssertTrue(
+                        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") || html.contains("&quot;&gt;&lt;img src=x"), path)
                 }
             }
             try await client.execute(uri: "/admin/observability/traces/\(trace.hex)", method: .get) { response in
@@ -190,7 +201,9 @@ final class DashboardHTTPTests: XCTestCase {
                 let timeline = try XCTUnwrap(answer["trace"] as? [String: Any])
                 XCTAssertEqual(timeline["span_count"] as? Int, 3)
                 let spans = try XCTUnwrap(timeline["spans"] as? [[String: Any]])
-                XCTAssertEqual(spans.filter { $0["critical"] as? Bool == true }.compactMap { $0["name"] as? String }, [Self.hostileName, "SELECT"])
+                XCTAssertEqual(
+                    spans.filter { $0["critical"] as? Bool == true }.compactMap { $0["name"] as? String },
+                    [Self.hostileName, "SELECT"])
             }
         }
     }
@@ -207,7 +220,8 @@ final class DashboardHTTPTests: XCTestCase {
                     startOffsetMillis: UInt64(index) * 100, durationMillis: UInt64(10 + index * 10),
                     status: index % 4 == 0 ? .error : .ok, base: base)
                 root.operation = .httpRequest
-                var tool = SpanFixtures.record(trace: trace, span: 2, parent: 1, startOffsetMillis: UInt64(index) * 100 + 1, base: base)
+                var tool = SpanFixtures.record(
+                    trace: trace, span: 2, parent: 1, startOffsetMillis: UInt64(index) * 100 + 1, base: base)
                 tool.operation = .toolInvoke
                 tool.target = index % 2 == 0 ? "even tool" : "odd tool"
                 records += [root, tool]
@@ -256,7 +270,8 @@ final class DashboardHTTPTests: XCTestCase {
                 let trace = TraceID(high: UInt64(1_000 + index), low: 99)
                 var root = SpanFixtures.record(trace: trace, span: 1, startOffsetMillis: 10_000 + UInt64(index), base: base)
                 root.operation = .httpRequest
-                var tool = SpanFixtures.record(trace: trace, span: 2, parent: 1, startOffsetMillis: 10_000 + UInt64(index), base: base)
+                var tool = SpanFixtures.record(
+                    trace: trace, span: 2, parent: 1, startOffsetMillis: 10_000 + UInt64(index), base: base)
                 tool.operation = .toolInvoke
                 tool.target = "even tool"
                 newer += [root, tool]
@@ -271,7 +286,9 @@ final class DashboardHTTPTests: XCTestCase {
         try await Self.withApp(credentials: ("admin", "pa:ss wörd")) { client, _ in
             let good = "Basic " + Data("admin:pa:ss wörd".utf8).base64EncodedString()
             let wrong = "Basic " + Data("admin:guess".utf8).base64EncodedString()
-            for path in ["/admin/observability/metrics", "/admin/observability/traces", "/api/v1/metrics/summary", "/api/v1/traces"] {
+            for path in [
+                "/admin/observability/metrics", "/admin/observability/traces", "/api/v1/metrics/summary", "/api/v1/traces",
+            ] {
                 for authorization in [nil, wrong, "Bearer x", "Basic !!!"] {
                     var headers = HTTPFields()
                     if let authorization { headers[.authorization] = authorization }
@@ -289,7 +306,8 @@ final class DashboardHTTPTests: XCTestCase {
             }
             // Ingestion, health and static files do not need the operators' password.
             let now = SpanFixtures.nowUnixNano()
-            let span = #"{"spans":[{"trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"b7ad6b7169203331","name":"x","start_time":\#(now),"end_time":\#(now + 1000)}]}"#
+            let span =
+                #"{"spans":[{"trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"b7ad6b7169203331","name":"x","start_time":\#(now),"end_time":\#(now + 1000)}]}"#
             try await client.execute(
                 uri: "/api/v1/spans", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: span)
             ) { XCTAssertEqual($0.status, .ok) }
@@ -311,7 +329,9 @@ final class DashboardHTTPTests: XCTestCase {
             for path in ["/api/v1/metrics/summary", "/api/v1/metrics/prompts"] {
                 try await client.execute(uri: path, method: .get) { XCTAssertEqual($0.status, .notFound, path) }
             }
-            try await client.execute(uri: "/admin/observability/traces/\(trace.hex)", method: .get) { XCTAssertEqual($0.status, .ok) }
+            try await client.execute(uri: "/admin/observability/traces/\(trace.hex)", method: .get) {
+                XCTAssertEqual($0.status, .ok)
+            }
             try await client.execute(uri: "/api/v1/traces", method: .get) { XCTAssertEqual($0.status, .ok) }
         }
     }

@@ -27,7 +27,9 @@ final class IngestHTTPTests: XCTestCase {
             }, body)
     }
 
-    private static func demoRequest(traces: Int = 5, seed: UInt64 = 1) -> Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest {
+    private static func demoRequest(traces: Int = 5, seed: UInt64 = 1)
+        -> Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest
+    {
         var traffic = DemoTraffic(seed: seed, startUnixNano: UInt64(Date().timeIntervalSince1970 * 1e9) - 60_000_000_000)
         return traffic.makeRequest(traces: traces)
     }
@@ -65,13 +67,16 @@ final class IngestHTTPTests: XCTestCase {
             ]}]}]}
             """
         try await Self.withApp { client, database in
-            try await client.execute(uri: "/v1/traces", method: .post, headers: Self.json, body: ByteBuffer(string: body)) { response in
+            try await client.execute(uri: "/v1/traces", method: .post, headers: Self.json, body: ByteBuffer(string: body)) {
+                response in
                 XCTAssertEqual(response.status, .ok)
                 XCTAssertEqual(response.headers[.contentType], "application/json")
                 let answer = try Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceResponse(
                     jsonUTF8Data: Data(buffer: response.body))
                 XCTAssertEqual(answer.partialSuccess.rejectedSpans, 1)
-                XCTAssertTrue(answer.partialSuccess.errorMessage.contains("trace id must be 16 bytes, got 15"), answer.partialSuccess.errorMessage)
+                XCTAssertTrue(
+                    answer.partialSuccess.errorMessage.contains("trace id must be 16 bytes, got 15"),
+                    answer.partialSuccess.errorMessage)
             }
             let value3 = try await database.strings("SELECT target FROM observability.spans")
             XCTAssertEqual(value3, ["ok"])
@@ -80,10 +85,13 @@ final class IngestHTTPTests: XCTestCase {
 
     func testUndecodableBodiesGet400WithStatus() async throws {
         try await Self.withApp { client, _ in
-            for (headers, body) in [(Self.protobuf, ByteBuffer(bytes: [0x0A, 0xFF, 0xFF])), (Self.json, ByteBuffer(string: "{\"resourceSpans\": 5}"))] {
+            for (headers, body) in [
+                (Self.protobuf, ByteBuffer(bytes: [0x0A, 0xFF, 0xFF])), (Self.json, ByteBuffer(string: "{\"resourceSpans\": 5}")),
+            ] {
                 try await client.execute(uri: "/v1/traces", method: .post, headers: headers, body: body) { response in
                     XCTAssertEqual(response.status, .badRequest)
-                    let status = headers == Self.protobuf
+                    let status =
+                        headers == Self.protobuf
                         ? try Google_Rpc_Status(serializedBytes: Data(buffer: response.body))
                         : try Google_Rpc_Status(jsonUTF8Data: Data(buffer: response.body))
                     XCTAssertEqual(status.code, 3)
@@ -95,14 +103,18 @@ final class IngestHTTPTests: XCTestCase {
 
     func testContentTypeEncodingAndSizeLimits() async throws {
         try await Self.withApp { client, _ in
-            try await client.execute(uri: "/v1/traces", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(string: "x")) {
+            try await client.execute(
+                uri: "/v1/traces", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(string: "x")
+            ) {
                 XCTAssertEqual($0.status, .unsupportedMediaType)
             }
             try await client.execute(
                 uri: "/v1/traces", method: .post, headers: [.contentType: "application/x-protobuf", .contentEncoding: "br"],
                 body: ByteBuffer(string: "x")
             ) { XCTAssertEqual($0.status, .unsupportedMediaType) }
-            try await client.execute(uri: "/v1/traces", method: .post, headers: Self.protobuf, body: ByteBuffer(repeating: 1, count: 64 * 1024 + 1)) {
+            try await client.execute(
+                uri: "/v1/traces", method: .post, headers: Self.protobuf, body: ByteBuffer(repeating: 1, count: 64 * 1024 + 1)
+            ) {
                 XCTAssertEqual($0.status, .contentTooLarge)
             }
             // A gzip bomb: 10 MiB of zeros compress to ~10 KiB, far over the 64 KiB limit once inflated.
@@ -110,10 +122,12 @@ final class IngestHTTPTests: XCTestCase {
             let bomb = try zeros.compress(with: .gzip())
             XCTAssertLessThan(bomb.readableBytes, 64 * 1024)
             try await client.execute(
-                uri: "/v1/traces", method: .post, headers: [.contentType: "application/x-protobuf", .contentEncoding: "gzip"], body: bomb
+                uri: "/v1/traces", method: .post, headers: [.contentType: "application/x-protobuf", .contentEncoding: "gzip"],
+                body: bomb
             ) { response in
                 XCTAssertEqual(response.status, .contentTooLarge)
-                XCTAssertTrue(try Google_Rpc_Status(serializedBytes: Data(buffer: response.body)).message.contains("after decompression"))
+                XCTAssertTrue(
+                    try Google_Rpc_Status(serializedBytes: Data(buffer: response.body)).message.contains("after decompression"))
             }
             // Not gzip at all.
             try await client.execute(
@@ -154,7 +168,9 @@ final class IngestHTTPTests: XCTestCase {
             XCTAssertEqual(value5, 0)
             var headers = Self.protobuf
             headers[.authorization] = "Bearer s3cret"
-            try await client.execute(uri: "/v1/traces", method: .post, headers: headers, body: body) { XCTAssertEqual($0.status, .ok) }
+            try await client.execute(uri: "/v1/traces", method: .post, headers: headers, body: body) {
+                XCTAssertEqual($0.status, .ok)
+            }
         }
     }
 
@@ -166,15 +182,18 @@ final class IngestHTTPTests: XCTestCase {
               {"trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"bad","name":"x","start_time":\(now),"end_time":\(now)}]}
             """
         try await Self.withApp { client, database in
-            try await client.execute(uri: "/api/v1/spans", method: .post, headers: Self.json, body: ByteBuffer(string: body)) { response in
+            try await client.execute(uri: "/api/v1/spans", method: .post, headers: Self.json, body: ByteBuffer(string: body)) {
+                response in
                 XCTAssertEqual(response.status, .ok)
                 let answer = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
                 XCTAssertEqual(answer?["accepted"] as? Int, 1)
                 XCTAssertEqual(answer?["rejected"] as? Int, 1)
             }
-            let value6 = try await database.strings("SELECT target || ' ' || (attributes->>'authorization') FROM observability.spans")
+            let value6 = try await database.strings(
+                "SELECT target || ' ' || (attributes->>'authorization') FROM observability.spans")
             XCTAssertEqual(value6, ["weather [REDACTED]"])
-            try await client.execute(uri: "/api/v1/spans", method: .post, headers: Self.json, body: ByteBuffer(string: "[1,2]")) { response in
+            try await client.execute(uri: "/api/v1/spans", method: .post, headers: Self.json, body: ByteBuffer(string: "[1,2]")) {
+                response in
                 XCTAssertEqual(response.status, .badRequest)
                 let answer = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
                 XCTAssertEqual(answer?["status"] as? Int, 400)

@@ -99,7 +99,8 @@ final class MetricViewTests: XCTestCase {
             // Most error-prone first, and only targets with errors.
             let prone = try await store.errorProne(window: .hour, operation: nil, limit: 3)
             XCTAssertEqual(prone.map(\.target), ["t100", "t51", "t50"])
-            let limited = try await store.targets(window: .hour, operation: .toolInvoke, sort: .errors, descending: false, limit: 2)
+            let limited = try await store.targets(
+                window: .hour, operation: .toolInvoke, sort: .errors, descending: false, limit: 2)
             XCTAssertEqual(limited.map(\.target), ["t0", "t4"])
         }
     }
@@ -142,14 +143,17 @@ final class MetricViewTests: XCTestCase {
             // While another session refreshes the 30-day view, the others go ahead.
             try await client.withConnection { connection in
                 _ = try await connection.query(
-                    "SELECT pg_advisory_lock(hashtext('observability.refresh_metrics'), hashtext('30d'))", logger: TestDatabase.logger)
+                    "SELECT pg_advisory_lock(hashtext('observability.refresh_metrics'), hashtext('30d'))",
+                    logger: TestDatabase.logger)
                 let outcomes = try await store.refresh(force: true, now: start.addingTimeInterval(7_200))
                 XCTAssertEqual(outcomes.map(\.outcome), ["refreshed", "refreshed", "refreshed", "busy"])
                 _ = try await connection.query(
-                    "SELECT pg_advisory_unlock(hashtext('observability.refresh_metrics'), hashtext('30d'))", logger: TestDatabase.logger)
+                    "SELECT pg_advisory_unlock(hashtext('observability.refresh_metrics'), hashtext('30d'))",
+                    logger: TestDatabase.logger)
             }
             // One window alone, without the rollup.
-            let single = try await store.refresh(force: true, now: start.addingTimeInterval(7_300), windows: [.day], rollup: false)
+            let single = try await store.refresh(
+                force: true, now: start.addingTimeInterval(7_300), windows: [.day], rollup: false)
             XCTAssertEqual(single.map(\.window), ["24h"])
             do {
                 _ = try await client.query("SELECT * FROM observability.refresh_metrics(p_windows => ARRAY['2h'])").collect()
@@ -178,11 +182,13 @@ final class MetricViewTests: XCTestCase {
             }
             func minuteTotal(_ bucket: Date) async throws -> Int {
                 try await client.scalar(
-                    "SELECT coalesce(sum(request_count), 0)::int FROM observability.metrics_minute WHERE level = 'total' AND bucket = '\(ISO8601DateFormatter().string(from: bucket))'")
+                    "SELECT coalesce(sum(request_count), 0)::int FROM observability.metrics_minute WHERE level = 'total' AND bucket = '\(ISO8601DateFormatter().string(from: bucket))'"
+                )
             }
             func snapshot() async throws -> [String] {
                 try await client.strings(
-                    "SELECT concat_ws('|', bucket, level, operation, target, request_count, error_count, p50_ms, p99_ms) FROM observability.metrics_minute ORDER BY 1")
+                    "SELECT concat_ws('|', bucket, level, operation, target, request_count, error_count, p50_ms, p99_ms) FROM observability.metrics_minute ORDER BY 1"
+                )
             }
 
             let first = try await rollup(t0)
@@ -191,7 +197,8 @@ final class MetricViewTests: XCTestCase {
             let rolledNinety = try await minuteTotal(ninety)
             XCTAssertEqual(rolledNinety, 2)
             let errorsNinety = try await client.scalar(
-                "SELECT error_count::int FROM observability.metrics_minute WHERE level = 'target' AND target = 'a' AND bucket = '\(ISO8601DateFormatter().string(from: ninety))'")
+                "SELECT error_count::int FROM observability.metrics_minute WHERE level = 'target' AND target = 'a' AND bucket = '\(ISO8601DateFormatter().string(from: ninety))'"
+            )
             XCTAssertEqual(errorsNinety, 1)
             let p50 = try await client.query(
                 "SELECT p50_ms FROM observability.metrics_minute WHERE level = 'target' AND target = 'a' AND bucket = \(ninety)"

@@ -15,7 +15,9 @@ final class MigrationTests: XCTestCase {
             }
             let value1 = try await runner.migrate(dryRun: true).count
             XCTAssertEqual(value1, runner.migrations.count)
-            let value2 = try await client.scalar("SELECT count(*) FROM pg_namespace WHERE nspname = 'observability' AND EXISTS (SELECT 1 FROM pg_class WHERE relname = 'spans')")
+            let value2 = try await client.scalar(
+                "SELECT count(*) FROM pg_namespace WHERE nspname = 'observability' AND EXISTS (SELECT 1 FROM pg_class WHERE relname = 'spans')"
+            )
             XCTAssertEqual(value2, 0)
             let value3 = try await runner.migrate().count
             XCTAssertEqual(value3, runner.migrations.count)
@@ -36,7 +38,8 @@ final class MigrationTests: XCTestCase {
             let applied = try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<3 {
                     group.addTask {
-                        try await MigrationRunner(client: client, migrations: migrations, logger: TestDatabase.logger).migrate().count
+                        try await MigrationRunner(client: client, migrations: migrations, logger: TestDatabase.logger).migrate()
+                            .count
                     }
                 }
                 return try await group.reduce(into: [Int]()) { $0.append($1) }
@@ -50,7 +53,8 @@ final class MigrationTests: XCTestCase {
     func testChangedChecksumIsRefused() async throws {
         try await TestDatabase.with { _, client in
             var migrations = try TestDatabase.migrations()
-            migrations[1] = Migration(version: migrations[1].version, name: migrations[1].name, sql: migrations[1].sql + "\n-- edited")
+            migrations[1] = Migration(
+                version: migrations[1].version, name: migrations[1].name, sql: migrations[1].sql + "\n-- edited")
             let runner = MigrationRunner(client: client, migrations: migrations, logger: TestDatabase.logger)
             do throws(MigrationRunner.Failure) {
                 try await runner.migrate()
@@ -81,7 +85,10 @@ final class MigrationTests: XCTestCase {
     func testFailingMigrationRollsBackAndStopsThere() async throws {
         try await TestDatabase.with(migrated: false) { _, client in
             var migrations = try TestDatabase.migrations()
-            migrations.append(Migration(version: migrations.count + 1, name: "break_things", sql: "CREATE TABLE observability.half (x int);\nSELECT no_such_function();"))
+            migrations.append(
+                Migration(
+                    version: migrations.count + 1, name: "break_things",
+                    sql: "CREATE TABLE observability.half (x int);\nSELECT no_such_function();"))
             let runner = MigrationRunner(client: client, migrations: migrations, logger: TestDatabase.logger)
             do throws(MigrationRunner.Failure) {
                 try await runner.migrate()
@@ -101,12 +108,15 @@ final class MigrationTests: XCTestCase {
     func testUpgradeKeepsData() async throws {
         try await TestDatabase.with(migrated: false) { _, client in
             let migrations = try TestDatabase.migrations()
-            try await MigrationRunner(client: client, migrations: Array(migrations.prefix(2)), logger: TestDatabase.logger).migrate()
-            _ = try await client.query("""
+            try await MigrationRunner(client: client, migrations: Array(migrations.prefix(2)), logger: TestDatabase.logger)
+                .migrate()
+            _ = try await client.query(
+                """
                 INSERT INTO observability.spans (trace_id, span_id, name, kind, operation, service_name, start_time, end_time, duration_ms, status)
                 VALUES ('0af7651916cd43dd8448eb211c80319c', 1, 'old', 'server', 'internal', 'svc', now(), now(), 0, 'ok')
                 """)
-            _ = try await client.query("""
+            _ = try await client.query(
+                """
                 INSERT INTO observability.traces (trace_id, root_span_id, root_name, service_name, start_time, end_time, span_count, error_count)
                 VALUES ('0af7651916cd43dd8448eb211c80319c', 1, 'old', 'svc', now(), now(), 1, 0)
                 """)

@@ -32,11 +32,13 @@ final class SchemaBoundaryTests: XCTestCase {
     /// Tables, views and functions of `schema`, partitions, indexes and sequences left out:
     /// what `\dt`, `\dv`, `\dm` and `\df` list.
     static func objects(of schema: String, on client: PostgresClient) async throws -> Set<String> {
-        let relations = try await client.strings("""
+        let relations = try await client.strings(
+            """
             SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = '\(schema)' AND c.relkind IN ('r', 'p', 'v', 'm') AND NOT c.relispartition
             """)
-        let functions = try await client.strings("""
+        let functions = try await client.strings(
+            """
             SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
             WHERE n.nspname = '\(schema)'
             """)
@@ -61,7 +63,8 @@ final class SchemaBoundaryTests: XCTestCase {
     /// only checked when it runs, so a moved object it still names would fail at run time.
     func testEveryNameInAFunctionOrViewBodyExists() async throws {
         try await TestDatabase.with { _, client in
-            let missing = try await client.strings("""
+            let missing = try await client.strings(
+                """
                 WITH own AS MATERIALIZED (
                     SELECT n.nspname || '.' || p.proname AS owner, p.oid
                     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -90,7 +93,8 @@ final class SchemaBoundaryTests: XCTestCase {
                 """)
             XCTAssertEqual(missing, [])
             // The check sees through to the bodies: refresh_metrics names the due rule.
-            let named = try await client.scalar("""
+            let named = try await client.scalar(
+                """
                 SELECT count(*) FROM (SELECT 'observability.refresh_metrics'::regproc::oid AS oid) p
                 WHERE pg_get_functiondef(p.oid) LIKE '%observability_internal.due_metric_windows(%'
                 """)
@@ -108,7 +112,8 @@ final class SchemaBoundaryTests: XCTestCase {
                 .migrate()
             // At 0009, through the functions of 0009.
             _ = try await client.query("SELECT * FROM observability.ensure_partitions()").collect()
-            _ = try await client.query("""
+            _ = try await client.query(
+                """
                 SELECT observability.ingest_spans(
                     ARRAY['0af7651916cd43dd8448eb211c80319c', '0af7651916cd43dd8448eb211c80319c']::uuid[], ARRAY[1, 2]::bigint[],
                     ARRAY[0, 1]::bigint[], ARRAY['POST /mcp', 'tools/call search'], ARRAY['server', 'internal'],
@@ -117,10 +122,12 @@ final class SchemaBoundaryTests: XCTestCase {
                     ARRAY[now() - interval '3 minutes' + interval '20 ms', now() - interval '3 minutes' + interval '15 ms'],
                     ARRAY[20, 15]::float8[], ARRAY['ok', 'error'], ARRAY['', 'boom'], ARRAY['{}', '{}'],
                     ARRAY['{}', '{}'], ARRAY['[]', '[]'])
-                """).collect()
+                """
+            ).collect()
             _ = try await client.query("SELECT * FROM observability.refresh_metrics()").collect()
             _ = try await client.query(
-                "SELECT observability.claim_maintenance_job('partitions', interval '1 hour', 'replica-a')").collect()
+                "SELECT observability.claim_maintenance_job('partitions', interval '1 hour', 'replica-a')"
+            ).collect()
             _ = try await client.query(
                 "SELECT observability.log_maintenance_run('partitions', 'replica-a', now(), '{\"partitions_created\": 4}')"
             ).collect()
@@ -226,7 +233,8 @@ final class SchemaBoundaryTests: XCTestCase {
     func testRetentionLogsThroughTheCommonFunction() async throws {
         try await TestDatabase.with { _, client in
             let logger = TestDatabase.logger
-            let writers = try await client.strings("""
+            let writers = try await client.strings(
+                """
                 WITH own AS MATERIALIZED (
                     SELECT n.nspname || '.' || p.proname AS name, p.oid
                     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -238,8 +246,10 @@ final class SchemaBoundaryTests: XCTestCase {
             XCTAssertEqual(writers, ["observability_internal.log_maintenance_run"])
 
             let store = SpanStore(client: client, logger: logger)
-            for trace in ["0af7651916cd43dd8448eb211c80319c", "1af7651916cd43dd8448eb211c80319c",
-                          "2af7651916cd43dd8448eb211c80319c"] {
+            for trace in [
+                "0af7651916cd43dd8448eb211c80319c", "1af7651916cd43dd8448eb211c80319c",
+                "2af7651916cd43dd8448eb211c80319c",
+            ] {
                 try await store.write([SpanFixtures.record(trace: TraceID(hex: trace)!, span: 1)])
             }
             let runner = MaintenanceRunner(
@@ -250,16 +260,19 @@ final class SchemaBoundaryTests: XCTestCase {
             let report = await runner.applyRetention()
             XCTAssertEqual(report.outcome, .ok)
             // The log line keeps its counts; yesterday's empty partition is dropped too.
-            XCTAssertEqual(report.counts.map(\.0), [
-                "partitions_dropped", "spans_deleted", "traces_deleted", "traces_remaining", "retention_days", "max_traces",
-            ])
+            XCTAssertEqual(
+                report.counts.map(\.0),
+                [
+                    "partitions_dropped", "spans_deleted", "traces_deleted", "traces_remaining", "retention_days", "max_traces",
+                ])
             XCTAssertEqual(report.counts.dropFirst().map(\.1), ["1", "1", "2", "7", "2"])
 
             let keys = [
                 "cutoff", "fifo_bound", "future_bound", "max_traces", "partitions_dropped", "partitions_skipped",
                 "retention_days", "spans_deleted", "traces_deleted", "traces_evicted", "traces_future", "traces_remaining",
             ]
-            let logged = try await client.strings("""
+            let logged = try await client.strings(
+                """
                 SELECT concat_ws(' ', l.owner, l.finished_at = j.last_finished_at, l.duration_ms >= 0,
                                  (SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys(l.details) k),
                                  l.details->>'traces_evicted', l.details->>'traces_remaining', l.details->'fifo_bound' <> 'null')
@@ -270,7 +283,8 @@ final class SchemaBoundaryTests: XCTestCase {
 
             // psql: the same row through the same function, owned by the session's name.
             let logID = try await client.scalar("SELECT log_id FROM observability.apply_retention(7, 2)")
-            let viaSQL = try await client.strings("""
+            let viaSQL = try await client.strings(
+                """
                 SELECT concat_ws(' ', l.owner, (SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys(l.details) k),
                                  l.details->>'traces_evicted', l.details->'fifo_bound')
                 FROM observability.maintenance_log l WHERE l.id = \(logID)

@@ -11,14 +11,20 @@ final class SpanStoreTests: XCTestCase {
             let base = SpanFixtures.nowUnixNano()
             // Children first, from another service, one of them failed.
             try await store.write([
-                SpanFixtures.record(trace: trace, span: 3, parent: 2, name: "db", service: "tools", startOffsetMillis: 20, durationMillis: 5, base: base),
-                SpanFixtures.record(trace: trace, span: 2, parent: 1, name: "tools/call x", service: "tools", startOffsetMillis: 10, durationMillis: 30, status: .error, base: base),
+                SpanFixtures.record(
+                    trace: trace, span: 3, parent: 2, name: "db", service: "tools", startOffsetMillis: 20, durationMillis: 5,
+                    base: base),
+                SpanFixtures.record(
+                    trace: trace, span: 2, parent: 1, name: "tools/call x", service: "tools", startOffsetMillis: 10,
+                    durationMillis: 30, status: .error, base: base),
             ])
             var row = try await Self.traceRow(client, trace)
             XCTAssertEqual(row.rootName, "tools/call x")  // earliest span until the root arrives
             XCTAssertEqual(row.spanCount, 2)
             try await store.write([
-                SpanFixtures.record(trace: trace, span: 1, name: "POST /mcp", service: "gateway", startOffsetMillis: 0, durationMillis: 100, base: base)
+                SpanFixtures.record(
+                    trace: trace, span: 1, name: "POST /mcp", service: "gateway", startOffsetMillis: 0, durationMillis: 100,
+                    base: base)
             ])
             row = try await Self.traceRow(client, trace)
             XCTAssertEqual(row.rootName, "POST /mcp")
@@ -29,7 +35,8 @@ final class SpanStoreTests: XCTestCase {
             XCTAssertEqual(row.durationMs, 100, accuracy: 0.01)
             // A late child that ends after the root stretches the trace.
             try await store.write([
-                SpanFixtures.record(trace: trace, span: 4, parent: 1, name: "late", startOffsetMillis: 90, durationMillis: 60, base: base)
+                SpanFixtures.record(
+                    trace: trace, span: 4, parent: 1, name: "late", startOffsetMillis: 90, durationMillis: 60, base: base)
             ])
             row = try await Self.traceRow(client, trace)
             XCTAssertEqual(row.durationMs, 150, accuracy: 0.01)
@@ -63,7 +70,8 @@ final class SpanStoreTests: XCTestCase {
             try await store.write([SpanFixtures.record(trace: TraceID(high: 5, low: 5), span: 1, base: tenDaysAgo)])
             let value5 = try await client.scalar("SELECT count(*) FROM observability.spans_default")
             XCTAssertEqual(value5, 1)
-            let created = try await PartitionStore(client: client, logger: TestDatabase.logger).ensurePartitions(daysBack: 11, daysAhead: 0)
+            let created = try await PartitionStore(client: client, logger: TestDatabase.logger).ensurePartitions(
+                daysBack: 11, daysAhead: 0)
             XCTAssertEqual(created.reduce(0) { $0 + $1.rowsMoved }, 1)
             let value6 = try await client.scalar("SELECT count(*) FROM observability.spans_default")
             XCTAssertEqual(value6, 0)
@@ -99,9 +107,13 @@ final class SpanStoreTests: XCTestCase {
 
     private static func traceRow(_ client: PostgresClient, _ trace: TraceID) async throws -> TraceRow {
         let rows = try await client.query(
-            "SELECT root_name, service_name, span_count, error_count, status, duration_ms FROM observability.traces WHERE trace_id = \(trace.hex)::uuid")
-        for try await (name, service, spans, errors, status, duration) in rows.decode((String, String, Int, Int, String, Double).self) {
-            return TraceRow(rootName: name, service: service, spanCount: spans, errorCount: errors, status: status, durationMs: duration)
+            "SELECT root_name, service_name, span_count, error_count, status, duration_ms FROM observability.traces WHERE trace_id = \(trace.hex)::uuid"
+        )
+        for try await (name, service, spans, errors, status, duration) in rows.decode(
+            (String, String, Int, Int, String, Double).self)
+        {
+            return TraceRow(
+                rootName: name, service: service, spanCount: spans, errorCount: errors, status: status, durationMs: duration)
         }
         throw PostgresTestError.noRow("trace \(trace.hex)")
     }

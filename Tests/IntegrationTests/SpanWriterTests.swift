@@ -8,7 +8,8 @@ import XCTest
 
 final class SpanWriterTests: XCTestCase {
     private static func settings(capacity: Int = 10_000, batch: Int = 500, concurrency: Int = 2) -> SpanWriter.Settings {
-        SpanWriter.Settings(queueCapacity: capacity, batchMaxSpans: batch, batchMaxWait: .milliseconds(2), concurrency: concurrency)
+        SpanWriter.Settings(
+            queueCapacity: capacity, batchMaxSpans: batch, batchMaxWait: .milliseconds(2), concurrency: concurrency)
     }
 
     /// Runs the writer as a service for the duration of `body`, then shuts it down gracefully.
@@ -25,7 +26,9 @@ final class SpanWriterTests: XCTestCase {
     /// returns instead of waiting forever for work, and refuses what comes after.
     func testCancellationEndsTheWriter() async throws {
         try await TestDatabase.with { _, client in
-            let writer = SpanWriter(store: SpanStore(client: client, logger: TestDatabase.logger), settings: Self.settings(), logger: TestDatabase.logger)
+            let writer = SpanWriter(
+                store: SpanStore(client: client, logger: TestDatabase.logger), settings: Self.settings(),
+                logger: TestDatabase.logger)
             let running = Task { try await writer.run() }
             try await Task.sleep(for: .milliseconds(100))
             running.cancel()
@@ -41,7 +44,9 @@ final class SpanWriterTests: XCTestCase {
 
     func testConcurrentRequestsAreAllCommittedBeforeTheyReturn() async throws {
         try await TestDatabase.with { _, client in
-            let writer = SpanWriter(store: SpanStore(client: client, logger: TestDatabase.logger), settings: Self.settings(), logger: TestDatabase.logger)
+            let writer = SpanWriter(
+                store: SpanStore(client: client, logger: TestDatabase.logger), settings: Self.settings(),
+                logger: TestDatabase.logger)
             try await Self.running(writer) {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for request in 0..<40 {
@@ -49,7 +54,8 @@ final class SpanWriterTests: XCTestCase {
                             let trace = TraceID(high: UInt64(request + 1), low: 99)
                             try await writer.submit((1...25).map { SpanFixtures.record(trace: trace, span: UInt64($0)) })
                             // Acknowledged means committed: the spans are visible right now.
-                            let value1 = try await client.scalar("SELECT count(*) FROM observability.spans WHERE trace_id = '\(trace.hex)'")
+                            let value1 = try await client.scalar(
+                                "SELECT count(*) FROM observability.spans WHERE trace_id = '\(trace.hex)'")
                             XCTAssertEqual(value1, 25)
                         }
                     }
@@ -92,10 +98,12 @@ final class SpanWriterTests: XCTestCase {
         var url = TestDatabase.adminURL
         url.port = 1  // nothing listens there
         let client = PostgresClient(
-            configuration: .observatory(url: url, maximumConnections: 1, applicationName: "tests"), backgroundLogger: TestDatabase.logger)
+            configuration: .observatory(url: url, maximumConnections: 1, applicationName: "tests"),
+            backgroundLogger: TestDatabase.logger)
         var writerSettings = Self.settings()
         writerSettings.writeTimeout = .seconds(3)
-        let writer = SpanWriter(store: SpanStore(client: client, logger: TestDatabase.logger), settings: writerSettings, logger: TestDatabase.logger)
+        let writer = SpanWriter(
+            store: SpanStore(client: client, logger: TestDatabase.logger), settings: writerSettings, logger: TestDatabase.logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             try await Self.running(writer) {
@@ -123,7 +131,8 @@ final class SpanWriterTests: XCTestCase {
         try await TestDatabase.with { _, client in
             let writer = SpanWriter(
                 store: SpanStore(client: client, logger: TestDatabase.logger),
-                settings: SpanWriter.Settings(queueCapacity: 10_000, batchMaxSpans: 1_000, batchMaxWait: .milliseconds(50), concurrency: 1),
+                settings: SpanWriter.Settings(
+                    queueCapacity: 10_000, batchMaxSpans: 1_000, batchMaxWait: .milliseconds(50), concurrency: 1),
                 logger: TestDatabase.logger)
             let bad = {
                 var record = SpanFixtures.record(trace: TraceID(high: 3, low: 3), span: 1)
@@ -151,10 +160,14 @@ final class SpanWriterTests: XCTestCase {
         try await TestDatabase.with { _, client in
             let writer = SpanWriter(
                 store: SpanStore(client: client, logger: TestDatabase.logger),
-                settings: SpanWriter.Settings(queueCapacity: 100_000, batchMaxSpans: 100, batchMaxWait: .milliseconds(20), concurrency: 1),
+                settings: SpanWriter.Settings(
+                    queueCapacity: 100_000, batchMaxSpans: 100, batchMaxWait: .milliseconds(20), concurrency: 1),
                 logger: TestDatabase.logger)
             let submissions = (0..<20).map { request in
-                Task { try await writer.submit((1...50).map { SpanFixtures.record(trace: TraceID(high: UInt64(request + 1), low: 7), span: UInt64($0)) }) }
+                Task {
+                    try await writer.submit(
+                        (1...50).map { SpanFixtures.record(trace: TraceID(high: UInt64(request + 1), low: 7), span: UInt64($0)) })
+                }
             }
             while writer.statistics.queuedSpans < 1_000 { try await Task.sleep(for: .milliseconds(5)) }
             // Shutdown begins before the writer ever ran: everything queued must still be written.

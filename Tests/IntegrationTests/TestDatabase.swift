@@ -10,7 +10,8 @@ import XCTest
 /// one `scripts/test.sh` starts; `OBSERVABILITY_TEST_DATABASE_URL` points elsewhere.
 struct TestDatabase {
     static let adminURL: DatabaseURL = {
-        let text = ProcessInfo.processInfo.environment["OBSERVABILITY_TEST_DATABASE_URL"]
+        let text =
+            ProcessInfo.processInfo.environment["OBSERVABILITY_TEST_DATABASE_URL"]
             ?? "postgres://postgres@127.0.0.1:54329/postgres?sslmode=disable"
         return try! DatabaseURL(parsing: text)
     }()

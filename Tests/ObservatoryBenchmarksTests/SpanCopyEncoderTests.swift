@@ -1,8 +1,7 @@
 import Foundation
 import NIOCore
-import XCTest
-
 import ObservatoryStore
+import XCTest
 
 @testable import ObservatoryBenchmarks
 
@@ -39,7 +38,8 @@ final class SpanCopyEncoderTests: XCTestCase {
         for _ in 0..<2_000 {
             let seconds = UInt64.random(in: 0...4_102_444_800, using: &generator)  // 1970 to 2100
             let text = UnixTime.string(unixNano: seconds * 1_000_000_000 + 123_456_000, style: .rfc3339)
-            XCTAssertEqual(text, formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds))).dropLast() + ".123456Z")
+            XCTAssertEqual(
+                text, formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds))).dropLast() + ".123456Z")
         }
     }
 

@@ -63,7 +63,9 @@ final class ConfigurationDocsTests: XCTestCase {
             ObservatoryConfiguration.setting(for: \.httpIdleTimeoutSeconds).format,
             "1 s–1 h: seconds, or a number with `s`, `m`, `h` or `d`")
         XCTAssertEqual(ObservatoryConfiguration.key(for: \.databaseURL), "OBSERVABILITY_DATABASE_URL")
-        XCTAssertEqual(ObservatoryConfiguration.setting(for: \.databaseURL).notSetProblem, "OBSERVABILITY_DATABASE_URL (or DATABASE_URL) is not set")
+        XCTAssertEqual(
+            ObservatoryConfiguration.setting(for: \.databaseURL).notSetProblem,
+            "OBSERVABILITY_DATABASE_URL (or DATABASE_URL) is not set")
     }
 
     func testMarkersAreRequired() {

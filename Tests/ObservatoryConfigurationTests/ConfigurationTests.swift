@@ -22,11 +22,14 @@ final class ConfigurationTests: XCTestCase {
             "DATABASE_URL": "postgres://ignored/x",
             "OBSERVABILITY_HOST": "0.0.0.0", "OBSERVABILITY_PORT": "9000", "OBSERVABILITY_INGEST_TOKEN": "t",
             "OBSERVABILITY_ADMIN_USER": "admin", "OBSERVABILITY_ADMIN_PASSWORD": "pw", "OBSERVABILITY_MAX_BODY_BYTES": "2048",
-            "OBSERVABILITY_SAMPLE_RATE": "0.25", "OBSERVABILITY_EXCLUDE_PATHS": " /a , /b.* ,", "OBSERVABILITY_EVENTS_ENABLED": "false",
+            "OBSERVABILITY_SAMPLE_RATE": "0.25", "OBSERVABILITY_EXCLUDE_PATHS": " /a , /b.* ,",
+            "OBSERVABILITY_EVENTS_ENABLED": "false",
             "OBSERVABILITY_ENABLED": "no", "OBSERVABILITY_TRACE_HTTP_REQUESTS": "0", "OBSERVABILITY_TRACE_RETENTION_DAYS": "30",
             "OBSERVABILITY_MAX_TRACES": "5_000", "OBSERVABILITY_METRICS_ENABLED": "off", "OBSERVABILITY_LOG_LEVEL": "DEBUG",
-            "OBSERVABILITY_WRITER_QUEUE_SPANS": "50000", "OBSERVABILITY_BATCH_MAX_SPANS": "100", "OBSERVABILITY_BATCH_MAX_WAIT_MS": "0",
-            "OBSERVABILITY_WRITER_CONNECTIONS": "2", "OBSERVABILITY_QUERY_CONNECTIONS": "3", "OBSERVABILITY_MAX_ATTRIBUTE_LENGTH": "100",
+            "OBSERVABILITY_WRITER_QUEUE_SPANS": "50000", "OBSERVABILITY_BATCH_MAX_SPANS": "100",
+            "OBSERVABILITY_BATCH_MAX_WAIT_MS": "0",
+            "OBSERVABILITY_WRITER_CONNECTIONS": "2", "OBSERVABILITY_QUERY_CONNECTIONS": "3",
+            "OBSERVABILITY_MAX_ATTRIBUTE_LENGTH": "100",
         ])
         let url = try XCTUnwrap(configuration.databaseURL)
         XCTAssertEqual(url.host, "db.example")
@@ -86,7 +89,8 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(configuration.httpMaxConnections, 5_000)
         XCTAssertTrue(configuration.metricsPublic)
         XCTAssertEqual(configuration.allowedHosts, ["obs.example.com", ".example.org", "[::1]", "10.0.0.5", "[fe80::1]"])
-        XCTAssertEqual(try ObservatoryConfiguration.load(from: ["OBSERVABILITY_HTTP_IDLE_TIMEOUT": "1h"]).httpIdleTimeoutSeconds, 3_600)
+        XCTAssertEqual(
+            try ObservatoryConfiguration.load(from: ["OBSERVABILITY_HTTP_IDLE_TIMEOUT": "1h"]).httpIdleTimeoutSeconds, 3_600)
     }
 
     func testBadHTTPSettingsAreEachReported() {
@@ -99,20 +103,24 @@ final class ConfigurationTests: XCTestCase {
                 "OBSERVABILITY_HTTP_MAX_CONNECTIONS": "0",
             ])
         ) { error in
-            XCTAssertEqual((error as? ObservatoryConfiguration.Invalid)?.problems, [
-                "OBSERVABILITY_METRICS_PUBLIC must be true or false, got \"maybe\"",
-                "OBSERVABILITY_ALLOWED_HOSTS: \"https://obs.example.com/\" is not a host name; give names or addresses such as observatory.example.com or 10.0.0.5, without scheme, port or path",
-                "OBSERVABILITY_ALLOWED_HOSTS: \"obs.example.com:4318\" is not a host name; give names or addresses such as observatory.example.com or 10.0.0.5, without scheme, port or path",
-                "OBSERVABILITY_ALLOWED_HOSTS: \"a b\" is not a host name; give names or addresses such as observatory.example.com or 10.0.0.5, without scheme, port or path",
-                "OBSERVABILITY_HTTP_IDLE_TIMEOUT must be a duration from 1 s to 1 h, such as 30s, 15m, 1h or 1d, got \"0\"",
-                "OBSERVABILITY_HTTP_BODY_TIMEOUT must be a duration from 1 s to 1 h, such as 30s, 15m, 1h or 1d, got \"2h\"",
-                "OBSERVABILITY_HTTP_MAX_CONNECTIONS must be a whole number from 1 to 1000000, got \"0\"",
-            ])
+            XCTAssertEqual(
+                (error as? ObservatoryConfiguration.Invalid)?.problems,
+                [
+                    "OBSERVABILITY_METRICS_PUBLIC must be true or false, got \"maybe\"",
+                    "OBSERVABILITY_ALLOWED_HOSTS: \"https://obs.example.com/\" is not a host name; give names or addresses such as observatory.example.com or 10.0.0.5, without scheme, port or path",
+                    "OBSERVABILITY_ALLOWED_HOSTS: \"obs.example.com:4318\" is not a host name; give names or addresses such as observatory.example.com or 10.0.0.5, without scheme, port or path",
+                    "OBSERVABILITY_ALLOWED_HOSTS: \"a b\" is not a host name; give names or addresses such as observatory.example.com or 10.0.0.5, without scheme, port or path",
+                    "OBSERVABILITY_HTTP_IDLE_TIMEOUT must be a duration from 1 s to 1 h, such as 30s, 15m, 1h or 1d, got \"0\"",
+                    "OBSERVABILITY_HTTP_BODY_TIMEOUT must be a duration from 1 s to 1 h, such as 30s, 15m, 1h or 1d, got \"2h\"",
+                    "OBSERVABILITY_HTTP_MAX_CONNECTIONS must be a whole number from 1 to 1000000, got \"0\"",
+                ])
         }
         XCTAssertThrowsError(try ObservatoryConfiguration.load(from: ["OBSERVABILITY_ALLOWED_HOSTS": " , "])) { error in
-            XCTAssertEqual((error as? ObservatoryConfiguration.Invalid)?.problems, [
-                "OBSERVABILITY_ALLOWED_HOSTS lists no host; leave it unset to accept every host"
-            ])
+            XCTAssertEqual(
+                (error as? ObservatoryConfiguration.Invalid)?.problems,
+                [
+                    "OBSERVABILITY_ALLOWED_HOSTS lists no host; leave it unset to accept every host"
+                ])
         }
     }
 
@@ -138,17 +146,19 @@ final class ConfigurationTests: XCTestCase {
             ])
         ) { error in
             guard let invalid = error as? ObservatoryConfiguration.Invalid else { return XCTFail("\(error)") }
-            XCTAssertEqual(invalid.problems, [
-                "OBSERVABILITY_DATABASE_URL is not a usable PostgreSQL URL: the scheme must be postgres:// or postgresql://",
-                "OBSERVABILITY_PORT must be a whole number from 1 to 65535, got \"70000\"",
-                "OBSERVABILITY_ADMIN_USER and OBSERVABILITY_ADMIN_PASSWORD must be set together (only one is set)",
-                "OBSERVABILITY_SAMPLE_RATE must be a number from 0.0 to 1.0, got \"1.5\"",
-                "OBSERVABILITY_EXCLUDE_PATHS: \"([\" is not a valid regular expression",
-                "OBSERVABILITY_EVENTS_ENABLED must be true or false, got \"maybe\"",
-                "OBSERVABILITY_BATCH_MAX_SPANS (2000) must not exceed OBSERVABILITY_WRITER_QUEUE_SPANS (1000)",
-                "OBSERVABILITY_TRACE_RETENTION_DAYS must be a whole number from 1 to 365, got \"0\"",
-                "OBSERVABILITY_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical, got \"loud\"",
-            ])
+            XCTAssertEqual(
+                invalid.problems,
+                [
+                    "OBSERVABILITY_DATABASE_URL is not a usable PostgreSQL URL: the scheme must be postgres:// or postgresql://",
+                    "OBSERVABILITY_PORT must be a whole number from 1 to 65535, got \"70000\"",
+                    "OBSERVABILITY_ADMIN_USER and OBSERVABILITY_ADMIN_PASSWORD must be set together (only one is set)",
+                    "OBSERVABILITY_SAMPLE_RATE must be a number from 0.0 to 1.0, got \"1.5\"",
+                    "OBSERVABILITY_EXCLUDE_PATHS: \"([\" is not a valid regular expression",
+                    "OBSERVABILITY_EVENTS_ENABLED must be true or false, got \"maybe\"",
+                    "OBSERVABILITY_BATCH_MAX_SPANS (2000) must not exceed OBSERVABILITY_WRITER_QUEUE_SPANS (1000)",
+                    "OBSERVABILITY_TRACE_RETENTION_DAYS must be a whole number from 1 to 365, got \"0\"",
+                    "OBSERVABILITY_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical, got \"loud\"",
+                ])
         }
     }
 
@@ -158,10 +168,12 @@ final class ConfigurationTests: XCTestCase {
             try ObservatoryConfiguration.load(
                 from: ["OBSERVABILITY_DATABASE_URL": "  ", "OBSERVABILITY_PORT": "0"], requiringDatabase: true)
         ) { error in
-            XCTAssertEqual((error as? ObservatoryConfiguration.Invalid)?.problems, [
-                "OBSERVABILITY_DATABASE_URL (or DATABASE_URL) is not set",
-                "OBSERVABILITY_PORT must be a whole number from 1 to 65535, got \"0\"",
-            ])
+            XCTAssertEqual(
+                (error as? ObservatoryConfiguration.Invalid)?.problems,
+                [
+                    "OBSERVABILITY_DATABASE_URL (or DATABASE_URL) is not set",
+                    "OBSERVABILITY_PORT must be a whole number from 1 to 65535, got \"0\"",
+                ])
         }
         // A blank OBSERVABILITY_DATABASE_URL falls back to DATABASE_URL.
         let configuration = try? ObservatoryConfiguration.load(

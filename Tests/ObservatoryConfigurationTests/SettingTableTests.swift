@@ -16,7 +16,9 @@ final class SettingTableTests: XCTestCase {
         for setting in settings {
             XCTAssertTrue(setting.key.hasPrefix("OBSERVABILITY_"), setting.key)
             XCTAssertFalse(setting.summary.isEmpty, setting.key)
-            XCTAssertFalse(setting.summary.contains("]("), "\(setting.key): a summary is also a comment in .env.example; put links in details")
+            XCTAssertFalse(
+                setting.summary.contains("]("),
+                "\(setting.key): a summary is also a comment in .env.example; put links in details")
         }
     }
 
@@ -29,7 +31,8 @@ final class SettingTableTests: XCTestCase {
         XCTAssertGreaterThan(environment.count, 25)
         XCTAssertEqual(try ObservatoryConfiguration.load(from: environment), ObservatoryConfiguration())
         XCTAssertEqual(ObservatoryConfiguration.setting(for: \.cleanupIntervalSeconds).defaultText, "1h")
-        XCTAssertEqual(ObservatoryConfiguration.setting(for: \.excludePaths).defaultText, "/health,/healthz,/ready,/metrics,/static/.*")
+        XCTAssertEqual(
+            ObservatoryConfiguration.setting(for: \.excludePaths).defaultText, "/health,/healthz,/ready,/metrics,/static/.*")
         XCTAssertNil(ObservatoryConfiguration.setting(for: \.ingestToken).defaultText)
     }
 
@@ -59,9 +62,13 @@ final class SettingTableTests: XCTestCase {
                 ["\(range.lowerBound)", "\(range.upperBound)"], ["\(range.lowerBound - 1)", "\(range.upperBound + 1)", "ten"]
             )
         case .number(let range):
-            return (["\(range.lowerBound)", "\(range.upperBound)"], ["\(range.lowerBound - 1)", "\(range.upperBound + 0.5)", "nan"])
+            return (
+                ["\(range.lowerBound)", "\(range.upperBound)"], ["\(range.lowerBound - 1)", "\(range.upperBound + 0.5)", "nan"]
+            )
         case .duration(let range):
-            return (["\(range.lowerBound)s", "\(range.upperBound)"], ["\(range.lowerBound - 1)", "\(range.upperBound + 1)s", "1w"])
+            return (
+                ["\(range.lowerBound)s", "\(range.upperBound)"], ["\(range.lowerBound - 1)", "\(range.upperBound + 1)s", "1w"]
+            )
         case .flag:
             return (["true", "OFF", "1", "no"], ["maybe"])
         case .text:

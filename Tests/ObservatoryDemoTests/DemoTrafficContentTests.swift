@@ -91,7 +91,8 @@ final class DemoTrafficContentTests: XCTestCase {
             guard let operation = trace.operation, let root = trace.root else { continue }
             let event = operation.events.first { $0.name == "exception" }
             XCTAssertNotNil(event, operation.name)
-            let attributes = Dictionary((event?.attributes ?? []).map { ($0.key, $0.value.stringValue) }, uniquingKeysWith: { a, _ in a })
+            let attributes = Dictionary(
+                (event?.attributes ?? []).map { ($0.key, $0.value.stringValue) }, uniquingKeysWith: { a, _ in a })
             XCTAssertFalse(attributes["exception.type", default: ""].isEmpty)
             XCTAssertFalse(attributes["exception.message", default: ""].isEmpty)
             let stack = attributes["exception.stacktrace", default: ""]
@@ -141,10 +142,14 @@ final class DemoTrafficContentTests: XCTestCase {
         let calls = Sample.spans.filter { $0.span.kind == .client && $0.span.text("url.full") != nil }
         XCTAssertFalse(calls.isEmpty)
         XCTAssertTrue(calls.contains { $0.span.text("http.request.method") == "GET" })
-        XCTAssertTrue(calls.allSatisfy { $0.span.text("url.full")?.contains("?") == true && $0.span.text("url.full")?.contains("api_key=") == true })
-        XCTAssertTrue(Sample.traces.contains { trace in
-            trace.operation?.text("gen_ai.tool.name") == "fetch_url" && trace.contains { $0.span.text("url.full") != nil }
-        })
+        XCTAssertTrue(
+            calls.allSatisfy {
+                $0.span.text("url.full")?.contains("?") == true && $0.span.text("url.full")?.contains("api_key=") == true
+            })
+        XCTAssertTrue(
+            Sample.traces.contains { trace in
+                trace.operation?.text("gen_ai.tool.name") == "fetch_url" && trace.contains { $0.span.text("url.full") != nil }
+            })
     }
 
     func testLatencyDiffersByToolAndHasOutliers() {

@@ -84,8 +84,10 @@ final class DemoTrafficTests: XCTestCase {
             for key in ["service.name", "service.version", "deployment.environment.name", "telemetry.sdk.name", "host.name"] {
                 XCTAssertTrue(keys.contains(key), "resource lacks \(key)")
             }
-            XCTAssertEqual(resourceSpans.resource.attributes.first { $0.key == "telemetry.sdk.name" }?.value.stringValue, "observatory-demo")
-            XCTAssertEqual(Set(resourceSpans.scopeSpans.map(\.scope.name)).count, resourceSpans.scopeSpans.count, "a scope appears twice")
+            XCTAssertEqual(
+                resourceSpans.resource.attributes.first { $0.key == "telemetry.sdk.name" }?.value.stringValue, "observatory-demo")
+            XCTAssertEqual(
+                Set(resourceSpans.scopeSpans.map(\.scope.name)).count, resourceSpans.scopeSpans.count, "a scope appears twice")
         }
     }
 

@@ -9,7 +9,8 @@ final class OTLPSenderTests: XCTestCase {
         var answer = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceResponse()
         answer.partialSuccess.rejectedSpans = 2
         answer.partialSuccess.errorMessage = "2 spans had zero ids"
-        let server = try OneShotHTTPServer(status: "200 OK", headers: ["Content-Type: application/x-protobuf"], body: try answer.serializedData())
+        let server = try OneShotHTTPServer(
+            status: "200 OK", headers: ["Content-Type: application/x-protobuf"], body: try answer.serializedData())
         var traffic = DemoTrafficFactory.make(seed: 1)
         let request = traffic.makeRequest(traces: 20)
 
@@ -28,9 +29,11 @@ final class OTLPSenderTests: XCTestCase {
     }
 
     func testReportsRetryAfterWithoutRetrying() async throws {
-        let server = try OneShotHTTPServer(status: "429 Too Many Requests", headers: ["Retry-After: 3"], body: Data("slow down".utf8))
+        let server = try OneShotHTTPServer(
+            status: "429 Too Many Requests", headers: ["Retry-After: 3"], body: Data("slow down".utf8))
 
-        let result = try await OTLPSender(endpoint: server.url).send(body: Data([1, 2, 3]), contentType: "application/x-protobuf", contentEncoding: "gzip")
+        let result = try await OTLPSender(endpoint: server.url).send(
+            body: Data([1, 2, 3]), contentType: "application/x-protobuf", contentEncoding: "gzip")
 
         XCTAssertEqual(result, SendResult(statusCode: 429, retryAfterSeconds: 3, rejectedSpans: nil, message: "slow down"))
         XCTAssertTrue(result.isRetryable)

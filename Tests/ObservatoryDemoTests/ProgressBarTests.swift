@@ -1,5 +1,6 @@
-@testable import ObservatoryDemo
 import XCTest
+
+@testable import ObservatoryDemo
 
 final class ProgressBarTests: XCTestCase {
     func testBarShowsPercentCountAndRate() {
@@ -10,7 +11,9 @@ final class ProgressBarTests: XCTestCase {
     }
 
     func testEmptyJobIsComplete() {
-        XCTAssertEqual(ProgressBar.bar(label: "x", done: 0, total: 0, seconds: 0), "x [" + String(repeating: "#", count: 30) + "] 100% 0/0 -/s")
+        XCTAssertEqual(
+            ProgressBar.bar(label: "x", done: 0, total: 0, seconds: 0),
+            "x [" + String(repeating: "#", count: 30) + "] 100% 0/0 -/s")
     }
 
     func testSummary() {

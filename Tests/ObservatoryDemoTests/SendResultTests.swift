@@ -1,5 +1,6 @@
-@testable import ObservatoryDemo
 import XCTest
+
+@testable import ObservatoryDemo
 
 final class SendResultTests: XCTestCase {
     let now = Date(timeIntervalSince1970: 1_750_000_000)

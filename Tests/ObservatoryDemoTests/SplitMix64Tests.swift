@@ -1,5 +1,6 @@
-@testable import ObservatoryDemo
 import XCTest
+
+@testable import ObservatoryDemo
 
 final class SplitMix64Tests: XCTestCase {
     /// The reference outputs of Vigna's splitmix64.c for seed 1234567.

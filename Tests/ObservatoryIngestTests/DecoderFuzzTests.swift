@@ -15,7 +15,8 @@ final class DecoderFuzzTests: XCTestCase {
         let protobufSeeds = try (0..<8).map { _ in try traffic.makeRequest(traces: 3).serializedData() }
         let jsonSeeds = try (0..<8).map { _ in try traffic.makeRequest(traces: 2).jsonUTF8Data() }
         let nativeSeed = Data(
-            #"{"service_name":"g","spans":[{"trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"b7ad6b7169203331","name":"n","start_time":1,"end_time":2,"attributes":{"a":[1,{"b":null}]}}]}"#.utf8)
+            #"{"service_name":"g","spans":[{"trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"b7ad6b7169203331","name":"n","start_time":1,"end_time":2,"attributes":{"a":[1,{"b":null}]}}]}"#
+                .utf8)
         let pipeline = IngestPipeline(
             policy: TracePolicy(sampleRate: 1, excludePaths: ["/health"]), redactor: Redactor(maxValueLength: 64),
             eventsEnabled: true)
@@ -26,7 +27,8 @@ final class DecoderFuzzTests: XCTestCase {
             let payload: Data
             switch iteration % 4 {
             case 0:
-                payload = Data((0..<Int.random(in: 0...512, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) })
+                payload = Data(
+                    (0..<Int.random(in: 0...512, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) })
             case 1:
                 payload = mutate(protobufSeeds[iteration % protobufSeeds.count], using: &random)
             case 2:
@@ -155,21 +157,42 @@ final class DecoderFuzzTests: XCTestCase {
             ("resource.attributes.doubleValue", { $0.resourceSpans[0].resource.attributes[1].value.doubleValue = $1.double }),
             ("scope.droppedAttributesCount", { $0.resourceSpans[0].scopeSpans[0].scope.droppedAttributesCount = $1.uint32 }),
             ("span.flags", { $0.resourceSpans[0].scopeSpans[0].spans[0].flags = $1.uint32 }),
-            ("span.kind", { $0.resourceSpans[0].scopeSpans[0].spans[0].kind = .UNRECOGNIZED(Int(Int32(truncatingIfNeeded: $1.int))) }),
+            (
+                "span.kind",
+                { $0.resourceSpans[0].scopeSpans[0].spans[0].kind = .UNRECOGNIZED(Int(Int32(truncatingIfNeeded: $1.int))) }
+            ),
             ("span.startTimeUnixNano", { $0.resourceSpans[0].scopeSpans[0].spans[0].startTimeUnixNano = $1.uint64 }),
             ("span.endTimeUnixNano", { $0.resourceSpans[0].scopeSpans[0].spans[0].endTimeUnixNano = $1.uint64 }),
             ("span.attributes.intValue", { $0.resourceSpans[0].scopeSpans[0].spans[0].attributes[0].value.intValue = $1.int64 }),
-            ("span.attributes.doubleValue", { $0.resourceSpans[0].scopeSpans[0].spans[0].attributes[1].value.doubleValue = $1.double }),
+            (
+                "span.attributes.doubleValue",
+                { $0.resourceSpans[0].scopeSpans[0].spans[0].attributes[1].value.doubleValue = $1.double }
+            ),
             ("span.droppedAttributesCount", { $0.resourceSpans[0].scopeSpans[0].spans[0].droppedAttributesCount = $1.uint32 }),
             ("span.droppedEventsCount", { $0.resourceSpans[0].scopeSpans[0].spans[0].droppedEventsCount = $1.uint32 }),
             ("span.droppedLinksCount", { $0.resourceSpans[0].scopeSpans[0].spans[0].droppedLinksCount = $1.uint32 }),
             ("event.timeUnixNano", { $0.resourceSpans[0].scopeSpans[0].spans[0].events[0].timeUnixNano = $1.uint64 }),
-            ("event.droppedAttributesCount", { $0.resourceSpans[0].scopeSpans[0].spans[0].events[0].droppedAttributesCount = $1.uint32 }),
-            ("event.attributes.intValue", { $0.resourceSpans[0].scopeSpans[0].spans[0].events[0].attributes[0].value.intValue = $1.int64 }),
-            ("event.attributes.doubleValue", { $0.resourceSpans[0].scopeSpans[0].spans[0].events[0].attributes[1].value.doubleValue = $1.double }),
-            ("link.droppedAttributesCount", { $0.resourceSpans[0].scopeSpans[0].spans[0].links[0].droppedAttributesCount = $1.uint32 }),
+            (
+                "event.droppedAttributesCount",
+                { $0.resourceSpans[0].scopeSpans[0].spans[0].events[0].droppedAttributesCount = $1.uint32 }
+            ),
+            (
+                "event.attributes.intValue",
+                { $0.resourceSpans[0].scopeSpans[0].spans[0].events[0].attributes[0].value.intValue = $1.int64 }
+            ),
+            (
+                "event.attributes.doubleValue",
+                { $0.resourceSpans[0].scopeSpans[0].spans[0].events[0].attributes[1].value.doubleValue = $1.double }
+            ),
+            (
+                "link.droppedAttributesCount",
+                { $0.resourceSpans[0].scopeSpans[0].spans[0].links[0].droppedAttributesCount = $1.uint32 }
+            ),
             ("link.flags", { $0.resourceSpans[0].scopeSpans[0].spans[0].links[0].flags = $1.uint32 }),
-            ("status.code", { $0.resourceSpans[0].scopeSpans[0].spans[0].status.code = .UNRECOGNIZED(Int(Int32(truncatingIfNeeded: $1.int))) }),
+            (
+                "status.code",
+                { $0.resourceSpans[0].scopeSpans[0].spans[0].status.code = .UNRECOGNIZED(Int(Int32(truncatingIfNeeded: $1.int))) }
+            ),
         ]
         for (name, set) in fields {
             for extreme in Extreme.allCases {
@@ -210,13 +233,17 @@ final class DecoderFuzzTests: XCTestCase {
             "events":[{"timeUnixNano":0,"name":"e","droppedAttributesCount":0}],"status":{"code":0}}]}]}]}
             """#
         // Each field's own 0 is replaced in turn; the others keep a valid value.
-        let fields = ["droppedAttributesCount", "intValue", "doubleValue", "kind", "flags", "startTimeUnixNano",
-                      "endTimeUnixNano", "droppedEventsCount", "droppedLinksCount", "timeUnixNano", "code"]
-        let valid = template.replacingOccurrences(of: #""startTimeUnixNano":0,"endTimeUnixNano":0"#,
-                                                  with: #""startTimeUnixNano":NOW,"endTimeUnixNano":NOW"#)
+        let fields = [
+            "droppedAttributesCount", "intValue", "doubleValue", "kind", "flags", "startTimeUnixNano",
+            "endTimeUnixNano", "droppedEventsCount", "droppedLinksCount", "timeUnixNano", "code",
+        ]
+        let valid = template.replacingOccurrences(
+            of: #""startTimeUnixNano":0,"endTimeUnixNano":0"#,
+            with: #""startTimeUnixNano":NOW,"endTimeUnixNano":NOW"#)
         for field in fields {
             let base = field.hasSuffix("TimeUnixNano") && field != "timeUnixNano" ? template : valid
-            let prepared = field == "startTimeUnixNano"
+            let prepared =
+                field == "startTimeUnixNano"
                 ? base.replacingOccurrences(of: #""endTimeUnixNano":0"#, with: #""endTimeUnixNano":NOW"#)
                 : field == "endTimeUnixNano"
                     ? base.replacingOccurrences(of: #""startTimeUnixNano":0"#, with: #""startTimeUnixNano":NOW"#) : base
@@ -230,8 +257,10 @@ final class DecoderFuzzTests: XCTestCase {
             "start_time":NOW,"end_time":NOW,"attributes":{"i":0},"events":[{"name":"e","time":NOW,"attributes":{"j":0}}]}]}
             """#
         let withDuration = template.replacingOccurrences(of: #""end_time":NOW"#, with: #""duration_ms":0"#)
-        for (field, base) in [("start_time", template), ("end_time", template), ("time", template), ("i", template),
-                              ("j", template), ("duration_ms", withDuration)] {
+        for (field, base) in [
+            ("start_time", template), ("end_time", template), ("time", template), ("i", template),
+            ("j", template), ("duration_ms", withDuration),
+        ] {
             let prepared = base.replacingOccurrences(of: "\"\(field)\":NOW", with: "\"\(field)\":0")
             jsonExtremes(prepared, decode: { try NativeSpanDecoder.decode($0) }, fields: [field])
         }

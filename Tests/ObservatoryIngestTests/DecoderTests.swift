@@ -87,7 +87,9 @@ final class DecoderTests: XCTestCase {
         XCTAssertThrowsError(try OTLPJSONDecoder.decode(Data("{not json".utf8))) { error in
             XCTAssertEqual(error as? IngestError, .undecodable("the body is not valid OTLP JSON: malformed JSON"))
         }
-        XCTAssertThrowsError(try OTLPJSONDecoder.decode(Data(#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"kind":"WRONG"}]}]}]}"#.utf8))) { error in
+        XCTAssertThrowsError(
+            try OTLPJSONDecoder.decode(Data(#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"kind":"WRONG"}]}]}]}"#.utf8))
+        ) { error in
             XCTAssertTrue("\(error)".contains("resourceSpans[0].scopeSpans[0].spans[0].kind"), "\(error)")
         }
     }
@@ -119,7 +121,8 @@ final class DecoderTests: XCTestCase {
     }
 
     func testNativeFormatRejectsBadTimes() {
-        let json = #"{"spans":[{"trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"b7ad6b7169203331","start_time":"yesterday"}]}"#
+        let json =
+            #"{"spans":[{"trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"b7ad6b7169203331","start_time":"yesterday"}]}"#
         XCTAssertThrowsError(try NativeSpanDecoder.decode(Data(json.utf8))) { error in
             XCTAssertTrue("\(error)".contains("spans[0].start_time"), "\(error)")
         }
@@ -191,7 +194,8 @@ final class SpanTimeRangeTests: XCTestCase {
         XCTAssertNil(reason(span(start: now, end: now + hour)))
         XCTAssertNil(reason(span(start: 1, end: 2, eventAt: now + hour)))
         let end = reason(span(start: now, end: now + hour + 1))
-        XCTAssertEqual(end, "end time is more than 1 h ahead of the server's clock (latest accepted: 2026-11-25T11:00:00.000000Z)")
+        XCTAssertEqual(
+            end, "end time is more than 1 h ahead of the server's clock (latest accepted: 2026-11-25T11:00:00.000000Z)")
         XCTAssertTrue(reason(span(start: now + hour + 1, end: .max))?.hasPrefix("start time is more than 1 h ahead") == true)
         XCTAssertTrue(reason(span(start: now, end: now, eventAt: .max))?.hasPrefix("event #0 time is more than 1 h") == true)
         XCTAssertEqual(SpanTimeRange.latestAccepted(nowUnixNano: .max - 5), .max)
@@ -201,8 +205,10 @@ final class SpanTimeRangeTests: XCTestCase {
     /// are rejected one span at a time, through every decoder, with a message.
     func testExtremeTimesAreRejectedPerSpanByEveryDecoder() throws {
         let good = #"{"trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"b7ad6b7169203331","start_time":1,"end_time":2}"#
-        let native = #"{"spans":[\#(good),{"trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"b7ad6b7169203332","start_time":"2600-01-01T00:00:00Z","end_time":"2600-01-01T00:00:01Z"},{"trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"b7ad6b7169203333","start_time":1795600800000000000,"duration_ms":1e308}]}"#
-        let otlp = #"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","startTimeUnixNano":"1","endTimeUnixNano":"2"},{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203332","startTimeUnixNano":"1","endTimeUnixNano":"18446744073709551615"}]}]}]}"#
+        let native =
+            #"{"spans":[\#(good),{"trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"b7ad6b7169203332","start_time":"2600-01-01T00:00:00Z","end_time":"2600-01-01T00:00:01Z"},{"trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"b7ad6b7169203333","start_time":1795600800000000000,"duration_ms":1e308}]}"#
+        let otlp =
+            #"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","startTimeUnixNano":"1","endTimeUnixNano":"2"},{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203332","startTimeUnixNano":"1","endTimeUnixNano":"18446744073709551615"}]}]}]}"#
         var proto = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest()
         var scope = Opentelemetry_Proto_Trace_V1_ScopeSpans()
         for (index, end) in [UInt64(2), .max, 1 << 63].enumerated() {

@@ -22,20 +22,23 @@ final class IngestPipelineTests: XCTestCase {
     }
 
     private func export(_ spans: [SpanInput]) -> DecodedExport {
-        DecodedExport(origins: [SpanOrigin(resourceAttributes: [Attribute(key: "service.name", value: .string("svc"))], scopeName: nil)], spans: spans)
+        DecodedExport(
+            origins: [SpanOrigin(resourceAttributes: [Attribute(key: "service.name", value: .string("svc"))], scopeName: nil)],
+            spans: spans)
     }
 
     func testInvalidSpansAreRejectedOneByOne() {
-        let outcome = pipeline().process(export([
-            span(),
-            span(trace: Array(repeating: 1, count: 15)),
-            span(id: [1, 2, 3]),
-            span(trace: nil),
-            span(trace: Array(repeating: 0, count: 16)),
-            span(parent: [1]),
-            span(start: 0),
-            span(start: 5, end: 4),
-        ]))
+        let outcome = pipeline().process(
+            export([
+                span(),
+                span(trace: Array(repeating: 1, count: 15)),
+                span(id: [1, 2, 3]),
+                span(trace: nil),
+                span(trace: Array(repeating: 0, count: 16)),
+                span(parent: [1]),
+                span(start: 0),
+                span(start: 5, end: 4),
+            ]))
         XCTAssertEqual(outcome.records.count, 1)
         XCTAssertEqual(outcome.rejected, 7)
         XCTAssertEqual(outcome.rejectionReasons.count, 5)
@@ -100,7 +103,9 @@ final class IngestPipelineTests: XCTestCase {
         let outcome = pipeline(sampleRate: 0.5).process(export(spans))
         XCTAssertEqual(outcome.records.count + outcome.droppedBySampling, 600)
         XCTAssertEqual(outcome.rejected, 0)
-        let perTrace = Dictionary(grouping: outcome.records, by: { (record: SpanRecord) in record.traceID }).mapValues { $0.count }
+        let perTrace = Dictionary(grouping: outcome.records, by: { (record: SpanRecord) in record.traceID }).mapValues {
+            $0.count
+        }
         XCTAssertTrue(perTrace.values.allSatisfy { $0 == 3 })
         XCTAssertGreaterThan(outcome.droppedBySampling, 0)
     }
@@ -109,16 +114,23 @@ final class IngestPipelineTests: XCTestCase {
         let policy = pipeline(exclude: ["/health", "/static/.*"])
         let health = Array(repeating: UInt8(7), count: 16)
         let mcp = Array(repeating: UInt8(8), count: 16)
-        let outcome = policy.process(export([
-            span(trace: health, kind: .server, attributes: [Attribute(key: "url.path", value: .string("/health"))]),
-            span(trace: health, id: [0, 0, 0, 0, 0, 0, 0, 2]),
-            span(trace: mcp, kind: .server, attributes: [Attribute(key: "url.path", value: .string("/mcp"))]),
-            span(trace: Array(repeating: UInt8(9), count: 16), kind: .server, attributes: [Attribute(key: "http.target", value: .string("/static/app.js?v=1"))]),
-            // Whole match only: /healthz is not /health.
-            span(trace: Array(repeating: UInt8(10), count: 16), kind: .server, attributes: [Attribute(key: "url.path", value: .string("/healthz"))]),
-        ]))
+        let outcome = policy.process(
+            export([
+                span(trace: health, kind: .server, attributes: [Attribute(key: "url.path", value: .string("/health"))]),
+                span(trace: health, id: [0, 0, 0, 0, 0, 0, 0, 2]),
+                span(trace: mcp, kind: .server, attributes: [Attribute(key: "url.path", value: .string("/mcp"))]),
+                span(
+                    trace: Array(repeating: UInt8(9), count: 16), kind: .server,
+                    attributes: [Attribute(key: "http.target", value: .string("/static/app.js?v=1"))]),
+                // Whole match only: /healthz is not /health.
+                span(
+                    trace: Array(repeating: UInt8(10), count: 16), kind: .server,
+                    attributes: [Attribute(key: "url.path", value: .string("/healthz"))]),
+            ]))
         XCTAssertEqual(outcome.droppedByExclusion, 3)
-        XCTAssertEqual(Set(outcome.records.map { $0.traceID.hex }), [TraceID(bytes: mcp)!.hex, TraceID(bytes: Array(repeating: UInt8(10), count: 16))!.hex])
+        XCTAssertEqual(
+            Set(outcome.records.map { $0.traceID.hex }),
+            [TraceID(bytes: mcp)!.hex, TraceID(bytes: Array(repeating: UInt8(10), count: 16))!.hex])
         // A later export with more spans of the excluded trace drops them too.
         let later = policy.process(export([span(trace: health, id: [0, 0, 0, 0, 0, 0, 0, 3])]))
         XCTAssertEqual(later.droppedByExclusion, 1)
@@ -141,20 +153,27 @@ final class IngestPipelineTests: XCTestCase {
         let long = String(repeating: "k", count: 4_096)
         var inEvent = span(id: [0, 0, 0, 0, 0, 0, 0, 3])
         inEvent.events = [EventInput(name: "e", timeUnixNano: 1_500, attributes: [Attribute(key: long, value: .int(1))])]
-        let outcome = pipeline().process(export([
-            span(id: [0, 0, 0, 0, 0, 0, 0, 1], attributes: [Attribute(key: long, value: .string("v"))]),
-            span(id: [0, 0, 0, 0, 0, 0, 0, 2], attributes: [Attribute(key: "m", value: .map([Attribute(key: long, value: .bool(true))]))]),
-            inEvent,
-            span(id: [0, 0, 0, 0, 0, 0, 0, 4], attributes: [Attribute(key: String(repeating: "k", count: 1_024), value: .string("v"))]),
-        ]))
+        let outcome = pipeline().process(
+            export([
+                span(id: [0, 0, 0, 0, 0, 0, 0, 1], attributes: [Attribute(key: long, value: .string("v"))]),
+                span(
+                    id: [0, 0, 0, 0, 0, 0, 0, 2],
+                    attributes: [Attribute(key: "m", value: .map([Attribute(key: long, value: .bool(true))]))]),
+                inEvent,
+                span(
+                    id: [0, 0, 0, 0, 0, 0, 0, 4],
+                    attributes: [Attribute(key: String(repeating: "k", count: 1_024), value: .string("v"))]),
+            ]))
         XCTAssertEqual(outcome.rejected, 3)
         XCTAssertEqual(outcome.records.map { $0.spanID }, [SpanID(4)])
-        XCTAssertEqual(outcome.rejectionReasons.first, #"span #0 "s": an attribute key of 4096 bytes exceeds the limit of 1024 bytes"#)
+        XCTAssertEqual(
+            outcome.rejectionReasons.first, #"span #0 "s": an attribute key of 4096 bytes exceeds the limit of 1024 bytes"#)
     }
 
     func testOverlongResourceKeyRejectsItsSpans() {
         let resource = [Attribute(key: String(repeating: "r", count: 2_000), value: .string("x"))]
-        let outcome = pipeline().process(DecodedExport(origins: [SpanOrigin(resourceAttributes: resource, scopeName: nil)], spans: [span()]))
+        let outcome = pipeline().process(
+            DecodedExport(origins: [SpanOrigin(resourceAttributes: resource, scopeName: nil)], spans: [span()]))
         XCTAssertEqual(outcome.rejected, 1)
         XCTAssertTrue(outcome.records.isEmpty)
     }
@@ -171,7 +190,8 @@ final class IngestPipelineTests: XCTestCase {
         let outcome = pipeline().process(DecodedExport(origins: origins, spans: [span(), second]))
         XCTAssertEqual(outcome.rejected, 1)
         XCTAssertEqual(outcome.records.map { $0.spanID }, [SpanID(2)])
-        XCTAssertTrue(outcome.rejectionReasons.first?.contains("exceed the limit of 131072 bytes") ?? false, "\(outcome.rejectionReasons)")
+        XCTAssertTrue(
+            outcome.rejectionReasons.first?.contains("exceed the limit of 131072 bytes") ?? false, "\(outcome.rejectionReasons)")
     }
 
     func testExportExpandingPastTheLimitStoresNothing() {
@@ -181,12 +201,14 @@ final class IngestPipelineTests: XCTestCase {
         let limited = IngestPipeline(
             policy: TracePolicy(sampleRate: 1, excludePaths: []), redactor: Redactor(maxValueLength: 8192), eventsEnabled: true,
             maxExpandedBytes: 1_000_000)
-        let outcome = limited.process(DecodedExport(origins: [SpanOrigin(resourceAttributes: resource, scopeName: nil)], spans: spans))
+        let outcome = limited.process(
+            DecodedExport(origins: [SpanOrigin(resourceAttributes: resource, scopeName: nil)], spans: spans))
         XCTAssertEqual(outcome.expandedLimitExceeded, 1_000_000)
         XCTAssertTrue(outcome.records.isEmpty)
         XCTAssertTrue(outcome.expandedLimitMessage?.contains("more than 1000000 bytes") ?? false)
         // Nine spans fit.
-        let fits = limited.process(DecodedExport(origins: [SpanOrigin(resourceAttributes: resource, scopeName: nil)], spans: Array(spans.prefix(9))))
+        let fits = limited.process(
+            DecodedExport(origins: [SpanOrigin(resourceAttributes: resource, scopeName: nil)], spans: Array(spans.prefix(9))))
         XCTAssertNil(fits.expandedLimitExceeded)
         XCTAssertEqual(fits.records.count, 9)
     }

@@ -59,7 +59,9 @@ final class ProtobufDecoderTests: XCTestCase {
         var link = Opentelemetry_Proto_Trace_V1_Span.Link()
         link.traceID = Data(repeating: 1, count: 16)
         span.links = [link]
-        func keyValue(_ key: String, _ set: (inout Opentelemetry_Proto_Common_V1_AnyValue) -> Void) -> Opentelemetry_Proto_Common_V1_KeyValue {
+        func keyValue(_ key: String, _ set: (inout Opentelemetry_Proto_Common_V1_AnyValue) -> Void)
+            -> Opentelemetry_Proto_Common_V1_KeyValue
+        {
             var entry = Opentelemetry_Proto_Common_V1_KeyValue()
             entry.key = key
             set(&entry.value)
@@ -70,7 +72,8 @@ final class ProtobufDecoderTests: XCTestCase {
         var array = Opentelemetry_Proto_Common_V1_ArrayValue()
         array.values = [Opentelemetry_Proto_Common_V1_AnyValue.with { $0.doubleValue = 2.5 }, .with { $0.boolValue = true }]
         span.attributes = [
-            keyValue("s") { $0.stringValue = "é😀" }, keyValue("b") { $0.boolValue = true }, keyValue("i") { $0.intValue = Int64.min },
+            keyValue("s") { $0.stringValue = "é😀" }, keyValue("b") { $0.boolValue = true },
+            keyValue("i") { $0.intValue = Int64.min },
             keyValue("d") { $0.doubleValue = -0.125 }, keyValue("raw") { $0.bytesValue = Data([0, 255]) },
             keyValue("a") { $0.arrayValue = array }, keyValue("m") { $0.kvlistValue = nested }, keyValue("empty") { _ in },
         ]
@@ -109,7 +112,8 @@ final class ProtobufDecoderTests: XCTestCase {
         XCTAssertThrowsError(try OTLPProtobufDecoder.decode(Data([0x0A, 0x05, 0x01]))) { error in
             XCTAssertEqual(
                 error as? IngestError,
-                .undecodable("the body is not a valid OTLP ExportTraceServiceRequest protobuf (length 5 runs past the end at byte 2)"))
+                .undecodable(
+                    "the body is not a valid OTLP ExportTraceServiceRequest protobuf (length 5 runs past the end at byte 2)"))
         }
         // A string that is not UTF-8: span name field (5) inside a span (field 2 of ScopeSpans).
         let badName: [UInt8] = [0x0A, 0x08, 0x12, 0x06, 0x12, 0x04, 0x2A, 0x02, 0xC3, 0x28]

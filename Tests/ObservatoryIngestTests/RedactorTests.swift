@@ -35,13 +35,23 @@ final class RedactorTests: XCTestCase {
     }
 
     func testNestedMapsAreRedacted() {
-        let value = stored("headers", .map([Attribute(key: "authorization", value: .string("Bearer x")), Attribute(key: "accept", value: .string("json"))]))
-        XCTAssertEqual(value, .map([Attribute(key: "authorization", value: .string(Redactor.marker)), Attribute(key: "accept", value: .string("json"))]))
+        let value = stored(
+            "headers",
+            .map([Attribute(key: "authorization", value: .string("Bearer x")), Attribute(key: "accept", value: .string("json"))]))
+        XCTAssertEqual(
+            value,
+            .map([
+                Attribute(key: "authorization", value: .string(Redactor.marker)),
+                Attribute(key: "accept", value: .string("json")),
+            ]))
     }
 
     func testSQLLiteralsRemoved() {
         let cases: [(String, String)] = [
-            ("SELECT * FROM orders WHERE customer_id = 4711 AND status = 'open'", "SELECT * FROM orders WHERE customer_id = ? AND status = ?"),
+            (
+                "SELECT * FROM orders WHERE customer_id = 4711 AND status = 'open'",
+                "SELECT * FROM orders WHERE customer_id = ? AND status = ?"
+            ),
             ("INSERT INTO t (a, b) VALUES ('it''s', -3.5e10)", "INSERT INTO t (a, b) VALUES (?, -?)"),
             ("SELECT $1, $2 FROM t2 WHERE x = E'\\n'", "SELECT $1, $2 FROM t2 WHERE x = ?"),
             ("SELECT $$secret body$$, $tag$x$tag$", "SELECT ?, ?"),
@@ -62,7 +72,9 @@ final class RedactorTests: XCTestCase {
         XCTAssertEqual(
             stored("db.connection_string", .string("host=db user=app password=hunter2 dbname=x")),
             .string("host=db user=app password=[REDACTED] dbname=x"))
-        XCTAssertEqual(stored("exception.message", .string("login failed for token=abc; retry")), .string("login failed for token=[REDACTED]; retry"))
+        XCTAssertEqual(
+            stored("exception.message", .string("login failed for token=abc; retry")),
+            .string("login failed for token=[REDACTED]; retry"))
         XCTAssertEqual(
             stored("note", .string("a postgres://u:one@h1/x and redis://v:two@h2/y")),
             .string("a postgres://u:[REDACTED]@h1/x and redis://v:[REDACTED]@h2/y"))
@@ -101,8 +113,14 @@ final class RedactorTests: XCTestCase {
     func testSecretQueryParameters() {
         let cases: [(String, String)] = [
             ("https://maps.example.com/api?key=AIzaSy123&q=paris", "https://maps.example.com/api?key=[REDACTED]&q=paris"),
-            ("https://acct.blob.core.windows.net/c/b?sv=2024&sig=abc%2Bdef&se=1", "https://acct.blob.core.windows.net/c/b?sv=2024&sig=[REDACTED]&se=1"),
-            ("https://app.example.com/callback?code=oauth-code-1&state=s", "https://app.example.com/callback?code=[REDACTED]&state=s"),
+            (
+                "https://acct.blob.core.windows.net/c/b?sv=2024&sig=abc%2Bdef&se=1",
+                "https://acct.blob.core.windows.net/c/b?sv=2024&sig=[REDACTED]&se=1"
+            ),
+            (
+                "https://app.example.com/callback?code=oauth-code-1&state=s",
+                "https://app.example.com/callback?code=[REDACTED]&state=s"
+            ),
             ("https://h/x?api%5Fkey=abc&page=2", "https://h/x?api%5Fkey=[REDACTED]&page=2"),
             ("https://h/x?API%5fKEY=abc", "https://h/x?API%5fKEY=[REDACTED]"),
             ("https://h/x?access%5Ftoken=abc", "https://h/x?access%5Ftoken=[REDACTED]"),
@@ -166,18 +184,25 @@ final class RedactorTests: XCTestCase {
             .string("SELECT `name` FROM t WHERE x = ? \nLIMIT ?"))
         // The older attribute name says the same.
         XCTAssertEqual(
-            redactor.redact([Attribute(key: "db.system", value: .string("mysql")), Attribute(key: "db.statement", value: .string(#"SELECT "x""#))])[1].value,
+            redactor.redact([
+                Attribute(key: "db.system", value: .string("mysql")),
+                Attribute(key: "db.statement", value: .string(#"SELECT "x""#)),
+            ])[1].value,
             .string("SELECT ?"))
         // PostgreSQL's double quotes name a column; they stay.
-        XCTAssertEqual(storedStatement(#"SELECT "Col 1" FROM t WHERE a = 'x'"#, system: "postgresql"), .string(#"SELECT "Col 1" FROM t WHERE a = ?"#))
+        XCTAssertEqual(
+            storedStatement(#"SELECT "Col 1" FROM t WHERE a = 'x'"#, system: "postgresql"),
+            .string(#"SELECT "Col 1" FROM t WHERE a = ?"#))
         // Without a system the statement could be MySQL's: the quoted text goes.
-        XCTAssertEqual(storedStatement(#"SELECT * FROM t WHERE pw = "hunter2""#, system: nil), .string("SELECT * FROM t WHERE pw = ?"))
+        XCTAssertEqual(
+            storedStatement(#"SELECT * FROM t WHERE pw = "hunter2""#, system: nil), .string("SELECT * FROM t WHERE pw = ?"))
     }
 
     func testSQLUnderOtherKeys() {
         for key in ["db.query.summary", "sql.query"] {
-            XCTAssertEqual(storedStatement("SELECT * FROM t WHERE pw = 'hunter2' AND id = 42", key: key, system: "postgresql"),
-                           .string("SELECT * FROM t WHERE pw = ? AND id = ?"), key)
+            XCTAssertEqual(
+                storedStatement("SELECT * FROM t WHERE pw = 'hunter2' AND id = 42", key: key, system: "postgresql"),
+                .string("SELECT * FROM t WHERE pw = ? AND id = ?"), key)
         }
     }
 
@@ -222,15 +247,18 @@ final class RedactorTests: XCTestCase {
         input: (Int) -> String, operation: (String) -> Void
     ) {
         func cpuSeconds(_ text: String) -> Double {
-            var start = timespec(), end = timespec()
+            var start = timespec()
+            var end = timespec()
             clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start)
             operation(text)
             clock_gettime(CLOCK_THREAD_CPUTIME_ID, &end)
             return Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) / 1e9
         }
-        let short = input(units), long = input(units * 8)
+        let short = input(units)
+        let long = input(units * 8)
         _ = cpuSeconds(short)  // warm-up
-        var shortTime = Double.infinity, longTime = Double.infinity
+        var shortTime = Double.infinity
+        var longTime = Double.infinity
         for _ in 0..<5 {
             shortTime = min(shortTime, cpuSeconds(short))
             let elapsed = cpuSeconds(long)
@@ -258,9 +286,13 @@ final class RedactorTests: XCTestCase {
             assertLinear(label, input: input) { _ = redactor.cleanText($0) }
         }
         // And ordinary text.
-        assertLinear("query string", input: { units in
-            "GET https://api.example.com/v1/items?" + (0..<units / 4).map { "p\($0)=value\($0)&token=t\($0)" }.joined(separator: "&")
-        }) { _ = redactor.cleanText($0) }
+        assertLinear(
+            "query string",
+            input: { units in
+                "GET https://api.example.com/v1/items?"
+                    + (0..<units / 4).map { "p\($0)=value\($0)&token=t\($0)" }.joined(separator: "&")
+            }
+        ) { _ = redactor.cleanText($0) }
     }
 
     func testKeySplittingIsLinear() {
@@ -272,12 +304,20 @@ final class RedactorTests: XCTestCase {
         assertLinear("one long word", input: { String(repeating: "a", count: $0 * 4) }) { _ = Redactor.isSecret(key: unique($0)) }
         assertLinear("camel humps", input: { String(repeating: "aB", count: $0 * 2) }) { _ = Redactor.isSecret(key: unique($0)) }
         assertLinear("many words", input: { String(repeating: "api.", count: $0) }) { _ = Redactor.isSecret(key: unique($0)) }
-        assertLinear("non-ASCII capitals", input: { String(repeating: "É", count: $0 * 2) }) { _ = Redactor.isSecret(key: unique($0)) }
+        assertLinear("non-ASCII capitals", input: { String(repeating: "É", count: $0 * 2) }) {
+            _ = Redactor.isSecret(key: unique($0))
+        }
     }
 
     func testSQLStrippingIsLinear() {
         let hostile: [(String, (Int) -> String)] = [
-            ("a long dollar tag", { "$" + String(repeating: "a", count: $0 * 2) + "$" + String(repeating: "$" + String(repeating: "a", count: 64), count: $0 / 32) }),
+            (
+                "a long dollar tag",
+                {
+                    "$" + String(repeating: "a", count: $0 * 2) + "$"
+                        + String(repeating: "$" + String(repeating: "a", count: 64), count: $0 / 32)
+                }
+            ),
             ("dollar signs", { String(repeating: "$a", count: $0 * 2) }),
             ("open quotes", { String(repeating: "'", count: $0 * 4) }),
             ("double quotes", { String(repeating: "\"", count: $0 * 4) }),

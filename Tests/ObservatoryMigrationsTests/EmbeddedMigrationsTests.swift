@@ -29,7 +29,8 @@ final class EmbeddedMigrationsTests: XCTestCase {
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: empty) }
         XCTAssertThrowsError(try MigrationSource.load(override: empty.path)) { error in
-            XCTAssertTrue("\(error)".contains("OBSERVABILITY_MIGRATIONS_DIR \(empty.path) holds no NNNN_name.sql files"), "\(error)")
+            XCTAssertTrue(
+                "\(error)".contains("OBSERVABILITY_MIGRATIONS_DIR \(empty.path) holds no NNNN_name.sql files"), "\(error)")
         }
     }
 

@@ -22,7 +22,8 @@ final class SQLSummaryTests: XCTestCase {
         let spaced = SQLSummary("SELECT * FROM observability.apply_retention ($1, $2)")
         XCTAssertEqual(spaced.function, "observability.apply_retention")
 
-        let cte = SQLSummary("WITH totals AS MATERIALIZED (SELECT bucket FROM observability.metrics_minute) SELECT g.bucket FROM totals")
+        let cte = SQLSummary(
+            "WITH totals AS MATERIALIZED (SELECT bucket FROM observability.metrics_minute) SELECT g.bucket FROM totals")
         XCTAssertEqual(cte.operation, "SELECT")
         XCTAssertEqual(cte.collection, "observability.metrics_minute")
 

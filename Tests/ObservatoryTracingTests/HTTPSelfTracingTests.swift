@@ -122,8 +122,11 @@ final class HTTPSelfTracingTests: XCTestCase {
             }
         }
         let invalid = try XCTUnwrap(spans.first { $0.attribute("http.response.status_code") == .int(400) })
-        XCTAssertEqual(invalid.attribute("url.query"), .string("q=" + String(long.prefix(254)) + "…[cut \(2 + 8_000 - 256) bytes]"))
-        XCTAssertEqual(invalid.attribute("user_agent.original"), .string("EVIL" + String(long.prefix(252)) + "…[cut \(4 + 8_000 - 256) bytes]"))
+        XCTAssertEqual(
+            invalid.attribute("url.query"), .string("q=" + String(long.prefix(254)) + "…[cut \(2 + 8_000 - 256) bytes]"))
+        XCTAssertEqual(
+            invalid.attribute("user_agent.original"),
+            .string("EVIL" + String(long.prefix(252)) + "…[cut \(4 + 8_000 - 256) bytes]"))
         XCTAssertEqual(invalid.attribute("url.path"), .string("/invalid"), "a short value stays whole")
     }
 

@@ -116,8 +116,10 @@ final class DashboardQueryTests: XCTestCase {
     /// Every numeric query parameter with the numeric extremes: a value or a 400, and
     /// whatever is accepted renders (the filter summary formats `min_ms`).
     func testNumericParametersWithExtremes() {
-        let extremes = ["0", "-0", "9223372036854775807", "18446744073709551615", "-9223372036854775809", "NaN", "nan",
-                        "inf", "Infinity", "-Infinity", "1e308", "1e309", "-1e308", "1e22", "4.9e-324", "0x10", " 1"]
+        let extremes = [
+            "0", "-0", "9223372036854775807", "18446744073709551615", "-9223372036854775809", "NaN", "nan",
+            "inf", "Infinity", "-Infinity", "1e308", "1e309", "-1e308", "1e22", "4.9e-324", "0x10", " 1",
+        ]
         for value in extremes {
             for name in ["min_ms", "limit", "page"] {
                 if let query = try? TraceListQuery([name: value]) {

@@ -7,7 +7,9 @@ import XCTest
 /// Tree order and the critical path, on hand-made traces whose answer is known.
 final class SpanTreeTests: XCTestCase {
     /// A span from `start` to `end` milliseconds after a fixed origin.
-    static func span(_ id: String, parent: String? = nil, _ start: Double, _ end: Double, operation: String = "internal") -> StoredSpan {
+    static func span(_ id: String, parent: String? = nil, _ start: Double, _ end: Double, operation: String = "internal")
+        -> StoredSpan
+    {
         let origin = Date(timeIntervalSince1970: 1_700_000_000)
         return StoredSpan(
             spanID: id, parentSpanID: parent, name: id, kind: "internal", operation: operation, target: nil,
@@ -59,7 +61,8 @@ final class SpanTreeTests: XCTestCase {
     func testTreeOrderDepthAndSeveralRoots() {
         let spans = [
             Self.span("r1", 0, 50), Self.span("r2", 5, 60), Self.span("c1", parent: "r1", 1, 10),
-            Self.span("c2", parent: "r1", 2, 20), Self.span("g", parent: "c1", 3, 4), Self.span("orphan", parent: "missing", 6, 7),
+            Self.span("c2", parent: "r1", 2, 20), Self.span("g", parent: "c1", 3, 4),
+            Self.span("orphan", parent: "missing", 6, 7),
         ]
         let tree = SpanTree(spans)
         XCTAssertEqual(tree.order.map { spans[$0].spanID }, ["r1", "c1", "g", "c2", "r2", "orphan"])
@@ -69,7 +72,9 @@ final class SpanTreeTests: XCTestCase {
     }
 
     func testCyclesAreCutAndEverySpanPlacedOnce() {
-        let spans = [Self.span("a", parent: "b", 0, 10), Self.span("b", parent: "a", 1, 5), Self.span("self", parent: "self", 2, 3)]
+        let spans = [
+            Self.span("a", parent: "b", 0, 10), Self.span("b", parent: "a", 1, 5), Self.span("self", parent: "self", 2, 3),
+        ]
         let tree = SpanTree(spans)
         XCTAssertEqual(tree.order.count, 3)
         XCTAssertEqual(Set(tree.order), [0, 1, 2])
@@ -178,7 +183,8 @@ final class SpanTreeTests: XCTestCase {
 
     static func summary(_ spans: [StoredSpan]) -> TraceSummary {
         TraceSummary(
-            traceID: String(repeating: "ab", count: 16), rootName: spans[0].name, serviceName: "svc", startTime: spans[0].startTime,
+            traceID: String(repeating: "ab", count: 16), rootName: spans[0].name, serviceName: "svc",
+            startTime: spans[0].startTime,
             endTime: spans[0].endTime, durationMs: spans[0].durationMs, spanCount: spans.count, errorCount: 0, status: "ok",
             firstError: nil)
     }

@@ -72,7 +72,8 @@ final class TracePageTests: XCTestCase {
             spans.append(Trees.span("c\(child)", parent: "root", base, base + 1_000))
             for grandchild in 0..<100 {
                 var span = Trees.span(
-                    "g\(child)-\(grandchild)", parent: "c\(child)", base + Double(grandchild) * 10, base + Double(grandchild) * 10 + 5)
+                    "g\(child)-\(grandchild)", parent: "c\(child)", base + Double(grandchild) * 10,
+                    base + Double(grandchild) * 10 + 5)
                 if grandchild % 7 == 0 { span.status = "error" }
                 spans.append(span)
             }
@@ -132,7 +133,10 @@ final class TracePageTests: XCTestCase {
         XCTAssertNil(view.previousPageURL)
         XCTAssertEqual(view.nextPageURL, "/admin/observability/traces/\(String(repeating: "ab", count: 16))?page=2#span-table")
         let notice = try XCTUnwrap(view.drawingNotice)
-        XCTAssertTrue(notice.hasPrefix("This trace has 50,001 spans; the timeline and the flame graph draw \(TracePageLimits.siblingsDrawn + 1) of them."), notice)
+        XCTAssertTrue(
+            notice.hasPrefix(
+                "This trace has 50,001 spans; the timeline and the flame graph draw \(TracePageLimits.siblingsDrawn + 1) of them."
+            ), notice)
         XCTAssertTrue(notice.contains("The span table lists every span."), notice)
 
         let data = try Self.data(view)
@@ -162,8 +166,10 @@ final class TracePageTests: XCTestCase {
         XCTAssertNotNil(last.previousPageURL)
         let past = try Self.page(spans, page: pages + 1)
         XCTAssertEqual(Self.tableRowIDs(past), [])
-        XCTAssertEqual(past.tableNotice, "Page \(pages + 1) is past the end: this trace's 1,201 spans fill \(pages) pages of \(perPage).")
-        XCTAssertEqual(past.previousPageURL, "/admin/observability/traces/\(String(repeating: "ab", count: 16))?page=\(pages)#span-table")
+        XCTAssertEqual(
+            past.tableNotice, "Page \(pages + 1) is past the end: this trace's 1,201 spans fill \(pages) pages of \(perPage).")
+        XCTAssertEqual(
+            past.previousPageURL, "/admin/observability/traces/\(String(repeating: "ab", count: 16))?page=\(pages)#span-table")
         XCTAssertEqual(try Self.data(past)["table_page"] as? Int, pages + 1)
     }
 

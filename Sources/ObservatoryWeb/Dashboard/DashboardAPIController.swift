@@ -1,7 +1,7 @@
-import ObservatoryConfiguration
 import Foundation
 import Hummingbird
 import Logging
+import ObservatoryConfiguration
 import ObservatoryStore
 
 /// The JSON twins of the dashboard pages under /api/v1: the same filters, the same data
@@ -20,7 +20,9 @@ public struct DashboardAPIController: Sendable {
         self.logger = logger
     }
 
-    static func metricsOff() -> Response { error(.notFound, "metrics are turned off on this server (\(ObservatoryConfiguration.key(for: \.metricsEnabled))=false)") }
+    static func metricsOff() -> Response {
+        error(.notFound, "metrics are turned off on this server (\(ObservatoryConfiguration.key(for: \.metricsEnabled))=false)")
+    }
 
     /// The routes, under `group` (the /api/v1 read group, which carries the Basic auth
     /// middleware when credentials are configured).

@@ -1,7 +1,7 @@
-import ObservatoryConfiguration
 import Foundation
 import Hummingbird
 import Logging
+import ObservatoryConfiguration
 import ObservatoryStore
 
 /// The admin pages under /admin/observability, server-rendered, with the HTML fragments
@@ -68,7 +68,8 @@ public struct DashboardController: Sendable {
         return await answer(title: "Summary") {
             let query = try MetricsQuery(request.queryDictionary, defaultLimit: 10)
             let payload = try await data.summary(query)
-            let view = try SummaryView(query: query, payload: payload, chrome: chrome("Summary", active: \.navSummary), now: data.now())
+            let view = try SummaryView(
+                query: query, payload: payload, chrome: chrome("Summary", active: \.navSummary), now: data.now())
             return renderer.html(fragment ? "summary_body" : "summary", view)
         }
     }
@@ -94,7 +95,8 @@ public struct DashboardController: Sendable {
         await answer(title: "Traces") {
             let query = try TraceListQuery(request.queryDictionary)
             let payload = try await data.traceList(query)
-            return renderer.html("traces", TraceListView(query: query, payload: payload, chrome: chrome("Traces", active: \.navTraces)))
+            return renderer.html(
+                "traces", TraceListView(query: query, payload: payload, chrome: chrome("Traces", active: \.navTraces)))
         }
     }
 
@@ -107,7 +109,9 @@ public struct DashboardController: Sendable {
             guard let payload = try await data.trace(traceID) else {
                 return message(
                     .notFound, title: "Trace not found",
-                    text: "No trace with id \(traceID.hex) is stored. It may not have arrived yet, may have been sampled out, or may be older than the retention period.")
+                    text:
+                        "No trace with id \(traceID.hex) is stored. It may not have arrived yet, may have been sampled out, or may be older than the retention period."
+                )
             }
             let chrome = chrome("Trace \(traceID.hex)", active: \.navTraces)
             let view = try await TraceWork.run { try TraceView(payload: payload, chrome: chrome, query: query) }
@@ -122,7 +126,9 @@ public struct DashboardController: Sendable {
             return try await body()
         } catch {
             let failure = requestFailure(error)
-            if failure.isServerSide { logger.error("dashboard page failed", metadata: ["page": "\(title)", "error": "\(error)"]) }
+            if failure.isServerSide {
+                logger.error("dashboard page failed", metadata: ["page": "\(title)", "error": "\(error)"])
+            }
             var response = page(for: failure)
             if let seconds = failure.retryAfterSeconds { response.headers[.retryAfter] = String(seconds) }
             return response
@@ -150,6 +156,7 @@ public struct DashboardController: Sendable {
     }
 
     func message(_ status: HTTPResponse.Status, title: String, text: String) -> Response {
-        renderer.html("message", MessageView(chrome: chrome(title), heading: title, text: text, status: status.code), status: status)
+        renderer.html(
+            "message", MessageView(chrome: chrome(title), heading: title, text: text, status: status.code), status: status)
     }
 }

@@ -124,7 +124,8 @@ struct DashboardData: Sendable {
             window: window,
             total: try await metrics.aggregate(window: window, operation: nil),
             topErrors: try await metrics.errorProne(window: window, operation: nil, limit: query.limit),
-            failedTraces: try await traces.list(TraceFilter(since: since, status: .error, limit: query.limit)).prefix(query.limit).map { $0 },
+            failedTraces: try await traces.list(TraceFilter(since: since, status: .error, limit: query.limit)).prefix(query.limit)
+                .map { $0 },
             recentTraces: try await traces.list(TraceFilter(since: since, limit: query.limit)).prefix(query.limit).map { $0 },
             series: try await metrics.series(window: window, now: now()),
             freshness: try await metrics.freshness())

@@ -93,7 +93,8 @@ enum ScriptJSON {
             case UInt8(ascii: ">"): escaped.append(contentsOf: Array(#"\u003e"#.utf8))
             case UInt8(ascii: "&"): escaped.append(contentsOf: Array(#"\u0026"#.utf8))
             // U+2028 and U+2029 are E2 80 A8 and E2 80 A9 in UTF-8.
-            case 0xE2 where index + 2 < json.endIndex && json[index + 1] == 0x80 && (json[index + 2] == 0xA8 || json[index + 2] == 0xA9):
+            case 0xE2
+            where index + 2 < json.endIndex && json[index + 1] == 0x80 && (json[index + 2] == 0xA8 || json[index + 2] == 0xA9):
                 escaped.append(contentsOf: Array((json[index + 2] == 0xA8 ? #"\u2028"# : #"\u2029"#).utf8))
                 index += 2
             default: escaped.append(byte)

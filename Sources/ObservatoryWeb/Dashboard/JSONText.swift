@@ -66,7 +66,9 @@ struct JSONText {
     mutating func number(_ value: Double) {
         separate()
         // Durations and offsets are finite; anything else would not be JSON.
-        bytes.append(contentsOf: (value.isFinite ? (value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)) : "null").utf8)
+        bytes.append(
+            contentsOf: (value.isFinite
+                ? (value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)) : "null").utf8)
         needsComma = true
     }
 
@@ -96,6 +98,9 @@ struct JSONText {
 
     private mutating func unicodeEscape(_ code: UInt16) {
         let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        bytes.append(contentsOf: [92, UInt8(ascii: "u"), hex[Int(code >> 12)], hex[Int(code >> 8 & 0xF)], hex[Int(code >> 4 & 0xF)], hex[Int(code & 0xF)]])
+        bytes.append(contentsOf: [
+            92, UInt8(ascii: "u"), hex[Int(code >> 12)], hex[Int(code >> 8 & 0xF)], hex[Int(code >> 4 & 0xF)],
+            hex[Int(code & 0xF)],
+        ])
     }
 }

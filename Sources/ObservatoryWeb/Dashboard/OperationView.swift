@@ -98,7 +98,9 @@ struct OperationView: Sendable {
         chartJSON = try ScriptJSON.encode(
             Charts(
                 rows: payload.rows.map {
-                    .init(name: name($0), count: $0.requestCount, avg_ms: $0.avgMs, p99_ms: $0.p99Ms, error_pct: $0.errorPct, health: $0.health)
+                    .init(
+                        name: name($0), count: $0.requestCount, avg_ms: $0.avgMs, p99_ms: $0.p99Ms, error_pct: $0.errorPct,
+                        health: $0.health)
                 },
                 top_errors: payload.topErrors.map {
                     .init(name: name($0), error_pct: $0.errorPct, error_count: $0.errorCount, health: $0.health)

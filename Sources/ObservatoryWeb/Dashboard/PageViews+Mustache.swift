@@ -153,15 +153,12 @@ extension TraceListView: MustacheFields {
     ]
 }
 
-
 extension TraceView.Field: MustacheFields {
     nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
         "key": \.key,
         "value": \.value,
     ]
 }
-
-
 
 extension DashboardController.MessageView: MustacheFields {
     nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [

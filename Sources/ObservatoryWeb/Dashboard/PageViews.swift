@@ -146,7 +146,9 @@ struct TraceRowView: Sendable {
 
 /// The window and limit selectors of the metric pages.
 func windowOptions(_ selected: MetricWindow) -> [Option] {
-    let labels: [MetricWindow: String] = [.hour: "Last hour", .day: "Last 24 hours", .week: "Last 7 days", .month: "Last 30 days"]
+    let labels: [MetricWindow: String] = [
+        .hour: "Last hour", .day: "Last 24 hours", .week: "Last 7 days", .month: "Last 30 days",
+    ]
     return MetricWindow.allCases.map { Option(value: $0.rawValue, label: labels[$0] ?? $0.rawValue, selected: $0 == selected) }
 }
 
@@ -161,5 +163,6 @@ func freshnessLine(_ freshness: WindowFreshness?, now: Date) -> String {
     }
     let every = Int(freshness.refreshEverySeconds)
     let cadence = every % 3_600 == 0 ? "\(every / 3_600) h" : every % 60 == 0 ? "\(every / 60) min" : "\(every) s"
-    return "Figures computed at \(Format.time(at)) (\(Format.age(at, now: now))); the \(freshness.window) window is refreshed every \(cadence)."
+    return
+        "Figures computed at \(Format.time(at)) (\(Format.age(at, now: now))); the \(freshness.window) window is refreshed every \(cadence)."
 }

@@ -78,7 +78,9 @@ struct SpanTree {
         let order = Array(spans.indices)
         let sorted = zip(spans, spans.dropFirst()).allSatisfy { $0.startTime <= $1.startTime }
         if sorted { return order }
-        return order.sorted { spans[$0].startTime < spans[$1].startTime || (spans[$0].startTime == spans[$1].startTime && $0 < $1) }
+        return order.sorted {
+            spans[$0].startTime < spans[$1].startTime || (spans[$0].startTime == spans[$1].startTime && $0 < $1)
+        }
     }
 
     /// The spans on the critical path of each root, the way Jaeger computes it: from the

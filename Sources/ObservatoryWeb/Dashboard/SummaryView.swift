@@ -34,7 +34,9 @@ struct SummaryView: Sendable {
 
     init(query: MetricsQuery, payload: SummaryPayload, chrome: Chrome, now: Date) throws {
         self.chrome = chrome
-        let items = [URLQueryItem(name: "window", value: query.window.rawValue), URLQueryItem(name: "limit", value: String(query.limit))]
+        let items = [
+            URLQueryItem(name: "window", value: query.window.rawValue), URLQueryItem(name: "limit", value: String(query.limit)),
+        ]
         fragmentURL = link(path + "/fragment", items)
         apiURL = link("/api/v1/metrics/summary", items)
         windowLabel = query.window.rawValue
@@ -68,7 +70,10 @@ struct SummaryView: Sendable {
         recentTraces = payload.recentTraces.map(TraceRowView.init)
         failedTracesURL = link(
             "/admin/observability/traces",
-            [URLQueryItem(name: "window", value: query.window.rawValue), URLQueryItem(name: "status", value: SpanStatus.error.rawValue)])
+            [
+                URLQueryItem(name: "window", value: query.window.rawValue),
+                URLQueryItem(name: "status", value: SpanStatus.error.rawValue),
+            ])
         allTracesURL = link("/admin/observability/traces", [URLQueryItem(name: "window", value: query.window.rawValue)])
         let iso = ISO8601DateFormatter()
         chartJSON = try ScriptJSON.encode(

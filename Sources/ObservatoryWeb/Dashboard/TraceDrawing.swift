@@ -44,7 +44,8 @@ struct TraceDrawing: Sendable {
     var omittedSpans: Int { totalSpans - spans.count }
     var isComplete: Bool { groups.isEmpty }
 
-    init(_ timeline: TraceTimeline, siblingsDrawn: Int = TracePageLimits.siblingsDrawn, rowLimit: Int = TracePageLimits.drawnRows) {
+    init(_ timeline: TraceTimeline, siblingsDrawn: Int = TracePageLimits.siblingsDrawn, rowLimit: Int = TracePageLimits.drawnRows)
+    {
         let rows = timeline.spans
         let count = rows.count
         totalSpans = count

@@ -23,9 +23,11 @@ struct TraceListView: Sendable {
         self.chrome = chrome
         apiURL = link("/api/v1/traces", query.queryItems(page: query.page))
         windows = windowOptions(query.window)
-        statuses = [Option(value: "", label: "Any status", selected: query.status == nil)]
+        statuses =
+            [Option(value: "", label: "Any status", selected: query.status == nil)]
             + [SpanStatus.error, .ok].map { Option(value: $0.rawValue, label: Self.label($0), selected: $0 == query.status) }
-        operations = [Option(value: "", label: "Any operation", selected: query.operation == nil)]
+        operations =
+            [Option(value: "", label: "Any operation", selected: query.operation == nil)]
             + SpanOperation.allCases.map { Option(value: $0.rawValue, label: $0.rawValue, selected: $0 == query.operation) }
         limits = TraceListQuery.limits.map { Option(value: String($0), label: "\($0) per page", selected: $0 == query.limit) }
         target = query.target ?? ""

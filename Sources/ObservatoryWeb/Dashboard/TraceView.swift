@@ -63,7 +63,8 @@ struct TraceView: Sendable {
         var seen = Set<String>()
         resources = []
         for span in payload.spans where seen.insert(span.serviceName + "\u{0}" + span.resourceAttributesJSON).inserted {
-            resources.append(ServiceResource(service: span.serviceName, attributes: SpanTable.fields(span.resourceAttributesJSON)))
+            resources.append(
+                ServiceResource(service: span.serviceName, attributes: SpanTable.fields(span.resourceAttributesJSON)))
         }
         let drawing = TraceDrawing(trace)
         timelineJSON = trace.scriptJSON(drawing: drawing, tablePage: query.page)
@@ -75,12 +76,16 @@ struct TraceView: Sendable {
         let first = min((query.page - 1) * perPage, total)
         let rows = first..<min(first + perPage, total)
         let path = "/admin/observability/traces/\(trace.traceID)"
-        func pageURL(_ page: Int) -> String { link(path, page == 1 ? [] : [URLQueryItem(name: "page", value: String(page))]) + "#span-table" }
+        func pageURL(_ page: Int) -> String {
+            link(path, page == 1 ? [] : [URLQueryItem(name: "page", value: String(page))]) + "#span-table"
+        }
         if query.page > pages {
-            tableNotice = "Page \(Format.count(query.page)) is past the end: this trace's \(Format.count(total)) spans fill \(Format.count(pages)) \(pages == 1 ? "page" : "pages") of \(Format.count(perPage))."
+            tableNotice =
+                "Page \(Format.count(query.page)) is past the end: this trace's \(Format.count(total)) spans fill \(Format.count(pages)) \(pages == 1 ? "page" : "pages") of \(Format.count(perPage))."
             previousPageURL = pageURL(pages)
         } else if pages > 1 {
-            tableNotice = "Showing spans \(Format.count(rows.lowerBound + 1))–\(Format.count(rows.upperBound)) of \(Format.count(total)), in tree order (page \(Format.count(query.page)) of \(Format.count(pages)), \(Format.count(perPage)) a page)."
+            tableNotice =
+                "Showing spans \(Format.count(rows.lowerBound + 1))–\(Format.count(rows.upperBound)) of \(Format.count(total)), in tree order (page \(Format.count(query.page)) of \(Format.count(pages)), \(Format.count(perPage)) a page)."
             previousPageURL = query.page > 1 ? pageURL(query.page - 1) : nil
             nextPageURL = query.page < pages ? pageURL(query.page + 1) : nil
         }
@@ -90,12 +95,15 @@ struct TraceView: Sendable {
     /// What `drawing` left out, in words; nil when it draws everything.
     static func notice(_ drawing: TraceDrawing) -> String? {
         guard !drawing.isComplete else { return nil }
-        var text = "This trace has \(Format.count(drawing.totalSpans)) spans; the timeline and the flame graph draw \(Format.count(drawing.spans.count)) of them."
+        var text =
+            "This trace has \(Format.count(drawing.totalSpans)) spans; the timeline and the flame graph draw \(Format.count(drawing.spans.count)) of them."
         if drawing.groups.contains(where: { $0.reason == .siblings }) {
-            text += " Of a span's children (and of the roots), the first \(Format.count(TracePageLimits.siblingsDrawn)) are drawn and the rest summarized in one row."
+            text +=
+                " Of a span's children (and of the roots), the first \(Format.count(TracePageLimits.siblingsDrawn)) are drawn and the rest summarized in one row."
         }
         if let limit = drawing.groups.first(where: { $0.reason == .limit }) {
-            text += " Drawing stops at \(Format.count(TracePageLimits.drawnRows)) rows; the last row counts the \(Format.count(limit.spans)) spans after that."
+            text +=
+                " Drawing stops at \(Format.count(TracePageLimits.drawnRows)) rows; the last row counts the \(Format.count(limit.spans)) spans after that."
         }
         return text + " The span table lists every span."
     }
