@@ -3,8 +3,8 @@ import NIOCore
 /// What the HTTP server allows a client connection: how long it may idle or take to send
 /// a body, how many may be open at once, and which `Host` names are answered. Without
 /// these, idle, slowloris and half-sent connections stay open forever and a few hundred
-/// of them exhaust the process's file descriptors. The defaults (all limits off) are for
-/// tests; `serve` passes the configured values.
+/// of them exhaust the process's file descriptors. `buildApplication` fills it from the
+/// configuration; nil turns a limit off.
 public struct HTTPServerSettings: Sendable {
     /// `OBSERVABILITY_HTTP_IDLE_TIMEOUT`: a connection without a complete request head
     /// (or whose body stops arriving) for this long is closed.
