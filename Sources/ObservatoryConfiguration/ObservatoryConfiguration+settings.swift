@@ -12,8 +12,8 @@ extension ObservatoryConfiguration {
             "Database",
             notes: """
                 Each `serve` process opens up to `\(key(for: \.writerConnections)) + \(key(for: \.queryConnections))` \
-                connections, 3 more for maintenance (metric refresh, partitions and retention, which may run for \
-                tens of seconds), plus one for its startup checks. Size PostgreSQL's `max_connections` for that \
+                connections, and 3 more for maintenance and the startup checks (metric refresh, partitions and \
+                retention, which may run for tens of seconds). Size PostgreSQL's `max_connections` for that \
                 many per replica. Statements on the query connections are cancelled by PostgreSQL after 10 s \
                 (`statement_timeout`), so a dashboard waiting on a lock answers 503 with `Retry-After` instead of \
                 hanging; maintenance has no such limit.
