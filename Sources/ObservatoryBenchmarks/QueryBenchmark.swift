@@ -112,8 +112,11 @@ struct QueryBenchmark: AsyncParsableCommand {
         if let tool {
             let encoded = tool.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? tool
             routes.append(
-                ("traces 30d of one tool", "/admin/observability/traces?window=30d&operation=tool_invoke&target=\(encoded)"))
-            routes.append(("  json", "/api/v1/traces?window=30d&operation=tool_invoke&target=\(encoded)"))
+                (
+                    "traces 30d of one tool",
+                    "/admin/observability/traces?window=30d&operation=\(SpanOperation.toolInvoke)&target=\(encoded)"
+                ))
+            routes.append(("  json", "/api/v1/traces?window=30d&operation=\(SpanOperation.toolInvoke)&target=\(encoded)"))
         }
         if let traceID {
             routes.append(("trace detail", "/admin/observability/traces/\(traceID)"))
