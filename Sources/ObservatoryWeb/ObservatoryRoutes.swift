@@ -12,10 +12,10 @@ import ServiceLifecycle
 struct ObservatoryRoutes: Sendable {
     var ingest: IngestController
     var health: HealthController
-    var dashboard: DashboardController?
-    var api: DashboardAPIController?
+    var dashboard: DashboardController
+    var api: DashboardAPIController
     var assets: StaticController
-    /// `/metrics`; nil when the process has no Prometheus registry (tests).
+    /// `/metrics`; nil when the application has no Prometheus registry (tests).
     var prometheus: PrometheusController?
     /// HTTP Basic credentials for /admin and the read API; nil leaves them open.
     var adminCredentials: (user: String, password: String)?
@@ -23,23 +23,6 @@ struct ObservatoryRoutes: Sendable {
     var selfTracing: SelfTracingSettings?
     /// `OBSERVABILITY_METRICS_PUBLIC`: `/metrics` without the admin credentials.
     var metricsPublic: Bool
-
-    init(
-        ingest: IngestController, health: HealthController, dashboard: DashboardController? = nil,
-        api: DashboardAPIController? = nil, assets: StaticController = StaticController(),
-        prometheus: PrometheusController? = nil, adminCredentials: (user: String, password: String)? = nil,
-        selfTracing: SelfTracingSettings? = nil, metricsPublic: Bool = false
-    ) {
-        self.ingest = ingest
-        self.health = health
-        self.dashboard = dashboard
-        self.api = api
-        self.assets = assets
-        self.prometheus = prometheus
-        self.adminCredentials = adminCredentials
-        self.selfTracing = selfTracing
-        self.metricsPublic = metricsPublic
-    }
 }
 
 /// The router: middleware in the order every request meets it, then each controller's routes.
@@ -69,17 +52,13 @@ func buildRouter(routes: ObservatoryRoutes, server: HTTPServerSettings) -> Route
         if let auth, !routes.metricsPublic { scrape.add(middleware: auth) }
         prometheus.addRoutes(to: scrape)
     }
-    if let dashboard = routes.dashboard {
-        let admin = router.group("admin").add(middleware: ServerTimingMiddleware())
-        if let auth { admin.add(middleware: auth) }
-        dashboard.addRoutes(to: admin)
-    }
-    if let api = routes.api {
-        // Only the read routes: POST /api/v1/spans is ingestion, with its own token.
-        let reads = router.group("api/v1").add(middleware: ServerTimingMiddleware())
-        if let auth { reads.add(middleware: auth) }
-        api.addRoutes(to: reads)
-    }
+    let admin = router.group("admin").add(middleware: ServerTimingMiddleware())
+    if let auth { admin.add(middleware: auth) }
+    routes.dashboard.addRoutes(to: admin)
+    // Only the read routes: POST /api/v1/spans is ingestion, with its own token.
+    let reads = router.group("api/v1").add(middleware: ServerTimingMiddleware())
+    if let auth { reads.add(middleware: auth) }
+    routes.api.addRoutes(to: reads)
     router.get("/") { _, _ in
         Response.redirect(to: "/admin/observability/metrics")
     }
