@@ -7,7 +7,7 @@ CREATE SCHEMA observability_internal;
 
 COMMENT ON SCHEMA observability_internal IS 'MCP Observatory internals: bookkeeping and helpers that the service and the functions of schema observability use. No compatibility promise; change only as docs/sql.md describes.';
 
-CREATE FUNCTION observability.apply_retention(p_retention_days integer, p_max_traces bigint, p_now timestamp with time zone DEFAULT now()) RETURNS TABLE(partitions_dropped integer, spans_deleted bigint, traces_deleted bigint, traces_remaining bigint, log_id bigint)
+CREATE FUNCTION observability.apply_retention(p_retention_days integer, p_max_traces bigint, p_now timestamp with time zone DEFAULT now(), p_max_self_traces bigint DEFAULT 10000) RETURNS TABLE(partitions_dropped integer, spans_deleted bigint, traces_deleted bigint, traces_remaining bigint, log_id bigint)
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -15,7 +15,8 @@ DECLARE
     v_owner   text := coalesce(nullif(current_setting('application_name', true), ''), session_user);
     v_done    record;
 BEGIN
-    SELECT * INTO v_done FROM observability_internal.enforce_retention(p_retention_days, p_max_traces, p_now);
+    SELECT * INTO v_done
+    FROM observability_internal.enforce_retention(p_retention_days, p_max_traces, p_now, p_max_self_traces);
     IF NOT FOUND THEN
         RETURN;
     END IF;
@@ -24,9 +25,63 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION observability.assemble_calls(p_now timestamp with time zone DEFAULT now(), p_settle interval DEFAULT '00:00:10'::interval, p_max_traces integer DEFAULT 20000) RETURNS TABLE(ran boolean, traces_assembled bigint, calls_written bigint, assembled_until timestamp with time zone)
+    LANGUAGE plpgsql
+    SET jit TO 'off'
+    AS $$
+DECLARE
+    v_until  timestamptz;
+    v_last   uuid;
+    v_ids    uuid[];
+    v_starts timestamptz[];
+    v_ends   timestamptz[];
+    v_marks  timestamptz[];
+    v_n      integer;
+    v_calls  bigint;
+BEGIN
+    IF p_max_traces IS NOT NULL AND p_max_traces < 1 THEN
+        RAISE EXCEPTION 'assemble_calls: max traces must be at least 1 or NULL, not %', p_max_traces
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT pg_try_advisory_xact_lock(hashtext('observability.assemble_calls')) THEN
+        RETURN QUERY SELECT false, 0::bigint, 0::bigint, NULL::timestamptz;
+        RETURN;
+    END IF;
+    SELECT s.assembled_until, s.last_trace_id INTO v_until, v_last
+    FROM observability_internal.call_assembly_state s WHERE s.name = 'calls';
+    v_until := coalesce(v_until, '-infinity');
+    v_last := coalesce(v_last, '00000000-0000-0000-0000-000000000000');
+
+    SELECT array_agg(t.trace_id ORDER BY t.updated_at, t.trace_id), array_agg(t.start_time ORDER BY t.updated_at, t.trace_id),
+           array_agg(t.end_time ORDER BY t.updated_at, t.trace_id), array_agg(t.updated_at ORDER BY t.updated_at, t.trace_id)
+      INTO v_ids, v_starts, v_ends, v_marks
+    FROM (
+        SELECT t.trace_id, t.start_time, t.end_time, t.updated_at
+        FROM observability.traces t
+        WHERE (t.updated_at, t.trace_id) > (v_until, v_last)
+          AND t.updated_at <= p_now - p_settle
+        ORDER BY t.updated_at, t.trace_id
+        LIMIT p_max_traces
+    ) t;
+    v_n := coalesce(cardinality(v_ids), 0);
+    IF v_n = 0 THEN
+        RETURN QUERY SELECT true, 0::bigint, 0::bigint, CASE WHEN v_until = '-infinity' THEN NULL ELSE v_until END;
+        RETURN;
+    END IF;
+
+    v_calls := observability_internal.assemble_trace_calls(v_ids, v_starts, v_ends);
+
+    INSERT INTO observability_internal.call_assembly_state AS s (name, assembled_until, last_trace_id)
+    VALUES ('calls', v_marks[v_n], v_ids[v_n])
+    ON CONFLICT (name) DO UPDATE SET assembled_until = excluded.assembled_until, last_trace_id = excluded.last_trace_id;
+
+    RETURN QUERY SELECT true, v_n::bigint, v_calls, v_marks[v_n];
+END
+$$;
+
 CREATE FUNCTION observability.ensure_partitions(p_days_back integer DEFAULT 1, p_days_ahead integer DEFAULT 3, p_now timestamp with time zone DEFAULT now()) RETURNS TABLE(partition_name text, rows_moved bigint)
     LANGUAGE plpgsql
-    AS $$
+    AS $_$
 DECLARE
     v_day   date;
     v_lo    timestamptz;
@@ -87,8 +142,14 @@ BEGIN
         rows_moved := v_moved;
         RETURN NEXT;
     END LOOP;
+
+    -- Every daily spans partition has its calls partition (0011); not reported, so the
+    -- rows returned still count span partitions only.
+    PERFORM observability_internal.ensure_call_partition((p.lower_bound AT TIME ZONE 'UTC')::date)
+    FROM observability.span_partitions() p
+    WHERE NOT p.is_default AND p.partition_name ~ '^spans_p[0-9]{8}$';
 END
-$$;
+$_$;
 
 CREATE FUNCTION observability.health(p_error_pct double precision) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -167,57 +228,247 @@ WHERE i.inhparent = 'observability.spans'::regclass
 ORDER BY 4 NULLS LAST, 1
 $_$;
 
-CREATE FUNCTION observability.window_metrics(p_window interval) RETURNS TABLE(level text, operation text, target text, request_count bigint, error_count bigint, error_pct double precision, avg_ms double precision, p50_ms double precision, p90_ms double precision, p95_ms double precision, p99_ms double precision, max_ms double precision, first_seen timestamp with time zone, last_seen timestamp with time zone, example_error text)
+CREATE FUNCTION observability.window_metrics(p_window interval) RETURNS TABLE(level text, operation text, server text, target text, request_count bigint, error_count bigint, error_pct double precision, avg_ms double precision, p50_ms double precision, p90_ms double precision, p95_ms double precision, p99_ms double precision, max_ms double precision, client_avg_ms double precision, client_p50_ms double precision, client_p90_ms double precision, client_p95_ms double precision, client_p99_ms double precision, overhead_ms double precision, first_seen timestamp with time zone, last_seen timestamp with time zone, example_error text)
     LANGUAGE sql STABLE
     SET jit TO 'off'
     AS $$
 WITH figures AS (
-    SELECT CASE grouping(s.operation, s.target) WHEN 0 THEN 'target' WHEN 1 THEN 'operation' ELSE 'total' END
+    SELECT CASE grouping(r.operation, r.server, r.target) WHEN 0 THEN 'target' WHEN 3 THEN 'operation' ELSE 'total' END
                AS level,
-           coalesce(s.operation, '') AS operation,
-           coalesce(s.target, '') AS target,
+           coalesce(r.operation, '') AS operation,
+           coalesce(r.server, '') AS server,
+           coalesce(r.target, '') AS target,
            count(*) AS request_count,
-           count(*) FILTER (WHERE s.status = 'error') AS error_count,
-           avg(s.duration_ms) AS avg_ms,
+           count(*) FILTER (WHERE r.status = 'error') AS error_count,
+           avg(r.duration_ms) AS avg_ms,
            percentile_cont(ARRAY[0.5, 0.9, 0.95, 0.99]::double precision[])
-               WITHIN GROUP (ORDER BY s.duration_ms) AS pct,
-           max(s.duration_ms) AS max_ms,
-           min(s.start_time) AS first_seen,
-           max(s.start_time) AS last_seen
-    FROM (
-        SELECT sp.operation, coalesce(sp.target, '') AS target, sp.status, sp.duration_ms, sp.start_time
-        FROM observability.spans sp
-        WHERE sp.start_time > observability_internal.metrics_now() - p_window
-          AND sp.start_time <= observability_internal.metrics_now()
-    ) s
-    GROUP BY GROUPING SETS ((s.operation, s.target), (s.operation), ())
+               WITHIN GROUP (ORDER BY r.duration_ms) AS pct,
+           max(r.duration_ms) AS max_ms,
+           avg(r.client_duration_ms) AS client_avg_ms,
+           percentile_cont(ARRAY[0.5, 0.9, 0.95, 0.99]::double precision[])
+               WITHIN GROUP (ORDER BY r.client_duration_ms) AS client_pct,
+           avg(r.client_duration_ms - r.duration_ms) AS overhead_ms,
+           min(r.start_time) AS first_seen,
+           max(r.start_time) AS last_seen
+    FROM observability_internal.metric_rows r
+    WHERE r.start_time > observability_internal.metrics_now() - p_window
+      AND r.start_time <= observability_internal.metrics_now()
+    GROUP BY GROUPING SETS ((r.operation, r.server, r.target), (r.operation), ())
 ),
 latest_errors AS (
-    SELECT DISTINCT ON (sp.operation, coalesce(sp.target, ''))
-           sp.operation, coalesce(sp.target, '') AS target, sp.status_message, sp.start_time
-    FROM observability.spans sp
-    WHERE sp.status = 'error' AND sp.status_message IS NOT NULL
-      AND sp.start_time > observability_internal.metrics_now() - p_window
-      AND sp.start_time <= observability_internal.metrics_now()
-    ORDER BY sp.operation, coalesce(sp.target, ''), sp.start_time DESC
+    SELECT DISTINCT ON (r.operation, r.server, r.target) r.operation, r.server, r.target, r.error_message, r.start_time
+    FROM observability_internal.metric_rows r
+    WHERE r.status = 'error' AND r.error_message IS NOT NULL
+      AND r.start_time > observability_internal.metrics_now() - p_window
+      AND r.start_time <= observability_internal.metrics_now()
+    ORDER BY r.operation, r.server, r.target, r.start_time DESC
 ),
 examples AS (
-    SELECT CASE grouping(e.operation, e.target) WHEN 0 THEN 'target' WHEN 1 THEN 'operation' ELSE 'total' END
+    SELECT CASE grouping(e.operation, e.server, e.target) WHEN 0 THEN 'target' WHEN 3 THEN 'operation' ELSE 'total' END
                AS level,
            coalesce(e.operation, '') AS operation,
+           coalesce(e.server, '') AS server,
            coalesce(e.target, '') AS target,
-           (array_agg(e.status_message ORDER BY e.start_time DESC))[1] AS message
+           (array_agg(e.error_message ORDER BY e.start_time DESC))[1] AS message
     FROM latest_errors e
-    GROUP BY GROUPING SETS ((e.operation, e.target), (e.operation), ())
+    GROUP BY GROUPING SETS ((e.operation, e.server, e.target), (e.operation), ())
 )
-SELECT f.level, f.operation, f.target, f.request_count, f.error_count,
+SELECT f.level, f.operation, f.server, f.target, f.request_count, f.error_count,
        100.0 * f.error_count / f.request_count,
        f.avg_ms, f.pct[1], f.pct[2], f.pct[3], f.pct[4], f.max_ms,
+       f.client_avg_ms, f.client_pct[1], f.client_pct[2], f.client_pct[3], f.client_pct[4], f.overhead_ms,
        f.first_seen, f.last_seen, x.message
 FROM figures f
-LEFT JOIN examples x ON x.level = f.level AND x.operation = f.operation AND x.target = f.target
+LEFT JOIN examples x ON x.level = f.level AND x.operation = f.operation AND x.server = f.server AND x.target = f.target
 WHERE f.request_count > 0
 $$;
+
+CREATE FUNCTION observability_internal.assemble_trace_calls(p_trace_ids uuid[], p_starts timestamp with time zone[], p_ends timestamp with time zone[]) RETURNS bigint
+    LANGUAGE plpgsql
+    SET jit TO 'off'
+    AS $$
+DECLARE
+    v_rows bigint;
+BEGIN
+    DELETE FROM observability.calls c WHERE c.trace_id = ANY (p_trace_ids);
+
+    WITH RECURSIVE
+    batch AS (
+        SELECT * FROM unnest(p_trace_ids, p_starts, p_ends) AS b(trace_id, start_time, end_time)
+    ),
+    -- Every span of the batch (ancestors are walked through non-call spans too); only
+    -- call spans keep their attributes.
+    sp AS MATERIALIZED (
+        SELECT s.trace_id, s.span_id, s.parent_span_id, s.service_name, s.name, s.kind, s.target,
+               s.start_time, s.end_time, s.duration_ms, s.status, s.status_message,
+               observability_internal.call_method(s.name, s.operation, s.attributes) AS method,
+               observability_internal.call_side(s.name, s.kind, s.attributes) AS stated_side,
+               s.attributes
+        FROM batch b
+        JOIN observability.spans s
+          ON s.trace_id = b.trace_id AND s.start_time >= b.start_time AND s.start_time <= b.end_time
+    ),
+    -- Spans with a call span of another service directly under them: the senders.
+    remote_parents AS (
+        SELECT DISTINCT k.trace_id, k.parent_span_id
+        FROM sp k
+        JOIN sp p ON p.trace_id = k.trace_id AND p.span_id = k.parent_span_id AND p.service_name <> k.service_name
+        WHERE k.method IS NOT NULL
+    ),
+    cs AS MATERIALIZED (
+        SELECT c.trace_id, c.span_id, c.parent_span_id, c.service_name, c.target, c.start_time, c.end_time,
+               c.duration_ms, c.status, c.status_message, c.method, c.attributes,
+               coalesce(c.stated_side, CASE WHEN r.parent_span_id IS NOT NULL THEN 'client' ELSE 'server' END) AS side
+        FROM sp c
+        LEFT JOIN remote_parents r ON r.trace_id = c.trace_id AND r.parent_span_id = c.span_id
+        WHERE c.method IS NOT NULL
+    ),
+    -- Whether a call span continues its parent's chain.
+    cl AS MATERIALIZED (
+        SELECT c.*, (p.span_id IS NOT NULL) AS continues
+        FROM cs c
+        LEFT JOIN cs p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id
+                      AND p.side = c.side AND p.service_name = c.service_name AND p.method = c.method
+    ),
+    chain (trace_id, root_id, span_id, depth) AS (
+        SELECT c.trace_id, c.span_id, c.span_id, 0 FROM cl c WHERE NOT c.continues
+        UNION ALL
+        SELECT ch.trace_id, ch.root_id, c.span_id, ch.depth + 1
+        FROM chain ch
+        JOIN cl c ON c.trace_id = ch.trace_id AND c.parent_span_id = ch.span_id AND c.continues
+        WHERE ch.depth < 32
+    ),
+    sides AS MATERIALIZED (
+        SELECT ch.trace_id, ch.root_id,
+               min(r.side) AS side, min(r.method) AS method, min(r.service_name) AS service_name,
+               min(r.parent_span_id) AS root_parent, min(r.start_time) AS start_time, min(r.end_time) AS end_time,
+               min(r.duration_ms) AS duration_ms,
+               array_agg(ch.span_id ORDER BY ch.depth, ch.span_id) AS span_ids,
+               (array_agg(m.target ORDER BY ch.depth) FILTER (WHERE m.target IS NOT NULL))[1] AS target,
+               bool_or(m.status = 'error' OR m.attributes ? 'error.type') AS failed,
+               (array_agg(m.attributes ->> 'error.type' ORDER BY ch.depth DESC)
+                   FILTER (WHERE m.attributes ->> 'error.type' <> ''))[1] AS error_type,
+               (array_agg(m.status_message ORDER BY ch.depth DESC)
+                   FILTER (WHERE m.status = 'error' AND m.status_message IS NOT NULL))[1] AS error_message,
+               (array_agg(m.attributes ->> 'mcp.session.id' ORDER BY ch.depth)
+                   FILTER (WHERE m.attributes ->> 'mcp.session.id' <> ''))[1] AS session_id,
+               (array_agg(m.attributes ->> 'mcp.protocol.version' ORDER BY ch.depth)
+                   FILTER (WHERE m.attributes ->> 'mcp.protocol.version' <> ''))[1] AS protocol_version,
+               (array_agg(coalesce(m.attributes ->> 'network.transport', m.attributes ->> 'mcp.transport',
+                                   m.attributes ->> 'contextforge.transport') ORDER BY ch.depth)
+                   FILTER (WHERE coalesce(m.attributes ->> 'network.transport', m.attributes ->> 'mcp.transport',
+                                          m.attributes ->> 'contextforge.transport') <> ''))[1] AS transport,
+               (array_agg(coalesce(m.attributes ->> 'jsonrpc.request.id', m.attributes ->> 'mcp.request.id')
+                          ORDER BY ch.depth)
+                   FILTER (WHERE coalesce(m.attributes ->> 'jsonrpc.request.id',
+                                          m.attributes ->> 'mcp.request.id') <> ''))[1] AS request_id,
+               (array_agg(m.attributes ->> 'fastmcp.server.name' ORDER BY ch.depth)
+                   FILTER (WHERE m.attributes ->> 'fastmcp.server.name' <> ''))[1] AS server_label,
+               (array_agg(coalesce(m.attributes ->> 'server.address',
+                                   observability_internal.url_host(m.attributes ->> 'url.full')) ORDER BY ch.depth)
+                   FILTER (WHERE coalesce(m.attributes ->> 'server.address',
+                                          observability_internal.url_host(m.attributes ->> 'url.full')) <> ''))[1]
+                   AS server_address
+        FROM chain ch
+        JOIN cl m ON m.trace_id = ch.trace_id AND m.span_id = ch.span_id
+        JOIN cl r ON r.trace_id = ch.trace_id AND r.span_id = ch.root_id
+        GROUP BY ch.trace_id, ch.root_id
+    ),
+    members AS (
+        SELECT ch.trace_id, ch.span_id, ch.root_id, s.side, s.method
+        FROM chain ch JOIN sides s ON s.trace_id = ch.trace_id AND s.root_id = ch.root_id
+    ),
+    -- The ancestors of each server side's outermost span, nearest first.
+    up (trace_id, server_root, span_id, depth) AS (
+        SELECT s.trace_id, s.root_id, s.root_parent, 1
+        FROM sides s WHERE s.side = 'server' AND s.root_parent IS NOT NULL
+        UNION ALL
+        SELECT u.trace_id, u.server_root, p.parent_span_id, u.depth + 1
+        FROM up u JOIN sp p ON p.trace_id = u.trace_id AND p.span_id = u.span_id
+        WHERE u.depth < 6 AND p.parent_span_id IS NOT NULL
+    ),
+    pairs AS (
+        SELECT DISTINCT ON (u.trace_id, u.server_root) u.trace_id, u.server_root, m.root_id AS client_root
+        FROM up u
+        JOIN sides s ON s.trace_id = u.trace_id AND s.root_id = u.server_root
+        JOIN members m ON m.trace_id = u.trace_id AND m.span_id = u.span_id
+                      AND m.side = 'client' AND m.method = s.method
+        ORDER BY u.trace_id, u.server_root, u.depth
+    ),
+    -- Each side's peer: a server side's client side, and a client side's first server
+    -- side (several server sides under one client side take a retry to happen).
+    peer_of AS (
+        SELECT p.trace_id, p.server_root AS root_id, p.client_root AS peer_root FROM pairs p
+        UNION ALL
+        (SELECT DISTINCT ON (p.trace_id, p.client_root) p.trace_id, p.client_root, p.server_root
+         FROM pairs p ORDER BY p.trace_id, p.client_root, p.server_root)
+    ),
+    joined AS (
+        SELECT s.*, peer.root_id AS peer_id, peer.failed AS peer_failed, peer.service_name AS peer_service,
+               peer.target AS peer_target, peer.session_id AS peer_session, peer.protocol_version AS peer_protocol,
+               peer.transport AS peer_transport, peer.request_id AS peer_request, peer.server_label AS peer_label,
+               peer.duration_ms AS peer_duration, peer.error_type AS peer_error_type,
+               peer.error_message AS peer_error_message
+        FROM sides s
+        LEFT JOIN peer_of po ON po.trace_id = s.trace_id AND po.root_id = s.root_id
+        LEFT JOIN sides peer ON peer.trace_id = s.trace_id AND peer.root_id = po.peer_root
+    )
+    INSERT INTO observability.calls (trace_id, side, span_id, span_ids, client_span_id, server_span_id, method, target,
+                                     server_name, client_name, service_name, session_id, protocol_version, transport,
+                                     request_id, start_time, end_time, duration_ms, client_duration_ms,
+                                     server_duration_ms, status, error_type, error_message, request_status, counted)
+    SELECT j.trace_id, j.side, j.root_id, j.span_ids,
+           CASE WHEN j.side = 'client' THEN j.root_id ELSE j.peer_id END,
+           CASE WHEN j.side = 'server' THEN j.root_id ELSE j.peer_id END,
+           j.method,
+           CASE WHEN j.side = 'server' THEN coalesce(j.target, j.peer_target) ELSE coalesce(j.peer_target, j.target) END,
+           CASE WHEN j.side = 'server' THEN coalesce(j.server_label, j.service_name)
+                WHEN j.peer_id IS NOT NULL THEN coalesce(j.peer_label, j.peer_service)
+                ELSE j.server_address END,
+           CASE WHEN j.side = 'client' THEN j.service_name ELSE j.peer_service END,
+           j.service_name,
+           coalesce(j.session_id, j.peer_session),
+           coalesce(j.protocol_version, j.peer_protocol),
+           coalesce(j.transport, j.peer_transport),
+           coalesce(j.request_id, j.peer_request),
+           j.start_time, j.end_time, j.duration_ms,
+           CASE WHEN j.side = 'client' THEN j.duration_ms ELSE j.peer_duration END,
+           CASE WHEN j.side = 'server' THEN j.duration_ms ELSE j.peer_duration END,
+           CASE WHEN j.failed THEN 'error' ELSE 'ok' END,
+           CASE WHEN j.failed THEN j.error_type WHEN j.peer_failed THEN j.peer_error_type END,
+           CASE WHEN j.failed THEN j.error_message WHEN j.peer_failed THEN j.peer_error_message END,
+           CASE WHEN j.failed OR coalesce(j.peer_failed, false) THEN 'error' ELSE 'ok' END,
+           j.side = 'server' OR j.peer_id IS NULL
+    FROM joined j;
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    RETURN v_rows;
+END
+$$;
+
+CREATE FUNCTION observability_internal.call_method(p_name text, p_operation text, p_attributes jsonb) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN COALESCE(NULLIF((p_attributes ->> 'mcp.method.name'::text), ''::text), CASE WHEN ((p_attributes ->> 'rpc.system'::text) = 'jsonrpc'::text) THEN NULLIF((p_attributes ->> 'rpc.method'::text), ''::text) ELSE NULL::text END, CASE WHEN (p_name ~~ 'MCP request: %'::text) THEN NULLIF(split_part(substr(p_name, 14), ' '::text, 1), ''::text) WHEN (p_name ~~ 'MCP server handle request: %'::text) THEN NULLIF(split_part(substr(p_name, 28), ' '::text, 1), ''::text) WHEN (p_name ~ '^[a-z_]+/[A-Za-z_]+\.mcp$'::text) THEN "left"(p_name, '-4'::integer) WHEN (p_name = 'mcp.client.initialize'::text) THEN 'initialize'::text ELSE NULL::text END, CASE p_operation WHEN 'tool_invoke'::text THEN 'tools/call'::text WHEN 'prompt_render'::text THEN 'prompts/get'::text WHEN 'resource_fetch'::text THEN 'resources/read'::text ELSE NULL::text END);
+
+CREATE FUNCTION observability_internal.call_partitions() RETURNS TABLE(partition_name text, is_default boolean, lower_bound timestamp with time zone, upper_bound timestamp with time zone)
+    LANGUAGE sql STABLE
+    AS $_$
+SELECT c.relname::text,
+       b.expr = 'DEFAULT',
+       b.bounds[1]::timestamptz,
+       b.bounds[2]::timestamptz
+FROM pg_catalog.pg_inherits i
+JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+CROSS JOIN LATERAL (
+    SELECT e.expr, regexp_match(e.expr, '^FOR VALUES FROM \(''([^'']*)''\) TO \(''([^'']*)''\)$') AS bounds
+    FROM (SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS expr) e
+) b
+WHERE i.inhparent = 'observability.calls'::regclass
+ORDER BY 4 NULLS LAST, 1
+$_$;
+
+CREATE FUNCTION observability_internal.call_side(p_name text, p_kind text, p_attributes jsonb) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN (p_kind = 'client'::text) THEN 'client'::text WHEN (p_kind = 'server'::text) THEN 'server'::text WHEN ((p_name ~~ 'MCP request: %'::text) OR (p_name ~~ 'mcp.client.%'::text) OR (p_name ~~ '%.mcp'::text) OR (p_attributes ? 'traceloop.span.kind'::text)) THEN 'client'::text WHEN ((p_name ~~ 'MCP server handle request: %'::text) OR (p_name = ANY (ARRAY['tool.invoke'::text, 'prompt.render'::text, 'resource.read'::text]))) THEN 'server'::text ELSE NULL::text END;
 
 CREATE FUNCTION observability_internal.claim_maintenance_job(p_job text, p_every interval, p_owner text, p_now timestamp with time zone DEFAULT now()) RETURNS boolean
     LANGUAGE plpgsql
@@ -257,7 +508,7 @@ WHERE w.last_refreshed_at IS NULL
 ORDER BY w.window_span
 $$;
 
-CREATE FUNCTION observability_internal.enforce_retention(p_retention_days integer, p_max_traces bigint, p_now timestamp with time zone DEFAULT now()) RETURNS TABLE(partitions_dropped integer, spans_deleted bigint, traces_deleted bigint, traces_remaining bigint, details jsonb)
+CREATE FUNCTION observability_internal.enforce_retention(p_retention_days integer, p_max_traces bigint, p_now timestamp with time zone DEFAULT now(), p_max_self_traces bigint DEFAULT 10000) RETURNS TABLE(partitions_dropped integer, spans_deleted bigint, traces_deleted bigint, traces_remaining bigint, details jsonb)
     LANGUAGE plpgsql
     AS $_$
 DECLARE
@@ -284,6 +535,16 @@ DECLARE
     v_expired       bigint := 0;
     v_evicted       bigint := 0;
     v_remaining     bigint;
+    v_self_start    timestamptz;
+    v_self_id       uuid;
+    v_self_ids      uuid[];
+    v_self_from     timestamptz;
+    v_self_until    timestamptz;
+    v_self          bigint := 0;
+    v_self_left     bigint;
+    v_call_names    text[] := '{}';
+    v_calls         bigint := 0;
+    v_call_dropped  integer := 0;
 BEGIN
     -- The messages name apply_retention(), the function people call, as they did before 0010.
     IF p_retention_days IS NULL OR p_retention_days < 1 OR p_retention_days > 3650 THEN
@@ -292,6 +553,10 @@ BEGIN
     END IF;
     IF p_max_traces IS NULL OR p_max_traces < 1 THEN
         RAISE EXCEPTION 'apply_retention: max traces must be at least 1, not %', p_max_traces
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_max_self_traces IS NULL OR p_max_self_traces < 0 THEN
+        RAISE EXCEPTION 'apply_retention: max self traces must be at least 0, not %', p_max_self_traces
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF NOT pg_try_advisory_xact_lock(hashtext('observability.apply_retention')) THEN
@@ -314,10 +579,39 @@ BEGIN
         DELETE FROM observability.spans s WHERE s.trace_id = ANY (v_future_ids);
         GET DIAGNOSTICS v_rows = ROW_COUNT;
         v_spans := v_spans + v_rows;
+        DELETE FROM observability.calls c WHERE c.trace_id = ANY (v_future_ids);
+        GET DIAGNOSTICS v_rows = ROW_COUNT;
+        v_calls := v_calls + v_rows;
     END IF;
     DELETE FROM observability.spans s WHERE s.start_time > v_ceiling;
     GET DIAGNOSTICS v_rows = ROW_COUNT;
     v_spans := v_spans + v_rows;
+    DELETE FROM observability.calls c WHERE c.start_time > v_ceiling;
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    v_calls := v_calls + v_rows;
+
+    -- Self: the newest p_max_self_traces of the service's own traces stay; the older go
+    -- by trace id (the service's traces are one or a few spans each).
+    SELECT t.start_time, t.trace_id INTO v_self_start, v_self_id
+    FROM observability.traces t
+    WHERE t.service_name = observability_internal.self_service()
+    ORDER BY t.start_time DESC, t.trace_id DESC
+    OFFSET p_max_self_traces LIMIT 1;
+    IF v_self_id IS NOT NULL THEN
+        WITH gone AS (
+            DELETE FROM observability.traces t
+            WHERE t.service_name = observability_internal.self_service()
+              AND (t.start_time, t.trace_id) <= (v_self_start, v_self_id)
+            RETURNING t.trace_id, t.start_time, t.end_time
+        )
+        SELECT array_agg(g.trace_id), count(*), min(g.start_time), max(g.end_time)
+          INTO v_self_ids, v_self, v_self_from, v_self_until
+        FROM gone g;
+        DELETE FROM observability.spans s
+        WHERE s.trace_id = ANY (v_self_ids) AND s.start_time >= v_self_from AND s.start_time <= v_self_until;
+        GET DIAGNOSTICS v_rows = ROW_COUNT;
+        v_spans := v_spans + v_rows;
+    END IF;
 
     -- Age: traces that ended before the cutoff (end >= start, so the start index narrows it).
     DELETE FROM observability.traces t WHERE t.start_time < v_cutoff AND t.end_time < v_cutoff;
@@ -326,6 +620,7 @@ BEGIN
     -- Cap: the newest victim is the one just past the p_max_traces newest survivors.
     SELECT t.start_time, t.trace_id INTO v_victim_start, v_victim_id
     FROM observability.traces t
+    WHERE t.service_name <> observability_internal.self_service()
     ORDER BY t.start_time DESC, t.trace_id DESC
     OFFSET p_max_traces LIMIT 1;
 
@@ -349,6 +644,12 @@ BEGIN
               AND s.start_time <= v_running_until;
             GET DIAGNOSTICS v_rows = ROW_COUNT;
             v_spans := v_spans + v_rows;
+            DELETE FROM observability.calls c
+            WHERE c.trace_id = ANY (v_running)
+              AND c.start_time >= v_bound
+              AND c.start_time <= v_running_until;
+            GET DIAGNOSTICS v_rows = ROW_COUNT;
+            v_calls := v_calls + v_rows;
         END IF;
 
         DELETE FROM observability.traces t
@@ -372,13 +673,28 @@ BEGIN
         END IF;
     END LOOP;
 
+    FOR v_part IN SELECT * FROM observability_internal.call_partitions() LOOP
+        IF NOT v_part.is_default AND v_part.partition_name ~ '^calls_p[0-9]{8}$'
+           AND v_part.upper_bound IS NOT NULL AND v_part.upper_bound <= v_bound THEN
+            v_call_names := v_call_names || v_part.partition_name;
+        ELSIF v_part.is_default OR v_part.lower_bound IS NULL OR v_part.lower_bound < v_bound THEN
+            EXECUTE format('DELETE FROM observability.%I WHERE start_time < $1', v_part.partition_name)
+                USING v_bound;
+            GET DIAGNOSTICS v_rows = ROW_COUNT;
+            v_calls := v_calls + v_rows;
+        END IF;
+    END LOOP;
+
     -- Everything that needs no lock on observability.spans beyond what readers take:
     -- the counts of the partitions to drop, and what remains.
     FOR i IN 1 .. cardinality(v_names) LOOP
         EXECUTE format('SELECT count(*) FROM observability.%I', v_names[i]) INTO v_rows;
         v_counts := v_counts || v_rows;
     END LOOP;
-    SELECT count(*) INTO v_remaining FROM observability.traces;
+    SELECT count(*) FILTER (WHERE t.service_name <> observability_internal.self_service()),
+           count(*) FILTER (WHERE t.service_name = observability_internal.self_service())
+      INTO v_remaining, v_self_left
+    FROM observability.traces t;
 
     SELECT s.setting::integer INTO v_lock_ms FROM pg_catalog.pg_settings s WHERE s.name = 'lock_timeout';
     v_wait_ms := CASE WHEN v_lock_ms > 0 THEN least(v_lock_ms, 5000) ELSE 5000 END;
@@ -405,9 +721,28 @@ BEGIN
         END IF;
     END LOOP;
 
+    -- The calls partitions below the bound, the same way; one the lock cannot be had for
+    -- is emptied of its rows below the bound instead (their spans are gone).
+    FOR i IN 1 .. cardinality(v_call_names) LOOP
+        IF NOT v_busy THEN
+            BEGIN
+                PERFORM set_config('lock_timeout', v_wait_ms || 'ms', true);
+                EXECUTE format('DROP TABLE observability.%I', v_call_names[i]);
+                PERFORM set_config('lock_timeout', v_lock_ms || 'ms', true);
+                v_call_dropped := v_call_dropped + 1;
+                CONTINUE;
+            EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+                v_busy := true;
+            END;
+        END IF;
+        EXECUTE format('DELETE FROM observability.%I WHERE start_time < $1', v_call_names[i]) USING v_bound;
+        GET DIAGNOSTICS v_rows = ROW_COUNT;
+        v_calls := v_calls + v_rows;
+    END LOOP;
+
     DELETE FROM observability.maintenance_log l WHERE l.started_at < p_now - interval '90 days';
 
-    RETURN QUERY SELECT v_dropped, v_spans, v_expired + v_evicted + v_future, v_remaining,
+    RETURN QUERY SELECT v_dropped, v_spans, v_expired + v_evicted + v_future + v_self, v_remaining,
         jsonb_build_object(
             'retention_days', p_retention_days,
             'max_traces', p_max_traces,
@@ -418,11 +753,48 @@ BEGIN
             'partitions_dropped', v_dropped,
             'partitions_skipped', v_skipped,
             'spans_deleted', v_spans,
-            'traces_deleted', v_expired + v_evicted + v_future,
+            'traces_deleted', v_expired + v_evicted + v_future + v_self,
             'traces_evicted', v_evicted,
-            'traces_remaining', v_remaining);
+            'traces_remaining', v_remaining,
+            'max_self_traces', p_max_self_traces,
+            'self_traces_evicted', v_self,
+            'self_traces_remaining', v_self_left,
+            'call_partitions_dropped', v_call_dropped,
+            'calls_deleted', v_calls);
 END
 $_$;
+
+CREATE FUNCTION observability_internal.ensure_call_partition(p_day date) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_name text := 'calls_p' || to_char(p_day, 'YYYYMMDD');
+    v_lo   timestamptz := p_day::timestamp AT TIME ZONE 'UTC';
+    v_hi   timestamptz := (p_day + 1)::timestamp AT TIME ZONE 'UTC';
+    v_moved bigint := 0;
+BEGIN
+    IF to_regclass(format('observability.%I', v_name)) IS NOT NULL THEN
+        RETURN false;
+    END IF;
+    IF EXISTS (SELECT 1 FROM observability.calls_default WHERE start_time >= v_lo AND start_time < v_hi) THEN
+        CREATE TEMP TABLE moving_calls (LIKE observability.calls) ON COMMIT DROP;
+        WITH moved AS (
+            DELETE FROM observability.calls_default WHERE start_time >= v_lo AND start_time < v_hi RETURNING *
+        )
+        INSERT INTO pg_temp.moving_calls SELECT * FROM moved;
+        GET DIAGNOSTICS v_moved = ROW_COUNT;
+    END IF;
+    EXECUTE format('CREATE TABLE observability.%I PARTITION OF observability.calls FOR VALUES FROM (%L) TO (%L)',
+                   v_name, v_lo, v_hi);
+    IF v_moved > 0 THEN
+        EXECUTE format('INSERT INTO observability.%I SELECT * FROM pg_temp.moving_calls', v_name);
+    END IF;
+    IF to_regclass('pg_temp.moving_calls') IS NOT NULL THEN
+        DROP TABLE pg_temp.moving_calls;
+    END IF;
+    RETURN true;
+END
+$$;
 
 CREATE FUNCTION observability_internal.ingest_spans(p_trace_ids uuid[], p_span_ids bigint[], p_parent_span_ids bigint[], p_names text[], p_kinds text[], p_operations text[], p_targets text[], p_services text[], p_scopes text[], p_start_times timestamp with time zone[], p_end_times timestamp with time zone[], p_durations double precision[], p_statuses text[], p_status_messages text[], p_attributes text[], p_resource_attributes text[], p_events text[]) RETURNS integer
     LANGUAGE sql
@@ -590,9 +962,10 @@ BEGIN
                    percentile_cont(ARRAY[0.5, 0.95, 0.99]::double precision[])
                        WITHIN GROUP (ORDER BY s.duration_ms) AS pct
             FROM (
-                SELECT date_trunc(%L, sp.start_time, 'UTC') AS bucket, sp.operation, coalesce(sp.target, '') AS target, sp.status, sp.duration_ms
-                FROM observability.spans sp
-                WHERE sp.start_time >= $1 AND sp.start_time < $2
+                SELECT date_trunc(%L, r.start_time, 'UTC') AS bucket, r.operation, r.target, r.status,
+                       coalesce(r.duration_ms, r.client_duration_ms) AS duration_ms
+                FROM observability_internal.metric_rows r
+                WHERE r.start_time >= $1 AND r.start_time < $2
             ) s
             GROUP BY GROUPING SETS ((s.bucket, s.operation, s.target), (s.bucket))
         ) g
@@ -603,9 +976,256 @@ BEGIN
 END
 $_$;
 
+CREATE FUNCTION observability_internal.self_service() RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN 'mcp-observatory'::text;
+
 CREATE FUNCTION observability_internal.span_partition_name(p_day date) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT
     RETURN ('spans_p'::text || to_char((p_day)::timestamp with time zone, 'YYYYMMDD'::text));
+
+CREATE FUNCTION observability_internal.url_host(p_url text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN NULLIF("substring"(p_url, '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^/?#]+)'::text), ''::text);
+
+CREATE TABLE observability.calls (
+    trace_id uuid NOT NULL,
+    side text NOT NULL,
+    span_id bigint NOT NULL,
+    span_ids bigint[] NOT NULL,
+    client_span_id bigint,
+    server_span_id bigint,
+    method text NOT NULL,
+    target text,
+    server_name text,
+    client_name text,
+    service_name text NOT NULL,
+    session_id text,
+    protocol_version text,
+    transport text,
+    request_id text,
+    start_time timestamp with time zone NOT NULL,
+    end_time timestamp with time zone NOT NULL,
+    duration_ms double precision NOT NULL,
+    client_duration_ms double precision,
+    server_duration_ms double precision,
+    status text NOT NULL,
+    error_type text,
+    error_message text,
+    request_status text NOT NULL,
+    counted boolean NOT NULL,
+    assembled_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT calls_request_status_check CHECK ((request_status = ANY (ARRAY['ok'::text, 'error'::text]))),
+    CONSTRAINT calls_side_check CHECK ((side = ANY (ARRAY['client'::text, 'server'::text]))),
+    CONSTRAINT calls_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'error'::text])))
+)
+PARTITION BY RANGE (start_time);
+
+COMMENT ON TABLE observability.calls IS 'One row per side (client, server) of each MCP request, assembled from spans by assemble_calls(); daily RANGE partitions calls_pYYYYMMDD (UTC) plus calls_default. counted marks the one row per request that metrics count.';
+
+COMMENT ON COLUMN observability.calls.span_id IS 'The outermost span of this side''s chain: its start, end and duration are the side''s.';
+
+COMMENT ON COLUMN observability.calls.span_ids IS 'Every span of this side''s chain, outermost first.';
+
+COMMENT ON COLUMN observability.calls.server_name IS 'The MCP server of the request: the server side''s fastmcp.server.name or service name; for a client side with no server side, the host it called (server.address, url.full).';
+
+COMMENT ON COLUMN observability.calls.error_message IS 'Why the request failed: this side''s innermost error message when this side failed, else the other side''s.';
+
+COMMENT ON COLUMN observability.calls.request_status IS 'error when either side of the request failed.';
+
+COMMENT ON COLUMN observability.calls.counted IS 'True on the row that stands for the request: the server side, or the client side when no server side was recorded.';
+
+CREATE TABLE observability.calls_default (
+    trace_id uuid NOT NULL,
+    side text NOT NULL,
+    span_id bigint NOT NULL,
+    span_ids bigint[] NOT NULL,
+    client_span_id bigint,
+    server_span_id bigint,
+    method text NOT NULL,
+    target text,
+    server_name text,
+    client_name text,
+    service_name text NOT NULL,
+    session_id text,
+    protocol_version text,
+    transport text,
+    request_id text,
+    start_time timestamp with time zone NOT NULL,
+    end_time timestamp with time zone NOT NULL,
+    duration_ms double precision NOT NULL,
+    client_duration_ms double precision,
+    server_duration_ms double precision,
+    status text NOT NULL,
+    error_type text,
+    error_message text,
+    request_status text NOT NULL,
+    counted boolean NOT NULL,
+    assembled_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT calls_request_status_check CHECK ((request_status = ANY (ARRAY['ok'::text, 'error'::text]))),
+    CONSTRAINT calls_side_check CHECK ((side = ANY (ARRAY['client'::text, 'server'::text]))),
+    CONSTRAINT calls_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'error'::text])))
+);
+
+CREATE TABLE observability.calls_p20261202 (
+    trace_id uuid NOT NULL,
+    side text NOT NULL,
+    span_id bigint NOT NULL,
+    span_ids bigint[] NOT NULL,
+    client_span_id bigint,
+    server_span_id bigint,
+    method text NOT NULL,
+    target text,
+    server_name text,
+    client_name text,
+    service_name text NOT NULL,
+    session_id text,
+    protocol_version text,
+    transport text,
+    request_id text,
+    start_time timestamp with time zone NOT NULL,
+    end_time timestamp with time zone NOT NULL,
+    duration_ms double precision NOT NULL,
+    client_duration_ms double precision,
+    server_duration_ms double precision,
+    status text NOT NULL,
+    error_type text,
+    error_message text,
+    request_status text NOT NULL,
+    counted boolean NOT NULL,
+    assembled_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT calls_request_status_check CHECK ((request_status = ANY (ARRAY['ok'::text, 'error'::text]))),
+    CONSTRAINT calls_side_check CHECK ((side = ANY (ARRAY['client'::text, 'server'::text]))),
+    CONSTRAINT calls_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'error'::text])))
+);
+
+CREATE TABLE observability.calls_p20261203 (
+    trace_id uuid NOT NULL,
+    side text NOT NULL,
+    span_id bigint NOT NULL,
+    span_ids bigint[] NOT NULL,
+    client_span_id bigint,
+    server_span_id bigint,
+    method text NOT NULL,
+    target text,
+    server_name text,
+    client_name text,
+    service_name text NOT NULL,
+    session_id text,
+    protocol_version text,
+    transport text,
+    request_id text,
+    start_time timestamp with time zone NOT NULL,
+    end_time timestamp with time zone NOT NULL,
+    duration_ms double precision NOT NULL,
+    client_duration_ms double precision,
+    server_duration_ms double precision,
+    status text NOT NULL,
+    error_type text,
+    error_message text,
+    request_status text NOT NULL,
+    counted boolean NOT NULL,
+    assembled_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT calls_request_status_check CHECK ((request_status = ANY (ARRAY['ok'::text, 'error'::text]))),
+    CONSTRAINT calls_side_check CHECK ((side = ANY (ARRAY['client'::text, 'server'::text]))),
+    CONSTRAINT calls_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'error'::text])))
+);
+
+CREATE TABLE observability.calls_p20261204 (
+    trace_id uuid NOT NULL,
+    side text NOT NULL,
+    span_id bigint NOT NULL,
+    span_ids bigint[] NOT NULL,
+    client_span_id bigint,
+    server_span_id bigint,
+    method text NOT NULL,
+    target text,
+    server_name text,
+    client_name text,
+    service_name text NOT NULL,
+    session_id text,
+    protocol_version text,
+    transport text,
+    request_id text,
+    start_time timestamp with time zone NOT NULL,
+    end_time timestamp with time zone NOT NULL,
+    duration_ms double precision NOT NULL,
+    client_duration_ms double precision,
+    server_duration_ms double precision,
+    status text NOT NULL,
+    error_type text,
+    error_message text,
+    request_status text NOT NULL,
+    counted boolean NOT NULL,
+    assembled_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT calls_request_status_check CHECK ((request_status = ANY (ARRAY['ok'::text, 'error'::text]))),
+    CONSTRAINT calls_side_check CHECK ((side = ANY (ARRAY['client'::text, 'server'::text]))),
+    CONSTRAINT calls_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'error'::text])))
+);
+
+CREATE TABLE observability.calls_p20261205 (
+    trace_id uuid NOT NULL,
+    side text NOT NULL,
+    span_id bigint NOT NULL,
+    span_ids bigint[] NOT NULL,
+    client_span_id bigint,
+    server_span_id bigint,
+    method text NOT NULL,
+    target text,
+    server_name text,
+    client_name text,
+    service_name text NOT NULL,
+    session_id text,
+    protocol_version text,
+    transport text,
+    request_id text,
+    start_time timestamp with time zone NOT NULL,
+    end_time timestamp with time zone NOT NULL,
+    duration_ms double precision NOT NULL,
+    client_duration_ms double precision,
+    server_duration_ms double precision,
+    status text NOT NULL,
+    error_type text,
+    error_message text,
+    request_status text NOT NULL,
+    counted boolean NOT NULL,
+    assembled_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT calls_request_status_check CHECK ((request_status = ANY (ARRAY['ok'::text, 'error'::text]))),
+    CONSTRAINT calls_side_check CHECK ((side = ANY (ARRAY['client'::text, 'server'::text]))),
+    CONSTRAINT calls_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'error'::text])))
+);
+
+CREATE TABLE observability.calls_p20261206 (
+    trace_id uuid NOT NULL,
+    side text NOT NULL,
+    span_id bigint NOT NULL,
+    span_ids bigint[] NOT NULL,
+    client_span_id bigint,
+    server_span_id bigint,
+    method text NOT NULL,
+    target text,
+    server_name text,
+    client_name text,
+    service_name text NOT NULL,
+    session_id text,
+    protocol_version text,
+    transport text,
+    request_id text,
+    start_time timestamp with time zone NOT NULL,
+    end_time timestamp with time zone NOT NULL,
+    duration_ms double precision NOT NULL,
+    client_duration_ms double precision,
+    server_duration_ms double precision,
+    status text NOT NULL,
+    error_type text,
+    error_message text,
+    request_status text NOT NULL,
+    counted boolean NOT NULL,
+    assembled_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT calls_request_status_check CHECK ((request_status = ANY (ARRAY['ok'::text, 'error'::text]))),
+    CONSTRAINT calls_side_check CHECK ((side = ANY (ARRAY['client'::text, 'server'::text]))),
+    CONSTRAINT calls_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'error'::text])))
+);
 
 CREATE TABLE observability.maintenance_log (
     id bigint NOT NULL,
@@ -640,6 +1260,30 @@ ALTER TABLE observability.maintenance_log ALTER COLUMN id ADD GENERATED ALWAYS A
     CACHE 1
 );
 
+CREATE VIEW observability.mcp_requests AS
+ SELECT calls.trace_id,
+    calls.client_span_id,
+    calls.server_span_id,
+    calls.method,
+    calls.target,
+    calls.server_name,
+    calls.client_name,
+    calls.session_id,
+    calls.protocol_version,
+    calls.transport,
+    calls.request_id,
+    calls.start_time,
+    calls.client_duration_ms,
+    calls.server_duration_ms,
+    (calls.client_duration_ms - calls.server_duration_ms) AS overhead_ms,
+    calls.request_status AS status,
+    calls.error_type,
+    calls.error_message
+   FROM observability.calls
+  WHERE calls.counted;
+
+COMMENT ON VIEW observability.mcp_requests IS 'One row per MCP request: both durations where both sides were recorded, overhead_ms = client - server (transport, gateway).';
+
 CREATE TABLE observability.metric_windows (
     time_window text NOT NULL,
     view_name text NOT NULL,
@@ -654,6 +1298,7 @@ CREATE MATERIALIZED VIEW observability.metrics_1h AS
  SELECT '1h'::text AS time_window,
     m.level,
     m.operation,
+    m.server,
     m.target,
     m.request_count,
     m.error_count,
@@ -664,19 +1309,26 @@ CREATE MATERIALIZED VIEW observability.metrics_1h AS
     m.p95_ms,
     m.p99_ms,
     m.max_ms,
+    m.client_avg_ms,
+    m.client_p50_ms,
+    m.client_p90_ms,
+    m.client_p95_ms,
+    m.client_p99_ms,
+    m.overhead_ms,
     m.first_seen,
     m.last_seen,
     m.example_error,
     observability.health(m.error_pct) AS health,
     observability_internal.metrics_now() AS computed_at,
     (observability_internal.metrics_now() - '01:00:00'::interval) AS window_start
-   FROM observability.window_metrics('01:00:00'::interval) m(level, operation, target, request_count, error_count, error_pct, avg_ms, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, first_seen, last_seen, example_error)
+   FROM observability.window_metrics('01:00:00'::interval) m(level, operation, server, target, request_count, error_count, error_pct, avg_ms, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, client_avg_ms, client_p50_ms, client_p90_ms, client_p95_ms, client_p99_ms, overhead_ms, first_seen, last_seen, example_error)
   WITH NO DATA;
 
 CREATE MATERIALIZED VIEW observability.metrics_24h AS
  SELECT '24h'::text AS time_window,
     m.level,
     m.operation,
+    m.server,
     m.target,
     m.request_count,
     m.error_count,
@@ -687,19 +1339,26 @@ CREATE MATERIALIZED VIEW observability.metrics_24h AS
     m.p95_ms,
     m.p99_ms,
     m.max_ms,
+    m.client_avg_ms,
+    m.client_p50_ms,
+    m.client_p90_ms,
+    m.client_p95_ms,
+    m.client_p99_ms,
+    m.overhead_ms,
     m.first_seen,
     m.last_seen,
     m.example_error,
     observability.health(m.error_pct) AS health,
     observability_internal.metrics_now() AS computed_at,
     (observability_internal.metrics_now() - '24:00:00'::interval) AS window_start
-   FROM observability.window_metrics('24:00:00'::interval) m(level, operation, target, request_count, error_count, error_pct, avg_ms, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, first_seen, last_seen, example_error)
+   FROM observability.window_metrics('24:00:00'::interval) m(level, operation, server, target, request_count, error_count, error_pct, avg_ms, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, client_avg_ms, client_p50_ms, client_p90_ms, client_p95_ms, client_p99_ms, overhead_ms, first_seen, last_seen, example_error)
   WITH NO DATA;
 
 CREATE MATERIALIZED VIEW observability.metrics_30d AS
  SELECT '30d'::text AS time_window,
     m.level,
     m.operation,
+    m.server,
     m.target,
     m.request_count,
     m.error_count,
@@ -710,19 +1369,26 @@ CREATE MATERIALIZED VIEW observability.metrics_30d AS
     m.p95_ms,
     m.p99_ms,
     m.max_ms,
+    m.client_avg_ms,
+    m.client_p50_ms,
+    m.client_p90_ms,
+    m.client_p95_ms,
+    m.client_p99_ms,
+    m.overhead_ms,
     m.first_seen,
     m.last_seen,
     m.example_error,
     observability.health(m.error_pct) AS health,
     observability_internal.metrics_now() AS computed_at,
     (observability_internal.metrics_now() - '30 days'::interval) AS window_start
-   FROM observability.window_metrics('30 days'::interval) m(level, operation, target, request_count, error_count, error_pct, avg_ms, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, first_seen, last_seen, example_error)
+   FROM observability.window_metrics('30 days'::interval) m(level, operation, server, target, request_count, error_count, error_pct, avg_ms, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, client_avg_ms, client_p50_ms, client_p90_ms, client_p95_ms, client_p99_ms, overhead_ms, first_seen, last_seen, example_error)
   WITH NO DATA;
 
 CREATE MATERIALIZED VIEW observability.metrics_7d AS
  SELECT '7d'::text AS time_window,
     m.level,
     m.operation,
+    m.server,
     m.target,
     m.request_count,
     m.error_count,
@@ -733,13 +1399,19 @@ CREATE MATERIALIZED VIEW observability.metrics_7d AS
     m.p95_ms,
     m.p99_ms,
     m.max_ms,
+    m.client_avg_ms,
+    m.client_p50_ms,
+    m.client_p90_ms,
+    m.client_p95_ms,
+    m.client_p99_ms,
+    m.overhead_ms,
     m.first_seen,
     m.last_seen,
     m.example_error,
     observability.health(m.error_pct) AS health,
     observability_internal.metrics_now() AS computed_at,
     (observability_internal.metrics_now() - '7 days'::interval) AS window_start
-   FROM observability.window_metrics('7 days'::interval) m(level, operation, target, request_count, error_count, error_pct, avg_ms, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, first_seen, last_seen, example_error)
+   FROM observability.window_metrics('7 days'::interval) m(level, operation, server, target, request_count, error_count, error_pct, avg_ms, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, client_avg_ms, client_p50_ms, client_p90_ms, client_p95_ms, client_p99_ms, overhead_ms, first_seen, last_seen, example_error)
   WITH NO DATA;
 
 CREATE TABLE observability.metrics_hour (
@@ -777,9 +1449,10 @@ CREATE TABLE observability.metrics_minute (
 COMMENT ON TABLE observability.metrics_minute IS 'Per-minute counts, errors and p50/p95/p99/max per operation and target (level target) and overall (level total); kept 8 days. Filled by rollup_metrics().';
 
 CREATE VIEW observability.operation_metrics AS
- SELECT '1h'::text AS time_window,
+ SELECT metrics_1h.time_window,
     metrics_1h.level,
     metrics_1h.operation,
+    metrics_1h.server,
     metrics_1h.target,
     metrics_1h.request_count,
     metrics_1h.error_count,
@@ -790,6 +1463,12 @@ CREATE VIEW observability.operation_metrics AS
     metrics_1h.p95_ms,
     metrics_1h.p99_ms,
     metrics_1h.max_ms,
+    metrics_1h.client_avg_ms,
+    metrics_1h.client_p50_ms,
+    metrics_1h.client_p90_ms,
+    metrics_1h.client_p95_ms,
+    metrics_1h.client_p99_ms,
+    metrics_1h.overhead_ms,
     metrics_1h.first_seen,
     metrics_1h.last_seen,
     metrics_1h.example_error,
@@ -798,9 +1477,10 @@ CREATE VIEW observability.operation_metrics AS
     metrics_1h.window_start
    FROM observability.metrics_1h
 UNION ALL
- SELECT '24h'::text AS time_window,
+ SELECT metrics_24h.time_window,
     metrics_24h.level,
     metrics_24h.operation,
+    metrics_24h.server,
     metrics_24h.target,
     metrics_24h.request_count,
     metrics_24h.error_count,
@@ -811,6 +1491,12 @@ UNION ALL
     metrics_24h.p95_ms,
     metrics_24h.p99_ms,
     metrics_24h.max_ms,
+    metrics_24h.client_avg_ms,
+    metrics_24h.client_p50_ms,
+    metrics_24h.client_p90_ms,
+    metrics_24h.client_p95_ms,
+    metrics_24h.client_p99_ms,
+    metrics_24h.overhead_ms,
     metrics_24h.first_seen,
     metrics_24h.last_seen,
     metrics_24h.example_error,
@@ -819,9 +1505,10 @@ UNION ALL
     metrics_24h.window_start
    FROM observability.metrics_24h
 UNION ALL
- SELECT '7d'::text AS time_window,
+ SELECT metrics_7d.time_window,
     metrics_7d.level,
     metrics_7d.operation,
+    metrics_7d.server,
     metrics_7d.target,
     metrics_7d.request_count,
     metrics_7d.error_count,
@@ -832,6 +1519,12 @@ UNION ALL
     metrics_7d.p95_ms,
     metrics_7d.p99_ms,
     metrics_7d.max_ms,
+    metrics_7d.client_avg_ms,
+    metrics_7d.client_p50_ms,
+    metrics_7d.client_p90_ms,
+    metrics_7d.client_p95_ms,
+    metrics_7d.client_p99_ms,
+    metrics_7d.overhead_ms,
     metrics_7d.first_seen,
     metrics_7d.last_seen,
     metrics_7d.example_error,
@@ -840,9 +1533,10 @@ UNION ALL
     metrics_7d.window_start
    FROM observability.metrics_7d
 UNION ALL
- SELECT '30d'::text AS time_window,
+ SELECT metrics_30d.time_window,
     metrics_30d.level,
     metrics_30d.operation,
+    metrics_30d.server,
     metrics_30d.target,
     metrics_30d.request_count,
     metrics_30d.error_count,
@@ -853,6 +1547,12 @@ UNION ALL
     metrics_30d.p95_ms,
     metrics_30d.p99_ms,
     metrics_30d.max_ms,
+    metrics_30d.client_avg_ms,
+    metrics_30d.client_p50_ms,
+    metrics_30d.client_p90_ms,
+    metrics_30d.client_p95_ms,
+    metrics_30d.client_p99_ms,
+    metrics_30d.overhead_ms,
     metrics_30d.first_seen,
     metrics_30d.last_seen,
     metrics_30d.example_error,
@@ -861,10 +1561,11 @@ UNION ALL
     metrics_30d.window_start
    FROM observability.metrics_30d;
 
-COMMENT ON VIEW observability.operation_metrics IS 'Metrics per time_window (1h, 24h, 7d, 30d) and level: target = per operation and target; operation = per operation kind, target empty; total = everything, operation and target empty. Durations in ms, error_pct 0-100, health green/yellow/red/critical. See docs/sql.md.';
+COMMENT ON VIEW observability.operation_metrics IS 'Metrics per time_window (1h, 24h, 7d, 30d) and level: target = per operation, server and target; operation = per operation (server and target empty); total = everything. Tools, prompts and resources count MCP requests once (from calls); HTTP and DB count spans. p*_ms are server-side durations, client_p*_ms client-side, overhead_ms their mean difference. See docs/sql.md.';
 
 CREATE VIEW observability.prompt_metrics AS
  SELECT operation_metrics.time_window,
+    operation_metrics.server AS server_name,
     operation_metrics.target AS prompt_name,
     operation_metrics.request_count,
     operation_metrics.error_count,
@@ -876,6 +1577,12 @@ CREATE VIEW observability.prompt_metrics AS
     operation_metrics.p95_ms,
     operation_metrics.p99_ms,
     operation_metrics.max_ms,
+    operation_metrics.client_avg_ms,
+    operation_metrics.client_p50_ms,
+    operation_metrics.client_p90_ms,
+    operation_metrics.client_p95_ms,
+    operation_metrics.client_p99_ms,
+    operation_metrics.overhead_ms,
     operation_metrics.first_seen,
     operation_metrics.last_seen,
     operation_metrics.example_error,
@@ -885,6 +1592,7 @@ CREATE VIEW observability.prompt_metrics AS
 
 CREATE VIEW observability.resource_metrics AS
  SELECT operation_metrics.time_window,
+    operation_metrics.server AS server_name,
     operation_metrics.target AS resource_uri,
     operation_metrics.request_count,
     operation_metrics.error_count,
@@ -896,6 +1604,12 @@ CREATE VIEW observability.resource_metrics AS
     operation_metrics.p95_ms,
     operation_metrics.p99_ms,
     operation_metrics.max_ms,
+    operation_metrics.client_avg_ms,
+    operation_metrics.client_p50_ms,
+    operation_metrics.client_p90_ms,
+    operation_metrics.client_p95_ms,
+    operation_metrics.client_p99_ms,
+    operation_metrics.overhead_ms,
     operation_metrics.first_seen,
     operation_metrics.last_seen,
     operation_metrics.example_error,
@@ -1012,6 +1726,7 @@ CREATE TABLE observability.spans_default (
 
 CREATE VIEW observability.tool_metrics AS
  SELECT operation_metrics.time_window,
+    operation_metrics.server AS server_name,
     operation_metrics.target AS tool_name,
     operation_metrics.request_count,
     operation_metrics.error_count,
@@ -1023,6 +1738,12 @@ CREATE VIEW observability.tool_metrics AS
     operation_metrics.p95_ms,
     operation_metrics.p99_ms,
     operation_metrics.max_ms,
+    operation_metrics.client_avg_ms,
+    operation_metrics.client_p50_ms,
+    operation_metrics.client_p90_ms,
+    operation_metrics.client_p95_ms,
+    operation_metrics.client_p99_ms,
+    operation_metrics.overhead_ms,
     operation_metrics.first_seen,
     operation_metrics.last_seen,
     operation_metrics.example_error,
@@ -1050,6 +1771,12 @@ END) STORED,
 
 COMMENT ON TABLE observability.traces IS 'One row per trace, kept by ingest_spans(). root_span_id is NULL until the root span (no parent) has arrived; until then root_name and service_name are those of the earliest span seen.';
 
+CREATE TABLE observability_internal.call_assembly_state (
+    name text NOT NULL,
+    assembled_until timestamp with time zone NOT NULL,
+    last_trace_id uuid NOT NULL
+);
+
 CREATE TABLE observability_internal.maintenance_jobs (
     job text NOT NULL,
     last_started_at timestamp with time zone,
@@ -1065,12 +1792,52 @@ COMMENT ON COLUMN observability_internal.maintenance_jobs.last_finished_at IS 'W
 
 COMMENT ON COLUMN observability_internal.maintenance_jobs.last_owner IS 'The owner named by the last successful claim.';
 
+CREATE VIEW observability_internal.metric_rows AS
+ SELECT sp.operation,
+    ''::text AS server,
+    COALESCE(sp.target, ''::text) AS target,
+    sp.status,
+    sp.start_time,
+    sp.duration_ms,
+    NULL::double precision AS client_duration_ms,
+    sp.status_message AS error_message
+   FROM observability.spans sp
+  WHERE ((sp.operation <> ALL (ARRAY['tool_invoke'::text, 'prompt_render'::text, 'resource_fetch'::text])) AND (sp.service_name <> 'mcp-observatory'::text))
+UNION ALL
+ SELECT
+        CASE c.method
+            WHEN 'tools/call'::text THEN 'tool_invoke'::text
+            WHEN 'prompts/get'::text THEN 'prompt_render'::text
+            ELSE 'resource_fetch'::text
+        END AS operation,
+    COALESCE(c.server_name, ''::text) AS server,
+    COALESCE(c.target, ''::text) AS target,
+    c.request_status AS status,
+    c.start_time,
+    c.server_duration_ms AS duration_ms,
+    c.client_duration_ms,
+    COALESCE(c.error_message, c.error_type) AS error_message
+   FROM observability.calls c
+  WHERE (c.counted AND (c.method = ANY (ARRAY['tools/call'::text, 'prompts/get'::text, 'resources/read'::text])));
+
 CREATE TABLE observability_internal.rollup_state (
     name text NOT NULL,
     rolled_until timestamp with time zone NOT NULL
 );
 
 COMMENT ON TABLE observability_internal.rollup_state IS 'How far rollup_metrics() has rolled up metrics_minute and metrics_hour; moving rolled_until back makes the next run recount from there.';
+
+ALTER TABLE ONLY observability.calls ATTACH PARTITION observability.calls_default DEFAULT;
+
+ALTER TABLE ONLY observability.calls ATTACH PARTITION observability.calls_p20261202 FOR VALUES FROM ('2026-12-02 00:00:00+00') TO ('2026-12-03 00:00:00+00');
+
+ALTER TABLE ONLY observability.calls ATTACH PARTITION observability.calls_p20261203 FOR VALUES FROM ('2026-12-03 00:00:00+00') TO ('2026-12-04 00:00:00+00');
+
+ALTER TABLE ONLY observability.calls ATTACH PARTITION observability.calls_p20261204 FOR VALUES FROM ('2026-12-04 00:00:00+00') TO ('2026-12-05 00:00:00+00');
+
+ALTER TABLE ONLY observability.calls ATTACH PARTITION observability.calls_p20261205 FOR VALUES FROM ('2026-12-05 00:00:00+00') TO ('2026-12-06 00:00:00+00');
+
+ALTER TABLE ONLY observability.calls ATTACH PARTITION observability.calls_p20261206 FOR VALUES FROM ('2026-12-06 00:00:00+00') TO ('2026-12-07 00:00:00+00');
 
 ALTER TABLE ONLY observability.spans ATTACH PARTITION observability.spans_default DEFAULT;
 
@@ -1095,21 +1862,66 @@ ALTER TABLE ONLY observability.schema_migrations
 ALTER TABLE ONLY observability.traces
     ADD CONSTRAINT traces_pkey PRIMARY KEY (trace_id);
 
+ALTER TABLE ONLY observability_internal.call_assembly_state
+    ADD CONSTRAINT call_assembly_state_pkey PRIMARY KEY (name);
+
 ALTER TABLE ONLY observability_internal.maintenance_jobs
     ADD CONSTRAINT maintenance_jobs_pkey PRIMARY KEY (job);
 
 ALTER TABLE ONLY observability_internal.rollup_state
     ADD CONSTRAINT rollup_state_pkey PRIMARY KEY (name);
 
+CREATE INDEX calls_counted_time_idx ON ONLY observability.calls USING btree (start_time) WHERE counted;
+
+CREATE INDEX calls_session_time_idx ON ONLY observability.calls USING btree (session_id, start_time) WHERE (session_id IS NOT NULL);
+
+CREATE INDEX calls_default_session_id_start_time_idx ON observability.calls_default USING btree (session_id, start_time) WHERE (session_id IS NOT NULL);
+
+CREATE INDEX calls_default_start_time_idx ON observability.calls_default USING btree (start_time) WHERE counted;
+
+CREATE INDEX calls_trace_idx ON ONLY observability.calls USING btree (trace_id);
+
+CREATE INDEX calls_default_trace_id_idx ON observability.calls_default USING btree (trace_id);
+
+CREATE INDEX calls_p20261202_session_id_start_time_idx ON observability.calls_p20261202 USING btree (session_id, start_time) WHERE (session_id IS NOT NULL);
+
+CREATE INDEX calls_p20261202_start_time_idx ON observability.calls_p20261202 USING btree (start_time) WHERE counted;
+
+CREATE INDEX calls_p20261202_trace_id_idx ON observability.calls_p20261202 USING btree (trace_id);
+
+CREATE INDEX calls_p20261203_session_id_start_time_idx ON observability.calls_p20261203 USING btree (session_id, start_time) WHERE (session_id IS NOT NULL);
+
+CREATE INDEX calls_p20261203_start_time_idx ON observability.calls_p20261203 USING btree (start_time) WHERE counted;
+
+CREATE INDEX calls_p20261203_trace_id_idx ON observability.calls_p20261203 USING btree (trace_id);
+
+CREATE INDEX calls_p20261204_session_id_start_time_idx ON observability.calls_p20261204 USING btree (session_id, start_time) WHERE (session_id IS NOT NULL);
+
+CREATE INDEX calls_p20261204_start_time_idx ON observability.calls_p20261204 USING btree (start_time) WHERE counted;
+
+CREATE INDEX calls_p20261204_trace_id_idx ON observability.calls_p20261204 USING btree (trace_id);
+
+CREATE INDEX calls_p20261205_session_id_start_time_idx ON observability.calls_p20261205 USING btree (session_id, start_time) WHERE (session_id IS NOT NULL);
+
+CREATE INDEX calls_p20261205_start_time_idx ON observability.calls_p20261205 USING btree (start_time) WHERE counted;
+
+CREATE INDEX calls_p20261205_trace_id_idx ON observability.calls_p20261205 USING btree (trace_id);
+
+CREATE INDEX calls_p20261206_session_id_start_time_idx ON observability.calls_p20261206 USING btree (session_id, start_time) WHERE (session_id IS NOT NULL);
+
+CREATE INDEX calls_p20261206_start_time_idx ON observability.calls_p20261206 USING btree (start_time) WHERE counted;
+
+CREATE INDEX calls_p20261206_trace_id_idx ON observability.calls_p20261206 USING btree (trace_id);
+
 CREATE INDEX maintenance_log_job_started_idx ON observability.maintenance_log USING btree (job, started_at DESC);
 
-CREATE UNIQUE INDEX metrics_1h_key ON observability.metrics_1h USING btree (level, operation, target);
+CREATE UNIQUE INDEX metrics_1h_key ON observability.metrics_1h USING btree (level, operation, server, target);
 
-CREATE UNIQUE INDEX metrics_24h_key ON observability.metrics_24h USING btree (level, operation, target);
+CREATE UNIQUE INDEX metrics_24h_key ON observability.metrics_24h USING btree (level, operation, server, target);
 
-CREATE UNIQUE INDEX metrics_30d_key ON observability.metrics_30d USING btree (level, operation, target);
+CREATE UNIQUE INDEX metrics_30d_key ON observability.metrics_30d USING btree (level, operation, server, target);
 
-CREATE UNIQUE INDEX metrics_7d_key ON observability.metrics_7d USING btree (level, operation, target);
+CREATE UNIQUE INDEX metrics_7d_key ON observability.metrics_7d USING btree (level, operation, server, target);
 
 CREATE INDEX metrics_hour_target_idx ON observability.metrics_hour USING btree (operation, target, bucket);
 
@@ -1133,7 +1945,47 @@ CREATE UNIQUE INDEX spans_default_trace_id_span_id_start_time_idx ON observabili
 
 CREATE INDEX traces_errors_start_time_idx ON observability.traces USING btree (start_time DESC) WHERE (error_count > 0);
 
+CREATE INDEX traces_self_start_time_idx ON observability.traces USING btree (start_time DESC, trace_id DESC) WHERE (service_name = 'mcp-observatory'::text);
+
 CREATE INDEX traces_start_time_idx ON observability.traces USING btree (start_time DESC);
+
+CREATE INDEX traces_updated_at_idx ON observability.traces USING btree (updated_at, trace_id);
+
+ALTER INDEX observability.calls_session_time_idx ATTACH PARTITION observability.calls_default_session_id_start_time_idx;
+
+ALTER INDEX observability.calls_counted_time_idx ATTACH PARTITION observability.calls_default_start_time_idx;
+
+ALTER INDEX observability.calls_trace_idx ATTACH PARTITION observability.calls_default_trace_id_idx;
+
+ALTER INDEX observability.calls_session_time_idx ATTACH PARTITION observability.calls_p20261202_session_id_start_time_idx;
+
+ALTER INDEX observability.calls_counted_time_idx ATTACH PARTITION observability.calls_p20261202_start_time_idx;
+
+ALTER INDEX observability.calls_trace_idx ATTACH PARTITION observability.calls_p20261202_trace_id_idx;
+
+ALTER INDEX observability.calls_session_time_idx ATTACH PARTITION observability.calls_p20261203_session_id_start_time_idx;
+
+ALTER INDEX observability.calls_counted_time_idx ATTACH PARTITION observability.calls_p20261203_start_time_idx;
+
+ALTER INDEX observability.calls_trace_idx ATTACH PARTITION observability.calls_p20261203_trace_id_idx;
+
+ALTER INDEX observability.calls_session_time_idx ATTACH PARTITION observability.calls_p20261204_session_id_start_time_idx;
+
+ALTER INDEX observability.calls_counted_time_idx ATTACH PARTITION observability.calls_p20261204_start_time_idx;
+
+ALTER INDEX observability.calls_trace_idx ATTACH PARTITION observability.calls_p20261204_trace_id_idx;
+
+ALTER INDEX observability.calls_session_time_idx ATTACH PARTITION observability.calls_p20261205_session_id_start_time_idx;
+
+ALTER INDEX observability.calls_counted_time_idx ATTACH PARTITION observability.calls_p20261205_start_time_idx;
+
+ALTER INDEX observability.calls_trace_idx ATTACH PARTITION observability.calls_p20261205_trace_id_idx;
+
+ALTER INDEX observability.calls_session_time_idx ATTACH PARTITION observability.calls_p20261206_session_id_start_time_idx;
+
+ALTER INDEX observability.calls_counted_time_idx ATTACH PARTITION observability.calls_p20261206_start_time_idx;
+
+ALTER INDEX observability.calls_trace_idx ATTACH PARTITION observability.calls_p20261206_trace_id_idx;
 
 ALTER INDEX observability.spans_operation_target_time_idx ATTACH PARTITION observability.spans_default_operation_target_start_time_idx;
 

@@ -51,9 +51,14 @@ struct MaintenanceCommand: AsyncParsableCommand {
                 let runner = MaintenanceRunner(
                     partitions: PartitionStore(client: client, logger: quiet),
                     maintenance: MaintenanceStore(client: client, logger: quiet),
-                    metrics: MetricsStore(client: client, logger: quiet), owner: owner,
-                    retentionDays: configuration.retentionDays, maxTraces: configuration.maxTraces, logger: quiet)
-                var reports = [await runner.ensurePartitions(), await runner.applyRetention(), await runner.rollup()]
+                    metrics: MetricsStore(client: client, logger: quiet), calls: CallStore(client: client, logger: quiet),
+                    owner: owner, retentionDays: configuration.retentionDays, maxTraces: configuration.maxTraces,
+                    maxSelfTraces: configuration.maxSelfTraces, callSettle: .seconds(configuration.callSettleSeconds),
+                    logger: quiet)
+                var reports = [
+                    await runner.ensurePartitions(), await runner.applyRetention(), await runner.assembleCalls(),
+                    await runner.rollup(),
+                ]
                 reports += await runner.refresh(MetricWindow.allCases, force: forceRefresh)
                 return reports
             }

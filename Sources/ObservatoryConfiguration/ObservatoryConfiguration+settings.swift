@@ -245,6 +245,17 @@ extension ObservatoryConfiguration {
                     "OBSERVABILITY_TRACE_HTTP_REQUESTS", \.traceHTTPRequests, fromContextForge: true,
                     summary: "Self-tracing includes a server span per HTTP request, parent of that request's DB spans.",
                     details: "`false`: no HTTP spans; DB spans become the roots of their own traces."),
+                .flag(
+                    "OBSERVABILITY_TRACE_INGEST_REQUESTS", \.traceIngestRequests,
+                    summary: """
+                        Self-tracing includes ingestion requests (`POST /v1/traces`, `POST /api/v1/spans`) and the \
+                        writer's inserts for them.
+                        """,
+                    details: """
+                        Off by default: every export of every client would otherwise leave a trace of its own (twenty \
+                        exporters flushing every 5 s make 345,600 a day). Answers of ingestion are counted in \
+                        `/metrics` either way.
+                        """),
             ]),
         SettingGroup(
             "Retention",
@@ -261,7 +272,15 @@ extension ObservatoryConfiguration {
                     summary: "Traces kept at most, oldest first, enforced every cleanup interval.",
                     details: """
                         Each cleanup run deletes the oldest traces, with all their spans, until this many remain. \
-                        Between runs the count can exceed it by what arrives in one cleanup interval.
+                        Between runs the count can exceed it by what arrives in one cleanup interval. The service's \
+                        own traces do not count: they have their own bound, `OBSERVABILITY_MAX_SELF_TRACES`.
+                        """),
+                .integer(
+                    "OBSERVABILITY_MAX_SELF_TRACES", \.maxSelfTraces, in: 0...1_000_000_000,
+                    summary: "The service's own traces (service `mcp-observatory`) kept at most, oldest first.",
+                    details: """
+                        Enforced with retention, apart from `OBSERVABILITY_MAX_TRACES`, so the service's own traces \
+                        never evict users' traces. `0` keeps none past each cleanup run.
                         """),
                 .duration(
                     "OBSERVABILITY_CLEANUP_INTERVAL", \.cleanupIntervalSeconds, in: 1...604_800, fromContextForge: true,
@@ -295,6 +314,17 @@ extension ObservatoryConfiguration {
                         refreshed by `refresh_metrics()` when its own cadence has passed (1h every minute, 24h every \
                         5 minutes, 7d and 30d hourly); `serve` checks the cadences at a quarter of this interval, at \
                         most every minute. See [sql.md](sql.md) for the freshness contract.
+                        """),
+                .integer(
+                    "OBSERVABILITY_CALL_SETTLE_SECONDS", \.callSettleSeconds, in: 0...3_600, .seconds,
+                    summary: """
+                        How long a trace must have been quiet (no new span) before its MCP calls are assembled.
+                        """,
+                    details: """
+                        The spans of one request come from several processes, each exporting on its own schedule; \
+                        assembly waits this long so both sides are there. A span arriving later makes its trace \
+                        assembled again. Calls are assembled at each poll of the metric refresh \
+                        (`assemble_calls()`, see [sql.md](sql.md#calls)).
                         """),
             ]),
         SettingGroup(

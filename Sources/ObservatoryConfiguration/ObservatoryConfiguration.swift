@@ -92,6 +92,9 @@ public struct ObservatoryConfiguration: Sendable, Equatable {
     /// Self-tracing includes a span per HTTP request.
     public var traceHTTPRequests: Bool = true
 
+    /// Self-tracing includes ingestion requests (`POST /v1/traces`, `POST /api/v1/spans`).
+    public var traceIngestRequests: Bool = false
+
     // MARK: Retention
 
     /// Days of spans kept.
@@ -99,6 +102,9 @@ public struct ObservatoryConfiguration: Sendable, Equatable {
 
     /// Traces kept at most, oldest dropped first.
     public var maxTraces: Int = 100_000
+
+    /// The service's own traces kept at most, apart from `maxTraces`.
+    public var maxSelfTraces: Int = 10_000
 
     /// Seconds between runs of partition upkeep and retention.
     public var cleanupIntervalSeconds: Int = 3_600
@@ -110,6 +116,9 @@ public struct ObservatoryConfiguration: Sendable, Equatable {
 
     /// Seconds between rollups of new minutes and checks for due metric views.
     public var metricsRefreshSeconds: Int = 60
+
+    /// Seconds a trace must have been quiet before its MCP calls are assembled.
+    public var callSettleSeconds: Int = 10
 
     // MARK: Dashboards
 

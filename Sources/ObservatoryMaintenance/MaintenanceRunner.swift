@@ -13,22 +13,36 @@ public struct MaintenanceRunner: Sendable {
     let partitions: PartitionStore
     let maintenance: MaintenanceStore
     let metrics: MetricsStore
+    let calls: CallStore
     /// Who runs the jobs, as recorded in `maintenance_log` and `maintenance_jobs`.
     public let owner: String
     let retentionDays: Int
     let maxTraces: Int
+    let maxSelfTraces: Int
+    /// How long a trace must have been quiet before its calls are assembled.
+    let callSettle: Duration
     let logger: Logger
 
+    /// Traces one `assemble_calls()` transaction assembles at most; a backlog takes
+    /// several, each committed on its own.
+    static let assemblyBatchTraces = 20_000
+    /// Batches one assembly run goes through at most before it lets the rollup and the
+    /// refreshes of its loop have their turn.
+    static let assemblyBatchesPerRun = 10
+
     public init(
-        partitions: PartitionStore, maintenance: MaintenanceStore, metrics: MetricsStore, owner: String,
-        retentionDays: Int, maxTraces: Int, logger: Logger
+        partitions: PartitionStore, maintenance: MaintenanceStore, metrics: MetricsStore, calls: CallStore, owner: String,
+        retentionDays: Int, maxTraces: Int, maxSelfTraces: Int, callSettle: Duration, logger: Logger
     ) {
         self.partitions = partitions
         self.maintenance = maintenance
         self.metrics = metrics
+        self.calls = calls
         self.owner = owner
         self.retentionDays = retentionDays
         self.maxTraces = maxTraces
+        self.maxSelfTraces = maxSelfTraces
+        self.callSettle = callSettle
         self.logger = logger
     }
 
@@ -70,7 +84,10 @@ public struct MaintenanceRunner: Sendable {
     @discardableResult
     public func applyRetention() async -> JobReport {
         await run("retention") { () async throws(DatabaseError) -> JobReport.Done? in
-            guard let done = try await maintenance.applyRetention(days: retentionDays, maxTraces: maxTraces) else {
+            guard
+                let done = try await maintenance.applyRetention(
+                    days: retentionDays, maxTraces: maxTraces, maxSelfTraces: maxSelfTraces)
+            else {
                 return nil
             }
             let counts = [
@@ -79,6 +96,24 @@ public struct MaintenanceRunner: Sendable {
                 ("retention_days", "\(retentionDays)"), ("max_traces", "\(maxTraces)"),
             ]
             return JobReport.Done(counts: counts, details: done.details)
+        }
+    }
+
+    /// Assembles the MCP calls of the traces that changed since the last run and have
+    /// settled (`assemble_calls()`), batch after batch while a backlog lasts, up to
+    /// ``assemblyBatchesPerRun`` batches. Skipped (no log row) when nothing changed.
+    @discardableResult
+    public func assembleCalls() async -> JobReport {
+        await run("calls") { () async throws(DatabaseError) -> [(String, String)]? in
+            var traces = 0
+            var written = 0
+            for _ in 0..<Self.assemblyBatchesPerRun {
+                let batch = try await calls.assemble(settle: callSettle, maxTraces: Self.assemblyBatchTraces)
+                traces += batch.traces
+                written += batch.calls
+                if !batch.ran || batch.traces < Self.assemblyBatchTraces { break }
+            }
+            return traces == 0 ? nil : [("traces_assembled", "\(traces)"), ("calls_written", "\(written)")]
         }
     }
 

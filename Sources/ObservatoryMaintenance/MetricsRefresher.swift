@@ -8,7 +8,9 @@ import ServiceLifecycle
 /// `interval`; the rollup of new minutes is claimed by one replica per interval
 /// (`claim_maintenance_job`), and each window is refreshed by `refresh_metrics()` only
 /// when its own cadence (table `metric_windows`) has passed, under that window's
-/// advisory lock, so with several replicas each refresh still happens once.
+/// advisory lock, so with several replicas each refresh still happens once. Each poll
+/// of the short loop first assembles the MCP calls that settled (`assemble_calls()`,
+/// advisory-locked too).
 public struct MetricsRefresher: Service {
     let runner: MaintenanceRunner
     let interval: Duration
@@ -25,6 +27,9 @@ public struct MetricsRefresher: Service {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     await repeatEvery(pollInterval(for: interval)) {
+                        // Calls first, so the rollup and the views count the requests
+                        // that settled since the last poll.
+                        await runner.assembleCalls()
                         if await runner.claim("rollup", every: claimInterval(for: interval)) {
                             await runner.rollup()
                         }

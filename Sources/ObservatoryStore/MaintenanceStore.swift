@@ -58,14 +58,17 @@ public struct MaintenanceStore: Sendable {
         public var details: String
     }
 
-    /// Drops what is older than `days` and caps the store at `maxTraces` traces; nil when
+    /// Drops what is older than `days` and caps the store at `maxTraces` traces of users
+    /// and `maxSelfTraces` of the service's own (0011); nil when
     /// another session was applying retention at that moment. Writes no log row: the
     /// caller logs the run with `logRun`, as for every job.
-    public func applyRetention(days: Int, maxTraces: Int, now: Date? = nil) async throws(DatabaseError) -> Retention? {
+    public func applyRetention(
+        days: Int, maxTraces: Int, maxSelfTraces: Int, now: Date? = nil
+    ) async throws(DatabaseError) -> Retention? {
         let query: PostgresQuery = """
             SELECT partitions_dropped, spans_deleted, traces_deleted, traces_remaining, details::text
             FROM observability_internal.enforce_retention(\(days)::integer, \(maxTraces)::bigint,
-                                                          coalesce(\(now)::timestamptz, now()))
+                                                          coalesce(\(now)::timestamptz, now()), \(maxSelfTraces)::bigint)
             """
         do {
             guard let row = try await client.tracedQuery(query, logger: logger).first else { return nil }

@@ -14,19 +14,23 @@ public struct MetricsStore: Sendable {
     }
 
     static let metricColumns = """
-        level, operation, target, request_count, error_count, error_pct, health, avg_ms, p50_ms, p90_ms, p95_ms,
-        p99_ms, max_ms, first_seen, last_seen, example_error, computed_at
+        level, operation, server, target, request_count, error_count, error_pct, health, avg_ms, p50_ms, p90_ms, p95_ms,
+        p99_ms, max_ms, client_avg_ms, client_p50_ms, client_p90_ms, client_p95_ms, client_p99_ms, overhead_ms,
+        first_seen, last_seen, example_error, computed_at
         """
 
-    /// Per-target rows of one operation kind (all kinds when nil), ordered and limited.
+    /// Per-target rows of one operation kind (all kinds when nil), of one server when
+    /// `server` is given, ordered and limited. Rows without the sorted figure come last.
     public func targets(
-        window: MetricWindow, operation: SpanOperation?, sort: MetricSort = .count, descending: Bool = true, limit: Int
+        window: MetricWindow, operation: SpanOperation?, server: String? = nil, sort: MetricSort = .count,
+        descending: Bool = true, limit: Int
     ) async throws(DatabaseError) -> [MetricRow] {
         let direction = descending ? "DESC" : "ASC"
         let query: PostgresQuery = """
             SELECT \(unescaped: Self.metricColumns) FROM observability.\(unescaped: window.viewName)
             WHERE level = 'target' AND (\(operation)::text IS NULL OR operation = \(operation))
-            ORDER BY \(unescaped: sort.column) \(unescaped: direction), target
+              AND (\(server)::text IS NULL OR server = \(server))
+            ORDER BY \(unescaped: sort.column) \(unescaped: direction) NULLS LAST, target, server
             LIMIT \(limit)
             """
         return try await metricRows(query)
@@ -38,7 +42,7 @@ public struct MetricsStore: Sendable {
         let query: PostgresQuery = """
             SELECT \(unescaped: Self.metricColumns) FROM observability.\(unescaped: window.viewName)
             WHERE level = 'target' AND error_count > 0 AND (\(operation)::text IS NULL OR operation = \(operation))
-            ORDER BY error_pct DESC, error_count DESC, target
+            ORDER BY error_pct DESC, error_count DESC, target, server
             LIMIT \(limit)
             """
         return try await metricRows(query)
@@ -181,20 +185,28 @@ public struct MetricsStore: Sendable {
             var result: [MetricRow] = []
             let rows = try await client.tracedQuery(query, logger: logger).decode(
                 (
-                    MetricLevel, String, String, Int, Int, Double, Health, Double, Double, Double, Double, Double, Double, Date,
-                    Date, String?, Date
+                    MetricLevel, String, String, String, Int, Int, Double, Health, Double?, Double?, Double?, Double?, Double?,
+                    Double?, Double?, Double?, Double?, Double?, Double?, Double?, Date, Date, String?, Date
                 ).self)
             for (
-                level, operation, target, count, errors, errorPct, health, avg, p50, p90, p95, p99, max, first,
-                last, example, computed
+                level, operation, server, target, count, errors, errorPct, health, avg, p50, p90, p95, p99, max,
+                clientAvg, clientP50, clientP90, clientP95, clientP99, overhead, first, last, example, computed
             ) in rows {
                 // The operation and total rows of a view carry an empty operation.
                 let operation = operation.isEmpty ? nil : try SpanOperation(stored: operation)
+                // The client figures exist together: all from the same requests, or none.
+                var client: ClientLatency?
+                if let clientAvg, let clientP50, let clientP90, let clientP95, let clientP99 {
+                    client = ClientLatency(
+                        avgMs: clientAvg, p50Ms: clientP50, p90Ms: clientP90, p95Ms: clientP95, p99Ms: clientP99,
+                        overheadMs: overhead)
+                }
                 result.append(
                     MetricRow(
-                        level: level, operation: operation, target: target, requestCount: count, errorCount: errors,
-                        errorPct: errorPct, health: health, avgMs: avg, p50Ms: p50, p90Ms: p90, p95Ms: p95, p99Ms: p99,
-                        maxMs: max, firstSeen: first, lastSeen: last, exampleError: example, computedAt: computed))
+                        level: level, operation: operation, server: server, target: target, requestCount: count,
+                        errorCount: errors, errorPct: errorPct, health: health, avgMs: avg, p50Ms: p50, p90Ms: p90,
+                        p95Ms: p95, p99Ms: p99, maxMs: max, client: client, firstSeen: first, lastSeen: last,
+                        exampleError: example, computedAt: computed))
             }
             return result
         } catch {

@@ -52,3 +52,4 @@ extension SpanStatus: StoredName {}
 extension Health: StoredName {}
 extension MetricLevel: StoredName {}
 extension MetricWindow: StoredName {}
+extension CallSide: StoredName {}

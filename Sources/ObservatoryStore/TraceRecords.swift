@@ -104,12 +104,15 @@ public struct TraceFilter: Sendable, Equatable {
     public var minDurationMs: Double?
     /// Case-insensitive substring of the trace's root span name.
     public var search: String?
+    /// Only traces whose root service is this one. Without it the service's own traces
+    /// (``SelfService/name``) are left out: they are not users' data.
+    public var service: String?
     public var limit: Int
     public var offset: Int
 
     public init(
         since: Date, until: Date? = nil, status: SpanStatus? = nil, operation: SpanOperation? = nil, target: String? = nil,
-        minDurationMs: Double? = nil, search: String? = nil, limit: Int = 50, offset: Int = 0
+        minDurationMs: Double? = nil, search: String? = nil, service: String? = nil, limit: Int = 50, offset: Int = 0
     ) {
         self.since = since
         self.until = until ?? SpanTimeRange.latestShown(now: Date())
@@ -118,6 +121,7 @@ public struct TraceFilter: Sendable, Equatable {
         self.target = target
         self.minDurationMs = minDurationMs
         self.search = search
+        self.service = service
         self.limit = limit
         self.offset = offset
     }

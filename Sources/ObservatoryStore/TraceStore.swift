@@ -55,6 +55,8 @@ public struct TraceStore: Sendable {
                 WHERE (\(filter.status)::text IS NULL OR t.status = \(filter.status))
                   AND (\(filter.minDurationMs)::float8 IS NULL OR t.duration_ms >= \(filter.minDurationMs))
                   AND (\(pattern)::text IS NULL OR t.root_name ILIKE \(pattern))
+                  AND (CASE WHEN \(filter.service)::text IS NULL THEN t.service_name <> \(SelfService.name)
+                            ELSE t.service_name = \(filter.service) END)
                 ORDER BY t.start_time DESC, t.trace_id
                 LIMIT \(filter.limit + 1) OFFSET \(filter.offset)
                 """
@@ -65,6 +67,8 @@ public struct TraceStore: Sendable {
                   AND (\(filter.status)::text IS NULL OR t.status = \(filter.status))
                   AND (\(filter.minDurationMs)::float8 IS NULL OR t.duration_ms >= \(filter.minDurationMs))
                   AND (\(pattern)::text IS NULL OR t.root_name ILIKE \(pattern))
+                  AND (CASE WHEN \(filter.service)::text IS NULL THEN t.service_name <> \(SelfService.name)
+                            ELSE t.service_name = \(filter.service) END)
                   AND (\(filter.operation)::text IS NULL OR EXISTS (
                         SELECT 1 FROM observability.spans s
                         WHERE s.trace_id = t.trace_id AND s.operation = \(filter.operation)

@@ -37,6 +37,12 @@ public enum SpanStatus: String, Sendable, CaseIterable {
     case ok, error, unset
 }
 
+/// Which side of an MCP request a call row records (migrations/0011): the process that
+/// sent the request, or the one that handled it.
+public enum CallSide: String, Sendable, CaseIterable {
+    case client, server
+}
+
 /// How a metric row's error rate reads, for its color on the pages. The rule is
 /// `observability.health()` (migrations/0006), the one place its thresholds live: the
 /// metric views compute the `health` column with it, for psql users and for the pages
@@ -70,4 +76,11 @@ public enum SlowQuery {
     public static func isSlow(_ operation: SpanOperation, durationMs: Double) -> Bool {
         operation == .dbQuery && durationMs > thresholdMs
     }
+}
+
+/// The service name of the service's own spans. Its traces stay out of users' metrics,
+/// trace list and trace cap (migrations/0011 names it in `observability_internal.self_service()`;
+/// a test checks the two agree).
+public enum SelfService {
+    public static let name = "mcp-observatory"
 }

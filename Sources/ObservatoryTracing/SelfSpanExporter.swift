@@ -55,7 +55,7 @@ public final class SelfSpanExporter: SelfSpanSink, Service, Sendable {
     public static func resource(serviceVersion: String, instanceID: String) -> SpanOrigin {
         SpanOrigin(
             resourceAttributes: [
-                Attribute(key: "service.name", value: .string("mcp-observatory")),
+                Attribute(key: "service.name", value: .string(SelfService.name)),
                 Attribute(key: "service.version", value: .string(serviceVersion)),
                 Attribute(key: "service.instance.id", value: .string(instanceID)),
             ],

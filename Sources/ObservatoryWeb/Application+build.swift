@@ -126,7 +126,9 @@ public func buildApplication(
         prometheus: prometheus,
         adminCredentials: configuration.adminUser.flatMap { user in configuration.adminPassword.map { (user, $0) } },
         selfTracing: configuration.enabled
-            ? SelfTracingSettings(policy: pipeline.policy, traceHTTPRequests: configuration.traceHTTPRequests) : nil,
+            ? SelfTracingSettings(
+                policy: pipeline.policy, traceHTTPRequests: configuration.traceHTTPRequests,
+                traceIngestRequests: configuration.traceIngestRequests) : nil,
         metricsPublic: configuration.metricsPublic)
     let server = HTTPServerSettings(
         idleTimeout: .seconds(configuration.httpIdleTimeoutSeconds),
@@ -199,8 +201,10 @@ private func maintenanceServices(
     let runner = MaintenanceRunner(
         partitions: PartitionStore(client: pools.maintenance, logger: logger),
         maintenance: MaintenanceStore(client: pools.maintenance, logger: logger),
-        metrics: MetricsStore(client: pools.maintenance, logger: logger), owner: owner,
-        retentionDays: configuration.retentionDays, maxTraces: configuration.maxTraces, logger: logger)
+        metrics: MetricsStore(client: pools.maintenance, logger: logger),
+        calls: CallStore(client: pools.maintenance, logger: logger), owner: owner,
+        retentionDays: configuration.retentionDays, maxTraces: configuration.maxTraces,
+        maxSelfTraces: configuration.maxSelfTraces, callSettle: .seconds(configuration.callSettleSeconds), logger: logger)
     var services: [any Service] = [
         CleanupService(runner: runner, interval: .seconds(configuration.cleanupIntervalSeconds), logger: logger)
     ]

@@ -14,6 +14,11 @@ import SwiftProtobuf
 /// a body over the size limit and an export whose rows would be over the expanded limit
 /// (`IngestLimits`).
 public struct IngestController: Sendable {
+    /// The ingestion paths, also what self-tracing leaves out unless
+    /// `OBSERVABILITY_TRACE_INGEST_REQUESTS` asks for them.
+    static let otlpPath = "/v1/traces"
+    static let nativePath = "/api/v1/spans"
+
     let pipeline: IngestPipeline
     let writer: SpanWriter
     let maxBodyBytes: Int
@@ -34,8 +39,8 @@ public struct IngestController: Sendable {
     }
 
     public func addRoutes(to router: Router<some RequestContext>) {
-        router.post("/v1/traces") { request, _ in await otlp(request) }
-        router.post("/api/v1/spans") { request, _ in await native(request) }
+        router.post(RouterPath(Self.otlpPath)) { request, _ in await otlp(request) }
+        router.post(RouterPath(Self.nativePath)) { request, _ in await native(request) }
     }
 
     // MARK: OTLP/HTTP

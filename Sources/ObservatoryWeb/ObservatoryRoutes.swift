@@ -36,7 +36,10 @@ func buildRouter(routes: ObservatoryRoutes, server: HTTPServerSettings) -> Route
         router.add(middleware: AllowedHostsMiddleware(hosts: server.allowedHosts))
     }
     if let selfTracing = routes.selfTracing {
-        router.add(middleware: SelfTracingExclusionMiddleware(policy: selfTracing.policy))
+        let ingestPaths: Set = [IngestController.otlpPath, IngestController.nativePath]
+        router.add(
+            middleware: SelfTracingExclusionMiddleware(
+                policy: selfTracing.policy, untracedPaths: selfTracing.traceIngestRequests ? [] : ingestPaths))
         if selfTracing.traceHTTPRequests { router.add(middleware: TracingMiddleware()) }
     }
     routes.ingest.addRoutes(to: router)

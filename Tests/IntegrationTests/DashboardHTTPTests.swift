@@ -156,6 +156,7 @@ final class DashboardHTTPTests: XCTestCase {
     func testHostileNamesAreEscapedEverywhere() async throws {
         try await Self.withApp { client, database in
             let trace = try await Self.storeHostileTrace(database)
+            _ = try await CallStore(client: database, logger: TestDatabase.logger).assemble(settle: .zero, maxTraces: 1_000)
             try await MetricsStore(client: database, logger: TestDatabase.logger).refresh(force: true)
             let pages = [
                 "/admin/observability/metrics?window=1h", "/admin/observability/tools?window=1h",

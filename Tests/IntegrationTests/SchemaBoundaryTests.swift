@@ -180,7 +180,7 @@ final class SchemaBoundaryTests: XCTestCase {
             let due = try await metrics.dueWindows()
             XCTAssertEqual(due, [])
             _ = try await PartitionStore(client: client, logger: logger).ensurePartitions(daysBack: 2)
-            let retention = try await maintenance.applyRetention(days: 7, maxTraces: 1000)
+            let retention = try await maintenance.applyRetention(days: 7, maxTraces: 1000, maxSelfTraces: 1000)
             XCTAssertEqual(retention?.tracesRemaining, 1)
             let viaSQL = try await client.scalar("SELECT traces_remaining FROM observability.apply_retention(7, 1000)")
             XCTAssertEqual(viaSQL, 1)
@@ -255,8 +255,9 @@ final class SchemaBoundaryTests: XCTestCase {
             let runner = MaintenanceRunner(
                 partitions: PartitionStore(client: client, logger: logger),
                 maintenance: MaintenanceStore(client: client, logger: logger),
-                metrics: MetricsStore(client: client, logger: logger), owner: "host-a:42", retentionDays: 7,
-                maxTraces: 2, logger: logger)
+                metrics: MetricsStore(client: client, logger: logger), calls: CallStore(client: client, logger: logger),
+                owner: "host-a:42", retentionDays: 7, maxTraces: 2, maxSelfTraces: 10, callSettle: .seconds(10),
+                logger: logger)
             let report = await runner.applyRetention()
             XCTAssertEqual(report.outcome, .ok)
             // The log line keeps its counts; yesterday's empty partition is dropped too.
@@ -268,8 +269,10 @@ final class SchemaBoundaryTests: XCTestCase {
             XCTAssertEqual(report.counts.dropFirst().map(\.1), ["1", "1", "2", "7", "2"])
 
             let keys = [
-                "cutoff", "fifo_bound", "future_bound", "max_traces", "partitions_dropped", "partitions_skipped",
-                "retention_days", "spans_deleted", "traces_deleted", "traces_evicted", "traces_future", "traces_remaining",
+                "call_partitions_dropped", "calls_deleted", "cutoff", "fifo_bound", "future_bound", "max_self_traces",
+                "max_traces", "partitions_dropped", "partitions_skipped", "retention_days", "self_traces_evicted",
+                "self_traces_remaining", "spans_deleted", "traces_deleted", "traces_evicted", "traces_future",
+                "traces_remaining",
             ]
             let logged = try await client.strings(
                 """

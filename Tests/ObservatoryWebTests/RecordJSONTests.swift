@@ -28,13 +28,25 @@ final class RecordJSONTests: XCTestCase {
             try Self.encoded(MetricRowJSON(Self.row(.total, nil, "", example: nil))),
             #"{"avg_ms":1.25,"computed_at":"\#(Self.stamp)",\#(figures),"first_seen":"\#(Self.stamp)","health":"red","#
                 + #""last_seen":"\#(Self.stamp)","level":"total",\#(percentiles),"operation":"","p50_ms":1.5,"p90_ms":2.5,"#
-                + #""p95_ms":3.5,"p99_ms":4.5,"request_count":3,"target":""}"#)
+                + #""p95_ms":3.5,"p99_ms":4.5,"request_count":3,"server":"","target":""}"#)
         XCTAssertEqual(
             try Self.encoded(MetricRowJSON(Self.row(.target, .toolInvoke, "get weather", example: "boom"))),
             #"{"avg_ms":1.25,"computed_at":"\#(Self.stamp)",\#(figures),"example_error":"boom","#
                 + #""first_seen":"\#(Self.stamp)","health":"red","last_seen":"\#(Self.stamp)","level":"target","#
                 + #"\#(percentiles),"operation":"tool_invoke","p50_ms":1.5,"p90_ms":2.5,"p95_ms":3.5,"p99_ms":4.5,"#
-                + #""request_count":3,"target":"get weather"}"#)
+                + #""request_count":3,"server":"","target":"get weather"}"#)
+        // A tool seen only by its clients: no server durations, the client's apart.
+        var clientOnly = Self.row(.target, .toolInvoke, "add", example: nil)
+        clientOnly.server = "demo"
+        (clientOnly.avgMs, clientOnly.p50Ms, clientOnly.p90Ms, clientOnly.p95Ms, clientOnly.p99Ms) = (nil, nil, nil, nil, nil)
+        clientOnly.maxMs = nil
+        clientOnly.client = ClientLatency(avgMs: 6, p50Ms: 7, p90Ms: 8, p95Ms: 9, p99Ms: 10, overheadMs: nil)
+        XCTAssertEqual(
+            try Self.encoded(MetricRowJSON(clientOnly)),
+            #"{"client_avg_ms":6,"client_p50_ms":7,"client_p90_ms":8,"client_p95_ms":9,"client_p99_ms":10,"#
+                + #""computed_at":"\#(Self.stamp)",\#(figures),"first_seen":"\#(Self.stamp)","health":"red","#
+                + #""last_seen":"\#(Self.stamp)","level":"target","operation":"tool_invoke","request_count":3,"#
+                + #""server":"demo","target":"add"}"#)
     }
 
     func testTracesPointsAndFreshness() throws {

@@ -79,9 +79,13 @@ def run_demo(server: Server, traces: int, seed: int = 42, spread: int = 3600) ->
 
 
 def refresh_metrics(db: Database) -> None:
-    """Recomputes every metric window now. A window the service's own refresher is
-    working on comes back 'busy': refresh that one again."""
+    """Assembles the MCP calls of every trace stored so far (no settle margin), then
+    recomputes every metric window now. The service's own maintenance may be doing
+    either at that moment (assembly 'ran' false, a window 'busy'): try that one again."""
     deadline = time.monotonic() + 20
+    while not db.rows("SELECT ran FROM observability.assemble_calls(p_settle => interval '0', p_max_traces => NULL)")[0]["ran"]:
+        assert time.monotonic() < deadline, "assemble_calls stayed busy"
+        time.sleep(0.1)
     pending = None  # every window
     while True:
         rows = db.rows("SELECT * FROM observability.refresh_metrics(p_force => true, p_windows => %s)", pending)

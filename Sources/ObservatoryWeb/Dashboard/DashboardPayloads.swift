@@ -138,11 +138,16 @@ struct DashboardData: Sendable {
             kind: page.rawValue, operation: operation, window: window, limit: query.limit, sort: query.sort.rawValue,
             dir: query.descending ? "desc" : "asc",
             overall: try await metrics.aggregate(window: window, operation: operation),
-            mostUsed: try await metrics.targets(window: window, operation: operation, sort: .count, limit: 1).first,
-            slowest: try await metrics.targets(window: window, operation: operation, sort: .p99, limit: 1).first,
+            mostUsed: try await metrics.targets(
+                window: window, operation: operation, server: query.server, sort: .count, limit: 1
+            ).first,
+            slowest: try await metrics.targets(
+                window: window, operation: operation, server: query.server, sort: .p99, limit: 1
+            ).first,
             mostErrorProne: try await metrics.errorProne(window: window, operation: operation, limit: 1).first,
             rows: try await metrics.targets(
-                window: window, operation: operation, sort: query.sort, descending: query.descending, limit: query.limit),
+                window: window, operation: operation, server: query.server, sort: query.sort,
+                descending: query.descending, limit: query.limit),
             topErrors: try await metrics.errorProne(window: window, operation: operation, limit: 10),
             freshness: try await metrics.freshness().first { $0.window == window })
     }

@@ -41,11 +41,14 @@ struct MetricsQuery: Sendable, Equatable {
     var sort: MetricSort = .count
     var descending = true
     var autoRefresh = false
+    /// Only this MCP server's rows.
+    var server: String?
 
     init(_ raw: [String: String], defaultLimit: Int = 20) throws(BadQuery) {
         // An empty value means the default, as a form with nothing chosen sends it.
         let parameters = raw.filter { !$0.value.trimmingCharacters(in: .whitespaces).isEmpty }
         limit = defaultLimit
+        if let value = parameters["server"] { server = try parseName(value, parameter: "server") }
         if let value = parameters["window"] { window = try parseWindow(value) }
         if let value = parameters["limit"] { limit = try parseLimit(value, allowed: Self.limits) }
         if let value = parameters["sort"] {
@@ -66,10 +69,12 @@ struct MetricsQuery: Sendable, Equatable {
 
     /// The query string that reproduces this view (the fragment and row links use it).
     var queryItems: [URLQueryItem] {
-        [
+        var items = [
             URLQueryItem(name: "window", value: window.rawValue), URLQueryItem(name: "limit", value: String(limit)),
             URLQueryItem(name: "sort", value: sort.rawValue), URLQueryItem(name: "dir", value: descending ? "desc" : "asc"),
         ]
+        if let server { items.append(URLQueryItem(name: "server", value: server)) }
+        return items
     }
 }
 
@@ -83,6 +88,8 @@ struct TraceListQuery: Sendable, Equatable {
     var target: String?
     var minDurationMs: Double?
     var search: String?
+    /// The root service; the service's own traces are listed only when this names them.
+    var service: String?
     var limit = 50
     var page = 1
 
@@ -119,6 +126,7 @@ struct TraceListQuery: Sendable, Equatable {
             self.operation = operation
         }
         target = nonEmpty("target")
+        if let value = nonEmpty("service") { service = try parseName(value, parameter: "service") }
         if target != nil, operation == nil {
             throw BadQuery(message: "target needs operation as well (a target is named within its operation kind)")
         }
@@ -149,7 +157,7 @@ struct TraceListQuery: Sendable, Equatable {
         TraceFilter(
             since: now.addingTimeInterval(-Double(window.seconds)), until: SpanTimeRange.latestShown(now: now),
             status: status, operation: operation, target: target, minDurationMs: minDurationMs, search: search,
-            limit: limit, offset: (page - 1) * limit)
+            service: service, limit: limit, offset: (page - 1) * limit)
     }
 
     /// The query string of this filter on another page.
@@ -160,6 +168,7 @@ struct TraceListQuery: Sendable, Equatable {
         if let target { items.append(URLQueryItem(name: "target", value: target)) }
         if let minDurationMs { items.append(URLQueryItem(name: "min_ms", value: Format.plainNumber(minDurationMs))) }
         if let search { items.append(URLQueryItem(name: "q", value: search)) }
+        if let service { items.append(URLQueryItem(name: "service", value: service)) }
         items.append(URLQueryItem(name: "limit", value: String(limit)))
         if page > 1 { items.append(URLQueryItem(name: "page", value: String(page))) }
         return items
@@ -173,6 +182,21 @@ func parseWindow(_ value: String) throws(BadQuery) -> MetricWindow {
         throw BadQuery(message: "window must be one of \(allowed) (got \(value.debugDescription))")
     }
     return window
+}
+
+/// The longest server, service or session name a filter takes, in Unicode scalar values.
+let maxNameScalars = 500
+
+/// A name parameter (`server`, `service`, `session`): no control characters (PostgreSQL
+/// text cannot hold NUL, and no name has them) and at most ``maxNameScalars`` long.
+func parseName(_ value: String, parameter: String) throws(BadQuery) -> String {
+    guard !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+        throw BadQuery(message: "\(parameter) must not contain control characters")
+    }
+    guard value.unicodeScalars.count <= maxNameScalars else {
+        throw BadQuery(message: "\(parameter) must be at most \(maxNameScalars) characters (Unicode scalar values)")
+    }
+    return value
 }
 
 /// A `limit` parameter that takes one of a page's fixed sizes.

@@ -2,6 +2,11 @@ import Foundation
 
 /// How numbers and times read on the pages: one place, so every page agrees.
 enum Format {
+    /// "–" for a duration that was not measured (no side of that kind recorded).
+    static func duration(_ ms: Double?) -> String {
+        ms.map { duration($0) } ?? "–"
+    }
+
     /// `0.42 ms`, `12.3 ms`, `845 ms`, `1.24 s`, `2 m 5 s`. Integer arithmetic rather than
     /// String(format:), which was a tenth of a 1,000-span trace page. Total: a duration of
     /// any size (a query's `min_ms`, a row written by SQL) reads as a number, never traps.

@@ -16,6 +16,8 @@ struct OperationView: Sendable {
     var limits: [Option]
     var sort: String
     var dir: String
+    /// The server filter, empty for all servers.
+    var server: String
     var autoRefresh: Bool
     var freshness: String
     var hasRows: Bool
@@ -29,8 +31,8 @@ struct OperationView: Sendable {
         struct Row: Encodable {
             var name: String
             var count: Int
-            var avg_ms: Double
-            var p99_ms: Double
+            var avg_ms: Double?
+            var p99_ms: Double?
             var error_pct: Double
             var health: Health
         }
@@ -57,27 +59,34 @@ struct OperationView: Sendable {
         windows = windowOptions(query.window)
         limits = limitOptions(MetricsQuery.limits, selected: query.limit)
         sort = query.sort.rawValue
+        server = query.server ?? ""
         dir = query.descending ? "desc" : "asc"
         autoRefresh = query.autoRefresh
         freshness = freshnessLine(payload.freshness, now: now)
         hasRows = !payload.rows.isEmpty
         rows = payload.rows.map { MetricRowView($0, window: query.window) }
 
-        func name(_ row: MetricRow?) -> String { row.map { $0.target.isEmpty ? "(unnamed)" : $0.target } ?? "–" }
+        // A target served by several servers has a row per server: the server tells them apart.
+        func name(_ row: MetricRow?) -> String {
+            guard let row else { return "–" }
+            let target = row.target.isEmpty ? "(unnamed)" : row.target
+            return row.server.isEmpty ? target : "\(target) @ \(row.server)"
+        }
         let overall = payload.overall
         cards = [
             Card(
                 label: "Overall health",
                 value: overall.map { Format.percent(100 - $0.errorPct) + " ok" } ?? "–",
-                detail: overall.map { "\(Format.count($0.requestCount)) calls, \(Format.count($0.errorCount)) failed" }
+                detail: overall.map { "\(Format.count($0.requestCount)) requests, \(Format.count($0.errorCount)) failed" }
                     ?? "no \(page.noun) calls in this window",
                 health: healthClass(overall?.health)),
             Card(
                 label: "Most used", value: name(payload.mostUsed),
-                detail: payload.mostUsed.map { "\(Format.count($0.requestCount)) calls" } ?? "", health: "none"),
+                detail: payload.mostUsed.map { "\(Format.count($0.requestCount)) requests" } ?? "", health: "none"),
             Card(
                 label: "Slowest (p99)", value: name(payload.slowest),
-                detail: payload.slowest.map { "p99 \(Format.duration($0.p99Ms))" } ?? "", health: "none"),
+                detail: payload.slowest.map { "p99 \(Format.duration($0.p99Ms ?? $0.client?.p99Ms))" } ?? "",
+                health: "none"),
             Card(
                 label: "Most error-prone", value: name(payload.mostErrorProne),
                 detail: payload.mostErrorProne.map {
@@ -85,15 +94,18 @@ struct OperationView: Sendable {
                 } ?? "no errors in this window",
                 health: healthClass(payload.mostErrorProne?.health)),
         ]
+        // p50 … p99 are what the server measured; the client columns what the caller
+        // waited, and the overhead the difference (transport, gateways).
         let columns: [(MetricSort, String)] = [
-            (.name, page.nameHeader), (.count, "Calls"), (.p50, "p50"), (.p90, "p90"), (.p95, "p95"), (.p99, "p99"),
-            (.errors, "Error rate"), (.lastSeen, "Last used"),
+            (.name, page.nameHeader), (.server, "Server"), (.count, "Requests"), (.p50, "p50"), (.p90, "p90"),
+            (.p95, "p95"), (.p99, "p99"), (.clientP95, "Client p95"), (.overhead, "Overhead"), (.errors, "Error rate"),
+            (.lastSeen, "Last used"),
         ]
         headers = columns.map { sort, label in
             Header(
                 key: sort.rawValue, label: label,
                 sortClass: sort == query.sort ? (query.descending ? "sorted-desc" : "sorted-asc") : "",
-                numeric: sort != .name && sort != .lastSeen)
+                numeric: sort != .name && sort != .server && sort != .lastSeen)
         }
         chartJSON = try ScriptJSON.encode(
             Charts(

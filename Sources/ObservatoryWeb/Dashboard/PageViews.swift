@@ -50,23 +50,32 @@ func healthClass(_ health: Health?) -> String {
     health?.rawValue ?? "none"
 }
 
-/// A row of a metrics table.
+/// A row of a metrics table. Durations a row lacks (no server side recorded, no client
+/// side) read "–"; their `*Ms` sort values are empty strings, which sort as nothing.
 struct MetricRowView: Sendable {
     var name: String
     var operation: String
+    /// The MCP server; "–" for rows without one.
+    var server: String
     var href: String
     var count: Int
     var countText: String
-    var avgMs: Double
+    var avgMs: String
     var avgText: String
-    var p50Ms: Double
+    var p50Ms: String
     var p50Text: String
-    var p90Ms: Double
+    var p90Ms: String
     var p90Text: String
-    var p95Ms: Double
+    var p95Ms: String
     var p95Text: String
-    var p99Ms: Double
+    var p99Ms: String
     var p99Text: String
+    var clientP50Ms: String
+    var clientP50Text: String
+    var clientP95Ms: String
+    var clientP95Text: String
+    var overheadMs: String
+    var overheadText: String
     var errorCount: Int
     var errorCountText: String
     var errorPct: Double
@@ -79,6 +88,7 @@ struct MetricRowView: Sendable {
     init(_ row: MetricRow, window: MetricWindow) {
         name = row.target.isEmpty ? "(unnamed)" : row.target
         operation = row.operationName
+        server = row.server.isEmpty ? "–" : row.server
         href = link(
             "/admin/observability/traces",
             [
@@ -87,16 +97,22 @@ struct MetricRowView: Sendable {
             ])
         count = row.requestCount
         countText = Format.count(row.requestCount)
-        avgMs = row.avgMs
+        avgMs = sortValue(row.avgMs)
         avgText = Format.duration(row.avgMs)
-        p50Ms = row.p50Ms
+        p50Ms = sortValue(row.p50Ms)
         p50Text = Format.duration(row.p50Ms)
-        p90Ms = row.p90Ms
+        p90Ms = sortValue(row.p90Ms)
         p90Text = Format.duration(row.p90Ms)
-        p95Ms = row.p95Ms
+        p95Ms = sortValue(row.p95Ms)
         p95Text = Format.duration(row.p95Ms)
-        p99Ms = row.p99Ms
+        p99Ms = sortValue(row.p99Ms)
         p99Text = Format.duration(row.p99Ms)
+        clientP50Ms = sortValue(row.client?.p50Ms)
+        clientP50Text = Format.duration(row.client?.p50Ms)
+        clientP95Ms = sortValue(row.client?.p95Ms)
+        clientP95Text = Format.duration(row.client?.p95Ms)
+        overheadMs = sortValue(row.client?.overheadMs)
+        overheadText = Format.duration(row.client?.overheadMs)
         errorCount = row.errorCount
         errorCountText = Format.count(row.errorCount)
         errorPct = row.errorPct
@@ -106,6 +122,11 @@ struct MetricRowView: Sendable {
         lastSeenText = Format.time(row.lastSeen)
         exampleError = row.exampleError
     }
+}
+
+/// A duration as a table cell's `data-value`: the number, or empty when not measured.
+private func sortValue(_ ms: Double?) -> String {
+    ms.map(Format.plainNumber) ?? ""
 }
 
 /// A row of a trace table.

@@ -15,28 +15,38 @@ struct MetricRowJSON: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case level, operation, target, health
+        case level, operation, server, target, health
         case requestCount = "request_count", errorCount = "error_count", errorPct = "error_pct"
         case avgMs = "avg_ms", p50Ms = "p50_ms", p90Ms = "p90_ms", p95Ms = "p95_ms", p99Ms = "p99_ms"
         case maxMs = "max_ms", firstSeen = "first_seen", lastSeen = "last_seen"
+        case clientAvgMs = "client_avg_ms", clientP50Ms = "client_p50_ms", clientP90Ms = "client_p90_ms"
+        case clientP95Ms = "client_p95_ms", clientP99Ms = "client_p99_ms", overheadMs = "overhead_ms"
         case exampleError = "example_error", computedAt = "computed_at"
     }
 
+    /// Durations a row lacks (no server side, no client side recorded) are left out.
     func encode(to encoder: any Encoder) throws {
         var json = encoder.container(keyedBy: CodingKeys.self)
         try json.encode(row.level, forKey: .level)
         try json.encode(row.operationName, forKey: .operation)
+        try json.encode(row.server, forKey: .server)
         try json.encode(row.target, forKey: .target)
         try json.encode(row.health, forKey: .health)
         try json.encode(row.requestCount, forKey: .requestCount)
         try json.encode(row.errorCount, forKey: .errorCount)
         try json.encode(row.errorPct, forKey: .errorPct)
-        try json.encode(row.avgMs, forKey: .avgMs)
-        try json.encode(row.p50Ms, forKey: .p50Ms)
-        try json.encode(row.p90Ms, forKey: .p90Ms)
-        try json.encode(row.p95Ms, forKey: .p95Ms)
-        try json.encode(row.p99Ms, forKey: .p99Ms)
-        try json.encode(row.maxMs, forKey: .maxMs)
+        try json.encodeIfPresent(row.avgMs, forKey: .avgMs)
+        try json.encodeIfPresent(row.p50Ms, forKey: .p50Ms)
+        try json.encodeIfPresent(row.p90Ms, forKey: .p90Ms)
+        try json.encodeIfPresent(row.p95Ms, forKey: .p95Ms)
+        try json.encodeIfPresent(row.p99Ms, forKey: .p99Ms)
+        try json.encodeIfPresent(row.maxMs, forKey: .maxMs)
+        try json.encodeIfPresent(row.client?.avgMs, forKey: .clientAvgMs)
+        try json.encodeIfPresent(row.client?.p50Ms, forKey: .clientP50Ms)
+        try json.encodeIfPresent(row.client?.p90Ms, forKey: .clientP90Ms)
+        try json.encodeIfPresent(row.client?.p95Ms, forKey: .clientP95Ms)
+        try json.encodeIfPresent(row.client?.p99Ms, forKey: .clientP99Ms)
+        try json.encodeIfPresent(row.client?.overheadMs, forKey: .overheadMs)
         try json.encode(row.firstSeen, forKey: .firstSeen)
         try json.encode(row.lastSeen, forKey: .lastSeen)
         try json.encodeIfPresent(row.exampleError, forKey: .exampleError)

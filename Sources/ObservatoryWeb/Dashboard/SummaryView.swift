@@ -48,7 +48,7 @@ struct SummaryView: Sendable {
         cards = [
             Card(
                 label: "Requests", value: total.map { Format.count($0.requestCount) } ?? "0",
-                detail: "spans of every kind (tool calls, HTTP, queries, ...) in the last \(query.window.rawValue)",
+                detail: "MCP requests (each once) and HTTP, query and other spans in the last \(query.window.rawValue)",
                 health: "none"),
             Card(
                 label: "Error rate", value: total.map { Format.percent($0.errorPct) } ?? "–",
