@@ -18,6 +18,8 @@ if [ "$mode" = test ] || [ "$list_mode" = test ]; then
   # docker-compose: validates docker/compose.yaml offline.
   # chromium: the browser tests drive Debian's Chromium through Playwright.
   packages+=(protobuf-compiler libprotobuf-dev docker-compose chromium)
+  # python3-venv: scripts/mcp-venvs.sh, one virtual environment per real MCP library.
+  packages+=(python3-venv)
 fi
 
 if [ -n "$list_mode" ]; then
@@ -50,4 +52,7 @@ if [ "$mode" = test ]; then
       python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -r "$requirements"
     fi
   done
+  # The real MCP libraries of Tests/python/test_mcp_libraries.py, each in var/venvs/<library>
+  # (their `mcp` versions conflict); quick when the venvs match their requirements files.
+  scripts/mcp-venvs.sh
 fi

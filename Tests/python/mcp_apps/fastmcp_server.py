@@ -1,0 +1,63 @@
+"""FastMCP 4 demo server with FastMCP's native OpenTelemetry spans, over streamable HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+
+import otel_setup
+import scenario
+
+args = scenario.server_arguments(__doc__)
+otel_setup.build_provider(args.service_name, "fastmcp", args.otlp_endpoint)
+
+from fastmcp import FastMCP  # noqa: E402  (after the provider: FastMCP reads the global one)
+from mcp.types import CallToolResult, TextContent  # noqa: E402
+
+mcp = FastMCP(args.service_name)
+
+
+@mcp.tool
+def add(a: int, b: int) -> int:
+    """Adds two integers."""
+    return a + b
+
+
+@mcp.tool
+async def slow() -> str:
+    """Sleeps about 150 ms."""
+    await asyncio.sleep(scenario.SLOW_SECONDS)
+    return "done"
+
+
+@mcp.tool
+def explode() -> str:
+    """Always raises."""
+    raise RuntimeError(scenario.EXPLODE_MESSAGE)
+
+
+@mcp.tool
+def refuse(reason: str = "") -> CallToolResult:
+    """Returns an isError result without raising."""
+    return CallToolResult(content=[TextContent(type="text", text=scenario.REFUSE_MESSAGE)], isError=True)
+
+
+@mcp.prompt
+def greet(name: str) -> str:
+    """A greeting."""
+    return f"Say hello to {name}."
+
+
+@mcp.prompt
+def summarize(text: str) -> str:
+    """A summary request."""
+    return f"Summarize in one sentence: {text}"
+
+
+@mcp.resource(scenario.README_URI)
+def readme() -> str:
+    """The readme."""
+    return scenario.README_TEXT
+
+
+if __name__ == "__main__":
+    mcp.run(transport="http", host=args.host, port=args.port, show_banner=False)
