@@ -46,28 +46,34 @@ enum JSONPeek {
     /// response (`{"result": {...}}` or `{"error": {"code": -32602, "message": "..."}}`) or
     /// either wrapped in a `root` object, reports a failure. Only these places count: an
     /// `isError` inside the content or the structured output of a tool is the tool's data,
-    /// not its outcome. Nil when nothing reports a failure, which is decided without parsing
-    /// when the text names neither `isError`, `is_error` nor `error` as a key.
-    static func failure(in text: String) -> Failure? {
+    /// not its outcome. With `bareError`, a top-level object with a numeric `code`, a string
+    /// `message` and no other member than `data` is a JSON-RPC error object by itself (what an MCP 1.x server responds
+    /// with, as Logfire records it: `{"code": 0, "message": "...", "data": null}`). Nil when
+    /// nothing reports a failure, which is decided without parsing when the text names none
+    /// of the keys that could (`isError`, `is_error`, `error`, and `code` with `bareError`).
+    static func failure(in text: String, bareError: Bool = false) -> Failure? {
         var text = text
         return text.withUTF8 { utf8 in
             let bytes = UnsafeBufferPointer(rebasing: utf8.prefix(maxBytes))
-            guard mentionsFailureKey(bytes) else { return nil }
+            guard mentionsKey(bareError ? failureKeysAndCode : failureKeys, in: bytes) else { return nil }
             var reader = Reader(bytes: bytes)
             var found = Failure(isError: false, code: nil, message: nil)
-            reader.collectFailure(into: &found, depth: 0)
+            let bare = reader.collectFailure(into: &found, depth: 0)
+            if bareError, !found.isError, found.code == nil, let bare {
+                return Failure(isError: false, code: bare.code, message: bare.message)
+            }
             guard found.isError || found.code != nil || found.message != nil else { return nil }
             return found
         }
     }
 
-    /// Whether `"isError"`, `"is_error"` or `"error"` occurs in `bytes`, quotes included.
-    static func mentionsFailureKey(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    /// Whether one of `keys` (each written with its closing quote) follows a quote in `bytes`.
+    static func mentionsKey(_ keys: [[UInt8]], in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         let quote = UInt8(ascii: "\"")
         var index = bytes.startIndex
         while index < bytes.endIndex {
             if bytes[index] == quote {
-                for needle in failureKeys where matches(needle, in: bytes, at: index + 1) {
+                for needle in keys where matches(needle, in: bytes, at: index + 1) {
                     return true
                 }
             }
@@ -77,6 +83,7 @@ enum JSONPeek {
     }
 
     private static let failureKeys: [[UInt8]] = ["isError\"", "is_error\"", "error\""].map { Array($0.utf8) }
+    private static let failureKeysAndCode = failureKeys + [Array("code\"".utf8)]
 
     private static func matches(_ needle: [UInt8], in bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> Bool {
         guard bytes.endIndex - start >= needle.count else { return false }
@@ -155,11 +162,27 @@ enum JSONPeek {
         }
 
         /// The failure fields of the object that starts here, looking into `result` and
-        /// `root` up to two levels down.
-        mutating func collectFailure(into found: inout Failure, depth: Int) {
+        /// `root` up to two levels down. Returns the top-level object's numeric `code` and
+        /// string `message` when it has both and nothing but them and `data` (the members of a
+        /// JSON-RPC error object), for the caller to judge.
+        mutating func collectFailure(into found: inout Failure, depth: Int) -> (code: String, message: String)? {
             var firstText: String?
+            var ownCode: String?
+            var ownMessage: String?
+            var ownOthers = false
             _ = forEachMember { reader, key in
-                if key.elementsEqual("isError".utf8) || key.elementsEqual("is_error".utf8) {
+                if depth == 0, !key.elementsEqual("code".utf8), !key.elementsEqual("message".utf8),
+                    !key.elementsEqual("data".utf8)
+                {
+                    ownOthers = true
+                }
+                if depth == 0, key.elementsEqual("code".utf8) {
+                    guard let code = reader.scalar() else { return false }
+                    if case .number(let number) = code { ownCode = number }
+                } else if depth == 0, key.elementsEqual("message".utf8) {
+                    guard let message = reader.scalar() else { return false }
+                    if case .string(let text) = message { ownMessage = text }
+                } else if key.elementsEqual("isError".utf8) || key.elementsEqual("is_error".utf8) {
                     guard let flag = reader.scalar() else { return false }
                     if flag == .bool(true) { found.isError = true }
                 } else if key.elementsEqual("error".utf8), reader.next() == UInt8(ascii: "{") {
@@ -180,7 +203,7 @@ enum JSONPeek {
                 } else if depth < 2, key.elementsEqual("result".utf8) || key.elementsEqual("root".utf8),
                     reader.next() == UInt8(ascii: "{")
                 {
-                    reader.collectFailure(into: &found, depth: depth + 1)
+                    _ = reader.collectFailure(into: &found, depth: depth + 1)
                     // A nested object read to its end is followed by "," or "}".
                     return true
                 } else {
@@ -189,6 +212,8 @@ enum JSONPeek {
                 return true
             }
             if found.isError, found.message == nil { found.message = firstText }
+            guard let ownCode, let ownMessage, !ownOthers else { return nil }
+            return (ownCode, ownMessage)
         }
 
         /// Reads the array that starts here and keeps the `text` of its first element.

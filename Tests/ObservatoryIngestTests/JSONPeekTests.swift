@@ -56,4 +56,17 @@ final class JSONPeekTests: XCTestCase {
         XCTAssertNil(JSONPeek.failure(in: #"{"root":{"result":{"result":{"isError":true}}}}"#))
         XCTAssertNil(JSONPeek.failure(in: #"{"content":[]}"#))
     }
+
+    func testBareErrorObject() {
+        let bare = #"{"code":0,"message":"Unknown resource: res://docs/missing","data":null}"#
+        XCTAssertEqual(
+            JSONPeek.failure(in: bare, bareError: true),
+            JSONPeek.Failure(isError: false, code: "0", message: "Unknown resource: res://docs/missing"))
+        XCTAssertNil(JSONPeek.failure(in: bare))
+        // Only a whole error object: other members, a string code or a missing message make it data.
+        XCTAssertNil(JSONPeek.failure(in: #"{"code":200,"message":"OK","items":[]}"#, bareError: true))
+        XCTAssertNil(JSONPeek.failure(in: #"{"code":"E1","message":"x"}"#, bareError: true))
+        XCTAssertNil(JSONPeek.failure(in: #"{"code":-1}"#, bareError: true))
+        XCTAssertNil(JSONPeek.failure(in: #"{"result":{"code":-1,"message":"x"}}"#, bareError: true))
+    }
 }
