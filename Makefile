@@ -1,6 +1,6 @@
 # MCP Observatory. `make help` lists the targets.
 .DEFAULT_GOAL := help
-.PHONY: help up down test unit fmt bench-ingest bench-query bench-overhead build schema config-docs proto postgres clean
+.PHONY: help up down test unit fmt bench-ingest bench-query bench-overhead bench-assembly build schema config-docs proto postgres clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ bench-ingest: ## Benchmark OTLP ingestion against raw COPY of the same rows (SPA
 
 bench-query: ## Time every dashboard page and the metric refresh over 10M generated spans (SPANS TRACES DAYS REUSE=1)
 	scripts/bench-query.sh
+
+bench-assembly: ## Call assembly throughput (assemble_calls) in spans/s over generated MCP request shapes, against INSERT of the same spans (SPANS HOURS BATCH KEEP=1 CANDIDATE=file.sql)
+	scripts/bench-assembly.sh
 
 bench-overhead: ## Throughput of a dashboard route and of ingestion with self-tracing on vs off, alternating (ROUNDS REQUESTS SPANS)
 	scripts/bench-overhead.sh
