@@ -231,12 +231,15 @@ CREATE INDEX traces_updated_at_idx ON observability.traces (updated_at, trace_id
 --   * a server side is linked to the client side whose chain holds its nearest ancestor
 --     (up to 6 levels up, through HTTP spans) with the same method;
 --   * the counted row of a request is its server side, else its client side.
--- Returns the number of calls written.
+-- Plans are made for each call (plan_cache_mode): a generic plan, which PL/pgSQL switches
+-- to after a few calls on one connection, misjudged the batch's size and ran 20 times
+-- slower (docs/performance.md, "Call assembly"). Returns the number of calls written.
 CREATE FUNCTION observability_internal.assemble_trace_calls(p_trace_ids uuid[], p_starts timestamptz[],
                                                             p_ends timestamptz[])
     RETURNS bigint
     LANGUAGE plpgsql
-    SET jit = off AS
+    SET jit = off
+    SET plan_cache_mode = force_custom_plan AS
 $$
 DECLARE
     v_rows bigint;
@@ -281,10 +284,12 @@ BEGIN
         LEFT JOIN cs p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id
                       AND p.side = c.side AND p.service_name = c.service_name AND p.method = c.method
     ),
-    chain (trace_id, root_id, span_id, depth) AS (
-        SELECT c.trace_id, c.span_id, c.span_id, 0 FROM cl c WHERE NOT c.continues
+    -- Side and method ride along the recursion, so nothing below has to join them back
+    -- (row estimates collapse after a recursive CTE, and such a join went quadratic).
+    chain (trace_id, root_id, span_id, depth, side, method) AS (
+        SELECT c.trace_id, c.span_id, c.span_id, 0, c.side, c.method FROM cl c WHERE NOT c.continues
         UNION ALL
-        SELECT ch.trace_id, ch.root_id, c.span_id, ch.depth + 1
+        SELECT ch.trace_id, ch.root_id, c.span_id, ch.depth + 1, ch.side, ch.method
         FROM chain ch
         JOIN cl c ON c.trace_id = ch.trace_id AND c.parent_span_id = ch.span_id AND c.continues
         WHERE ch.depth < 32
@@ -326,24 +331,23 @@ BEGIN
         GROUP BY ch.trace_id, ch.root_id
     ),
     members AS (
-        SELECT ch.trace_id, ch.span_id, ch.root_id, s.side, s.method
-        FROM chain ch JOIN sides s ON s.trace_id = ch.trace_id AND s.root_id = ch.root_id
+        SELECT ch.trace_id, ch.span_id, ch.root_id, ch.side, ch.method
+        FROM chain ch
     ),
     -- The ancestors of each server side's outermost span, nearest first.
-    up (trace_id, server_root, span_id, depth) AS (
-        SELECT s.trace_id, s.root_id, s.root_parent, 1
+    up (trace_id, server_root, method, span_id, depth) AS (
+        SELECT s.trace_id, s.root_id, s.method, s.root_parent, 1
         FROM sides s WHERE s.side = 'server' AND s.root_parent IS NOT NULL
         UNION ALL
-        SELECT u.trace_id, u.server_root, p.parent_span_id, u.depth + 1
+        SELECT u.trace_id, u.server_root, u.method, p.parent_span_id, u.depth + 1
         FROM up u JOIN sp p ON p.trace_id = u.trace_id AND p.span_id = u.span_id
         WHERE u.depth < 6 AND p.parent_span_id IS NOT NULL
     ),
     pairs AS (
         SELECT DISTINCT ON (u.trace_id, u.server_root) u.trace_id, u.server_root, m.root_id AS client_root
         FROM up u
-        JOIN sides s ON s.trace_id = u.trace_id AND s.root_id = u.server_root
         JOIN members m ON m.trace_id = u.trace_id AND m.span_id = u.span_id
-                      AND m.side = 'client' AND m.method = s.method
+                      AND m.side = 'client' AND m.method = u.method
         ORDER BY u.trace_id, u.server_root, u.depth
     ),
     -- Each side's peer: a server side's client side, and a client side's first server

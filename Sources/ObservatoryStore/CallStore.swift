@@ -126,4 +126,30 @@ public struct StoredCall: Sendable, Equatable {
     public var errorMessage: String?
     /// The row metrics count for the request.
     public var counted: Bool
+
+    public init(
+        traceID: String, side: CallSide, spanID: String, spanIDs: [String], method: String, target: String?,
+        server: String?, client: String?, service: String, sessionID: String?, startTime: Date, durationMs: Double,
+        clientDurationMs: Double?, serverDurationMs: Double?, failed: Bool, requestFailed: Bool, errorMessage: String?,
+        counted: Bool
+    ) {
+        self.traceID = traceID
+        self.side = side
+        self.spanID = spanID
+        self.spanIDs = spanIDs
+        self.method = method
+        self.target = target
+        self.server = server
+        self.client = client
+        self.service = service
+        self.sessionID = sessionID
+        self.startTime = startTime
+        self.durationMs = durationMs
+        self.clientDurationMs = clientDurationMs
+        self.serverDurationMs = serverDurationMs
+        self.failed = failed
+        self.requestFailed = requestFailed
+        self.errorMessage = errorMessage
+        self.counted = counted
+    }
 }

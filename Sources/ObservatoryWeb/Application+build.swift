@@ -103,6 +103,7 @@ public func buildApplication(
     }
     let metrics = MetricsStore(client: pools.query, logger: logger)
     let traces = TraceStore(client: pools.query, logger: logger)
+    let calls = CallStore(client: pools.query, logger: logger)
     let prometheus = options.metricsRegistry.map { registry in
         let queueDepth = Gauge(label: "observatory_writer_queue_spans")
         let selfBuffered = Gauge(label: "observatory_self_spans_buffered")
@@ -117,11 +118,11 @@ public func buildApplication(
             maxBodyBytes: configuration.maxBodyBytes, ingestToken: configuration.ingestToken, logger: logger),
         health: HealthController(migrations: MigrationRunner(client: pools.query, migrations: migrations, logger: logger)),
         dashboard: DashboardController(
-            metrics: metrics, traces: traces, renderer: renderer, chartsAvailable: assets.chartsAvailable,
+            metrics: metrics, traces: traces, calls: calls, renderer: renderer, chartsAvailable: assets.chartsAvailable,
             refreshSeconds: configuration.dashboardRefreshSeconds, metricsEnabled: configuration.metricsEnabled,
             logger: logger),
         api: DashboardAPIController(
-            metrics: metrics, traces: traces, metricsEnabled: configuration.metricsEnabled, logger: logger),
+            metrics: metrics, traces: traces, calls: calls, metricsEnabled: configuration.metricsEnabled, logger: logger),
         assets: assets,
         prometheus: prometheus,
         adminCredentials: configuration.adminUser.flatMap { user in configuration.adminPassword.map { (user, $0) } },

@@ -64,5 +64,17 @@ final class MustacheFieldsTests: XCTestCase {
         Self.check(resource)
         XCTAssertTrue(trace.spanRowsHTML.contains("<pre class=\"stacktrace\">at x</pre>"))
         XCTAssertTrue(trace.spanRowsHTML.contains("<dt>k</dt><dd>v</dd>"))
+        let call = StoredCall(
+            traceID: String(repeating: "a", count: 32), side: .server, spanID: String(repeating: "b", count: 16),
+            spanIDs: [String(repeating: "b", count: 16)], method: "tools/call", target: "add", server: "demo",
+            client: "agent", service: "demo-svc", sessionID: "s 1", startTime: now, durationMs: 3, clientDurationMs: 5,
+            serverDurationMs: 3, failed: false, requestFailed: true, errorMessage: "boom", counted: true)
+        let session = SessionView(
+            payload: SessionPayload(sessionID: "s 1", calls: [call], truncated: false), chrome: chrome)
+        Self.check(session)
+        let callRow = try XCTUnwrap(session.calls.first)
+        Self.check(callRow)
+        Self.check(try XCTUnwrap(callRow.spans.first))
+        XCTAssertEqual(callRow.sessionHref, "/admin/observability/sessions/s%201")
     }
 }

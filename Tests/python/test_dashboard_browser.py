@@ -112,10 +112,11 @@ def site(db, start_server):
 
 
 def metric_rows(page) -> list[tuple[str, int]]:
-    """(name, calls) of each row of the metrics table, as shown."""
+    """(name, requests) of each row of the metrics table, as shown (the second column is
+    the server)."""
     rows = page.eval_on_selector_all(
         "#metrics-table tbody tr",
-        "rows => rows.map(r => [r.cells[0].firstChild.textContent.trim(), Number(r.cells[1].dataset.value)])")
+        "rows => rows.map(r => [r.cells[0].firstChild.textContent.trim(), Number(r.cells[2].dataset.value)])")
     return [tuple(row) for row in rows]
 
 
@@ -333,7 +334,7 @@ def test_auto_refresh_swaps_the_fragment_without_reloading(site, start_server, b
     page, watch = browse(server.base_url)
     page.goto(f"{ADMIN}/tools?window=1h&limit=100")
     row = page.locator("#metrics-table tbody tr", has=page.locator("td.name", has_text=re.compile("^get_forecast$")))
-    expect(row.locator("td").nth(1)).to_have_attribute("data-value", "1")
+    expect(row.locator("td").nth(2)).to_have_attribute("data-value", "1")
     expect(page.locator("label.refresh-toggle")).to_contain_text("every 1 s")
     target = page.locator("#refresh-target")
     assert target.get_attribute("data-refreshed-at") is None
@@ -352,7 +353,7 @@ def test_auto_refresh_swaps_the_fragment_without_reloading(site, start_server, b
             const target = document.getElementById('refresh-target');
             const cell = Array.from(target.querySelectorAll('#metrics-table tbody tr'))
                 .find(r => r.cells[0].firstChild.textContent.trim() === 'get_forecast');
-            return target.getAttribute('data-refreshed-at') !== first && cell && cell.cells[1].dataset.value === '4';
+            return target.getAttribute('data-refreshed-at') !== first && cell && cell.cells[2].dataset.value === '4';
         }""", arg=first, timeout=15_000)
     assert page.evaluate("() => window.__marker") == 1, "the page was reloaded"
     expect(page.locator("#refresh-status")).to_contain_text("updated")
@@ -372,7 +373,7 @@ def test_tool_row_leads_to_its_traces_and_a_trace(site, browse):
     page.goto(f"{ADMIN}/tools?window=1h")
     first = page.locator("#metrics-table tbody tr").first
     tool = first.locator("td.name").evaluate("td => td.firstChild.textContent.trim()")
-    calls = int(first.locator("td").nth(1).get_attribute("data-value"))
+    calls = int(first.locator("td").nth(2).get_attribute("data-value"))  # after the server column
     first.locator("td").nth(2).click()
 
     page.wait_for_url(re.compile(r"/admin/observability/traces\?"))

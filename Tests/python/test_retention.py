@@ -175,6 +175,9 @@ def test_cap_keeps_exactly_the_newest_traces(make_database):
         "spans_deleted": before["spans"] - after["spans"],
         "traces_deleted": before["traces"] - after["traces"], "traces_evicted": FIFO_TRACES - FIFO_KEEP,
         "traces_remaining": FIFO_KEEP,
+        # The calls partitions of the dropped days go with them (0011); no call to count.
+        "call_partitions_dropped": len(dropped), "calls_deleted": 0,
+        "max_self_traces": 10000, "self_traces_evicted": 0, "self_traces_remaining": 0,
     }
     assert 0 <= log["duration_ms"] <= (retained - calling) * 1000
     print(f"\n150k FIFO: generate {generated - started:.1f} s, apply_retention {retained - calling:.2f} s "

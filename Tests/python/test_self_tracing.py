@@ -118,10 +118,11 @@ def test_db_spans_count_the_rows_a_trace_page_read(db, server, http):
     span = wait_http_span(db, agent)
     assert span["attributes"]["http.route"] == "/api/v1/traces/{id}"
     queries = children(db, span)
-    # The trace's row, then its spans.
-    assert [q["attributes"]["db.response.returned_rows"] for q in queries] == [1, 4], queries
+    # The trace's row, then its spans, then its MCP calls (none: these spans are no MCP request).
+    assert [q["attributes"]["db.response.returned_rows"] for q in queries] == [1, 4, 0], queries
     assert "FROM observability.traces" in queries[0]["attributes"]["db.query.text"]
     assert "FROM observability.spans" in queries[1]["attributes"]["db.query.text"]
+    assert "FROM observability.calls" in queries[2]["attributes"]["db.query.text"]
 
 
 def test_db_span_names_the_relation_read_not_a_function(db, server, http):
@@ -130,7 +131,8 @@ def test_db_span_names_the_relation_read_not_a_function(db, server, http):
     assert fetch(server, f"/api/v1/traces/{tid.hex()}", {"User-Agent": agent}).status == 200
     queries = children(db, wait_http_span(db, agent))
     assert [(q["name"], q["attributes"].get("db.collection.name")) for q in queries] == [
-        ("SELECT observability.traces", "observability.traces"), ("SELECT observability.spans", "observability.spans")]
+        ("SELECT observability.traces", "observability.traces"), ("SELECT observability.spans", "observability.spans"),
+        ("SELECT observability.calls", "observability.calls")]
 
 
 def test_client_errors_are_not_server_errors(db, server):
@@ -172,8 +174,8 @@ def test_a_query_over_one_second_is_flagged_slow(db, server, http):
         holder.close()
     assert answer.status == 200
     queries = children(db, wait_http_span(db, agent))
-    assert len(queries) == 2, queries
-    summary, spans = queries
+    assert len(queries) == 3, queries  # the trace's row, its spans, its calls
+    summary, spans, _ = queries
     assert summary["attributes"].get("observatory.slow_query") is True and summary["duration_ms"] >= 1000, summary
     assert "observatory.slow_query" not in spans["attributes"] and spans["duration_ms"] < 1000, spans
 

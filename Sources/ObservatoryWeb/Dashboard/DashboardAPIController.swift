@@ -12,10 +12,10 @@ public struct DashboardAPIController: Sendable {
     let logger: Logger
 
     public init(
-        metrics: MetricsStore, traces: TraceStore, metricsEnabled: Bool = true, logger: Logger,
+        metrics: MetricsStore, traces: TraceStore, calls: CallStore, metricsEnabled: Bool = true, logger: Logger,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
-        self.data = DashboardData(metrics: metrics, traces: traces, now: now)
+        self.data = DashboardData(metrics: metrics, traces: traces, calls: calls, now: now)
         self.metricsEnabled = metricsEnabled
         self.logger = logger
     }
@@ -41,6 +41,17 @@ public struct DashboardAPIController: Sendable {
         }
         group.get("traces") { request, _ in
             await answer { try await data.traceList(try TraceListQuery(request.queryDictionary)) }
+        }
+        group.get("sessions/:id") { _, context in
+            do {
+                let session = try parseSessionParameter(context.parameters.get("id"))
+                let payload = try await data.session(session)
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: payload.json)))
+            } catch {
+                return failure(error)
+            }
         }
         group.get("traces/:id") { _, context in
             let id = context.parameters.get("id") ?? ""

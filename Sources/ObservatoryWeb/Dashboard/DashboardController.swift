@@ -17,10 +17,10 @@ public struct DashboardController: Sendable {
     let logger: Logger
 
     public init(
-        metrics: MetricsStore, traces: TraceStore, renderer: PageRenderer, chartsAvailable: Bool, refreshSeconds: Int,
-        metricsEnabled: Bool = true, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+        metrics: MetricsStore, traces: TraceStore, calls: CallStore, renderer: PageRenderer, chartsAvailable: Bool,
+        refreshSeconds: Int, metricsEnabled: Bool = true, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
     ) {
-        self.data = DashboardData(metrics: metrics, traces: traces, now: now)
+        self.data = DashboardData(metrics: metrics, traces: traces, calls: calls, now: now)
         self.renderer = renderer
         self.chartsAvailable = chartsAvailable
         self.refreshSeconds = refreshSeconds
@@ -48,6 +48,7 @@ public struct DashboardController: Sendable {
         group.get("observability/traces/:id") { request, context in
             await trace(context.parameters.get("id") ?? "", request.queryDictionary)
         }
+        group.get("observability/sessions/:id") { _, context in await session(context.parameters.get("id")) }
     }
 
     func chrome(_ title: String, active: KeyPath<Chrome, Bool>? = nil) -> Chrome {
@@ -116,6 +117,17 @@ public struct DashboardController: Sendable {
             let chrome = chrome("Trace \(traceID.hex)", active: \.navTraces)
             let view = try await TraceWork.run { try TraceView(payload: payload, chrome: chrome, query: query) }
             return renderer.html("trace", view)
+        }
+    }
+
+    /// The requests of one MCP session (`mcp.session.id`), in order. An unknown session
+    /// is an empty list, not a 404: its calls may not be assembled yet.
+    func session(_ id: String?) async -> Response {
+        await answer(title: "Session") {
+            let sessionID = try parseSessionParameter(id)
+            let payload = try await data.session(sessionID)
+            return renderer.html(
+                "session", SessionView(payload: payload, chrome: chrome("Session \(sessionID)", active: \.navTraces)))
         }
     }
 

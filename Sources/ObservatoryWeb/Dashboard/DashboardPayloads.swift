@@ -108,6 +108,8 @@ struct TraceListPayload: Sendable, Encodable {
 struct TraceDetailPayload: Sendable {
     var trace: TraceTimeline
     var spans: [StoredSpan]
+    /// The MCP calls assembled from the trace's spans (none until it settled).
+    var calls: [StoredCall] = []
 }
 
 /// Assembles the payloads from the stores. Pages and the JSON API both call it, so the
@@ -115,6 +117,7 @@ struct TraceDetailPayload: Sendable {
 struct DashboardData: Sendable {
     let metrics: MetricsStore
     let traces: TraceStore
+    let calls: CallStore
     let now: @Sendable () -> Date
 
     func summary(_ query: MetricsQuery) async throws(DatabaseError) -> SummaryPayload {
@@ -163,6 +166,17 @@ struct DashboardData: Sendable {
     /// nil when no trace has this id.
     func trace(_ id: TraceID) async throws(DatabaseError) -> TraceDetailPayload? {
         guard let (summary, spans) = try await traces.trace(id) else { return nil }
-        return await TraceWork.run { TraceDetailPayload(trace: TraceTimeline(summary: summary, spans: spans), spans: spans) }
+        let calls = try await calls.calls(trace: id)
+        return await TraceWork.run {
+            TraceDetailPayload(trace: TraceTimeline(summary: summary, spans: spans), spans: spans, calls: calls)
+        }
+    }
+
+    /// One MCP session's requests in start order, at most ``SessionPayload/limit``.
+    func session(_ sessionID: String) async throws(DatabaseError) -> SessionPayload {
+        let found = try await calls.session(sessionID, limit: SessionPayload.limit)
+        return SessionPayload(
+            sessionID: sessionID, calls: Array(found.prefix(SessionPayload.limit)),
+            truncated: found.count > SessionPayload.limit)
     }
 }

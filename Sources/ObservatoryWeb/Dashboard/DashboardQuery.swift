@@ -199,6 +199,15 @@ func parseName(_ value: String, parameter: String) throws(BadQuery) -> String {
     return value
 }
 
+/// The session id of a `/sessions/{id}` path, percent-decoded (the router hands the
+/// segment over as sent; session ids are opaque text chosen by MCP servers).
+func parseSessionParameter(_ segment: String?) throws(BadQuery) -> String {
+    guard let segment, let decoded = segment.removingPercentEncoding, !decoded.isEmpty else {
+        throw BadQuery(message: "session must be a percent-encoded mcp.session.id")
+    }
+    return try parseName(decoded, parameter: "session")
+}
+
 /// A `limit` parameter that takes one of a page's fixed sizes.
 func parseLimit(_ value: String, allowed: [Int]) throws(BadQuery) -> Int {
     guard let limit = Int(value), allowed.contains(limit) else {

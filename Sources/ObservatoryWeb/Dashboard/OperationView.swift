@@ -66,11 +66,11 @@ struct OperationView: Sendable {
         hasRows = !payload.rows.isEmpty
         rows = payload.rows.map { MetricRowView($0, window: query.window) }
 
-        // A target served by several servers has a row per server: the server tells them apart.
-        func name(_ row: MetricRow?) -> String {
-            guard let row else { return "–" }
-            let target = row.target.isEmpty ? "(unnamed)" : row.target
-            return row.server.isEmpty ? target : "\(target) @ \(row.server)"
+        func name(_ row: MetricRow?) -> String { row.map { $0.target.isEmpty ? "(unnamed)" : $0.target } ?? "–" }
+        // A target served by several servers has a row per server: the cards name the server.
+        func onServer(_ row: MetricRow?) -> String {
+            guard let server = row?.server, !server.isEmpty else { return "" }
+            return " on \(server)"
         }
         let overall = payload.overall
         cards = [
@@ -82,10 +82,11 @@ struct OperationView: Sendable {
                 health: healthClass(overall?.health)),
             Card(
                 label: "Most used", value: name(payload.mostUsed),
-                detail: payload.mostUsed.map { "\(Format.count($0.requestCount)) requests" } ?? "", health: "none"),
+                detail: payload.mostUsed.map { "\(Format.count($0.requestCount)) requests\(onServer($0))" } ?? "",
+                health: "none"),
             Card(
                 label: "Slowest (p99)", value: name(payload.slowest),
-                detail: payload.slowest.map { "p99 \(Format.duration($0.p99Ms ?? $0.client?.p99Ms))" } ?? "",
+                detail: payload.slowest.map { "p99 \(Format.duration($0.p99Ms ?? $0.client?.p99Ms))\(onServer($0))" } ?? "",
                 health: "none"),
             Card(
                 label: "Most error-prone", value: name(payload.mostErrorProne),

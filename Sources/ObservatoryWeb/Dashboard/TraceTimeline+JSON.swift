@@ -161,8 +161,12 @@ extension TraceTimeline.Span {
 extension TraceDetailPayload {
     /// The body of `GET /api/v1/traces/{id}`.
     var json: [UInt8] {
-        var json = JSONText(capacity: spans.count * 1_200 + 256)
+        var json = JSONText(capacity: spans.count * 1_200 + calls.count * 500 + 256)
         json.beginObject()
+        json.key("calls")
+        json.beginArray()
+        for call in calls { call.write(into: &json) }
+        json.endArray()
         json.key("spans")
         json.beginArray()
         for span in spans {

@@ -45,11 +45,16 @@ struct TraceView: Sendable {
     var nextPageURL: String?
     /// The span table's rows, escaped by `HTMLText`.
     var spanRowsHTML: String
+    /// The MCP calls assembled from this trace, each with the spans that form it.
+    var calls: [CallRowView]
+    var hasCalls: Bool
 
     init(payload: TraceDetailPayload, chrome: Chrome, query: TracePageQuery = TracePageQuery()) throws {
         let trace = payload.trace
         self.chrome = chrome
         apiURL = "/api/v1/traces/\(trace.traceID)"
+        calls = payload.calls.enumerated().map { CallRowView($1, number: $0 + 1) }
+        hasCalls = !calls.isEmpty
         traceID = trace.traceID
         rootName = trace.spans.first?.name ?? ""
         startText = Format.time(trace.start)

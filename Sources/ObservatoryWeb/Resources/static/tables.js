@@ -191,6 +191,16 @@
     else form.submit();
   });
 
+  // A filter left empty (data-omit-empty) is not sent, so the address of the view stays
+  // what the other filters make it.
+  document.addEventListener('submit', (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.classList.contains('filters')) return;
+    for (const input of form.querySelectorAll('input[data-omit-empty]')) {
+      if (input.value.trim() === '') input.disabled = true;
+    }
+  });
+
   document.addEventListener('observatory:refreshed', init);
 
   if (document.readyState === 'loading') {
