@@ -195,6 +195,7 @@ extension TraceListView: MustacheFields {
         "target": \.target,
         "minMs": \.minMs,
         "search": \.search,
+        "service": \.service,
         "hasRows": \.hasRows,
         "rows": \.rows,
         "page": \.page,

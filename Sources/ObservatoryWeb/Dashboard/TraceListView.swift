@@ -12,6 +12,8 @@ struct TraceListView: Sendable {
     var target: String
     var minMs: String
     var search: String
+    /// The root service filter; empty lists every service but the service's own.
+    var service: String
     var hasRows: Bool
     var rows: [TraceRowView]
     var page: Int
@@ -33,6 +35,7 @@ struct TraceListView: Sendable {
         target = query.target ?? ""
         minMs = query.minDurationMs.map(Format.plainNumber) ?? ""
         search = query.search ?? ""
+        service = query.service ?? ""
         hasRows = !payload.traces.isEmpty
         rows = payload.traces.map(TraceRowView.init)
         page = query.page
@@ -44,6 +47,7 @@ struct TraceListView: Sendable {
         if let operation = query.operation?.rawValue { parts.append(query.target.map { "\(operation) \($0)" } ?? operation) }
         if let ms = query.minDurationMs { parts.append("≥ \(Format.duration(ms))") }
         if let search = query.search { parts.append("name contains “\(search)”") }
+        if let service = query.service { parts.append("service \(service)") }
         filterSummary = parts.joined(separator: ", ")
         if query.target != nil {
             filterSummary += " (among the newest \(Format.count(TraceStore.targetScanLimit)) spans of this target)"
