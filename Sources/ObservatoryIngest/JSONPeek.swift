@@ -47,15 +47,16 @@ enum JSONPeek {
     /// either wrapped in a `root` object, reports a failure. Only these places count: an
     /// `isError` inside the content or the structured output of a tool is the tool's data,
     /// not its outcome. With `bareError`, a top-level object with a numeric `code`, a string
-    /// `message` and no other member than `data` is a JSON-RPC error object by itself (what an MCP 1.x server responds
-    /// with, as Logfire records it: `{"code": 0, "message": "...", "data": null}`). Nil when
-    /// nothing reports a failure, which is decided without parsing when the text names none
-    /// of the keys that could (`isError`, `is_error`, `error`, and `code` with `bareError`).
+    /// `message` and no other member than `data` is a JSON-RPC error object by itself (what
+    /// an MCP 1.x server responds with, as Logfire records it:
+    /// `{"code": 0, "message": "...", "data": null}`). Nil when nothing reports a failure,
+    /// which is decided without parsing when no key in the text could report one (see
+    /// `mayReportFailure`): a successful result costs one scan for quotes.
     static func failure(in text: String, bareError: Bool = false) -> Failure? {
         var text = text
         return text.withUTF8 { utf8 in
             let bytes = UnsafeBufferPointer(rebasing: utf8.prefix(maxBytes))
-            guard mentionsKey(bareError ? failureKeysAndCode : failureKeys, in: bytes) else { return nil }
+            guard mayReportFailure(bytes, bareError: bareError) else { return nil }
             var reader = Reader(bytes: bytes)
             var found = Failure(isError: false, code: nil, message: nil)
             let bare = reader.collectFailure(into: &found, depth: 0)
@@ -67,23 +68,34 @@ enum JSONPeek {
         }
     }
 
-    /// Whether one of `keys` (each written with its closing quote) follows a quote in `bytes`.
-    static func mentionsKey(_ keys: [[UInt8]], in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    /// Whether `bytes` hold, anywhere, a key that could report a failure with the value it
+    /// could report it with: `"isError": true`, `"is_error": true`, `"error": {`, and with
+    /// `bareError` `"code": <number>`. A key inside a JSON string has its quotes escaped
+    /// and does not count.
+    static func mayReportFailure(_ bytes: UnsafeBufferPointer<UInt8>, bareError: Bool) -> Bool {
         let quote = UInt8(ascii: "\"")
         var index = bytes.startIndex
         while index < bytes.endIndex {
-            if bytes[index] == quote {
-                for needle in keys where matches(needle, in: bytes, at: index + 1) {
-                    return true
-                }
+            guard bytes[index] == quote else {
+                index += 1
+                continue
             }
             index += 1
+            for (key, value) in failureKeys where matches(key, in: bytes, at: index) {
+                if followedByValue(value, in: bytes, at: index + key.count) { return true }
+            }
+            if bareError, matches(codeKey, in: bytes, at: index), followedByNumber(in: bytes, at: index + codeKey.count) {
+                return true
+            }
         }
         return false
     }
 
-    private static let failureKeys: [[UInt8]] = ["isError\"", "is_error\"", "error\""].map { Array($0.utf8) }
-    private static let failureKeysAndCode = failureKeys + [Array("code\"".utf8)]
+    /// Keys with their closing quote, and the start of the value that makes them count.
+    private static let failureKeys: [([UInt8], [UInt8])] = [
+        ("isError\"", "true"), ("is_error\"", "true"), ("error\"", "{"),
+    ].map { (Array($0.utf8), Array($1.utf8)) }
+    private static let codeKey = Array("code\"".utf8)
 
     private static func matches(_ needle: [UInt8], in bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> Bool {
         guard bytes.endIndex - start >= needle.count else { return false }
@@ -91,6 +103,32 @@ enum JSONPeek {
             return false
         }
         return true
+    }
+
+    /// The index after `:` and the whitespace around it, starting at `start`; nil without a colon.
+    private static func valueStart(in bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> Int? {
+        var index = start
+        var colon = false
+        while index < bytes.endIndex {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            case UInt8(ascii: ":") where !colon:
+                colon = true
+                index += 1
+            default: return colon ? index : nil
+            }
+        }
+        return nil
+    }
+
+    private static func followedByValue(_ value: [UInt8], in bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> Bool {
+        guard let index = valueStart(in: bytes, at: start) else { return false }
+        return matches(value, in: bytes, at: index)
+    }
+
+    private static func followedByNumber(in bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> Bool {
+        guard let index = valueStart(in: bytes, at: start) else { return false }
+        return bytes[index] == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index])
     }
 
     /// A cursor over the bytes. Every method leaves `index` after what it read, or returns

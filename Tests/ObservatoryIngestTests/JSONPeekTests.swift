@@ -57,6 +57,23 @@ final class JSONPeekTests: XCTestCase {
         XCTAssertNil(JSONPeek.failure(in: #"{"content":[]}"#))
     }
 
+    func testOnlyKeysThatCouldReportAFailureStartAWalk() {
+        func may(_ text: String, bareError: Bool = false) -> Bool {
+            var text = text
+            return text.withUTF8 { JSONPeek.mayReportFailure($0, bareError: bareError) }
+        }
+        XCTAssertTrue(may(#"{"isError":true}"#))
+        XCTAssertTrue(may(#"{"isError" :  true}"#))
+        XCTAssertTrue(may(#"{"is_error": true}"#))
+        XCTAssertTrue(may(#"{"error": {"code": 1}}"#))
+        XCTAssertTrue(may(#"{"code": -1}"#, bareError: true))
+        XCTAssertFalse(may(#"{"code": -1}"#))
+        XCTAssertFalse(may(#"{"isError":false,"error":null,"code":"x"}"#, bareError: true))
+        XCTAssertFalse(may(#"{"text":"\"isError\": true"}"#))
+        XCTAssertFalse(may(#"{"isError""#))
+        XCTAssertFalse(may(#"{"isError":"#))
+    }
+
     func testBareErrorObject() {
         let bare = #"{"code":0,"message":"Unknown resource: res://docs/missing","data":null}"#
         XCTAssertEqual(
