@@ -195,7 +195,8 @@ struct DatabasePools {
     }
 }
 
-/// Partitions and retention on their interval; the metric refresh when metrics are on.
+/// Partitions and retention on their interval; the metric refresh (with call assembly)
+/// when metrics are on, call assembly alone when they are off.
 private func maintenanceServices(
     configuration: ObservatoryConfiguration, pools: DatabasePools, owner: String, logger: Logger
 ) -> [any Service] {
@@ -209,8 +210,11 @@ private func maintenanceServices(
     var services: [any Service] = [
         CleanupService(runner: runner, interval: .seconds(configuration.cleanupIntervalSeconds), logger: logger)
     ]
+    let refresh = Duration.seconds(configuration.metricsRefreshSeconds)
     if configuration.metricsEnabled {
-        services.append(MetricsRefresher(runner: runner, interval: .seconds(configuration.metricsRefreshSeconds), logger: logger))
+        services.append(MetricsRefresher(runner: runner, interval: refresh, logger: logger))
+    } else {
+        services.append(CallAssembler(runner: runner, interval: refresh, logger: logger))
     }
     return services
 }

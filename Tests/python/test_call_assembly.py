@@ -306,3 +306,19 @@ def test_session_page_and_trace_page_show_the_calls(server, db, http):
 def requests_quote(text: str) -> str:
     from urllib.parse import quote
     return quote(text, safe="")
+
+
+def test_calls_are_assembled_with_metrics_turned_off(make_database, start_server, http):
+    """Trace pages and session pages read calls whether or not metrics are kept: with
+    OBSERVABILITY_METRICS_ENABLED=false the service still assembles them, on its own."""
+    fresh = make_database()
+    quiet = start_server(fresh, OBSERVABILITY_METRICS_ENABLED="false", OBSERVABILITY_METRICS_REFRESH_SECONDS="5",
+                         OBSERVABILITY_CALL_SETTLE_SECONDS="0")
+    tid = trace_id()
+    outer, send, handled = fastmcp_call(tid, now_ns(), "add")
+    post(http, quiet, {"agent": [outer, send], "tools-server-svc": [handled]})
+    deadline = time.monotonic() + 20
+    while len(calls(fresh, tid)) < 2:
+        assert time.monotonic() < deadline, "the service never assembled the calls"
+        time.sleep(0.2)
+    assert [r["side"] for r in calls(fresh, tid)] == ["client", "server"]
