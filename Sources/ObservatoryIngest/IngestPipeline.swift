@@ -176,8 +176,12 @@ public struct IngestPipeline: Sendable {
             : []
         let name = span.name.isEmpty ? "(unnamed)" : redactor.cleanText(span.name)
         let (operation, target) = OperationClassifier.classify(name: name, kind: span.kind, attributes: attributes)
+        // The outcome reads the attributes as sent: a tool result longer than
+        // OBSERVABILITY_MAX_ATTRIBUTE_LENGTH ends with its "isError" past the cut. What it
+        // returns is a status and a message, and the message is cleaned below.
         let (status, message) = OperationClassifier.outcome(
-            status: span.statusCode, message: span.statusMessage, kind: span.kind, attributes: attributes, events: events)
+            status: span.statusCode, message: span.statusMessage, kind: span.kind, attributes: span.attributes,
+            events: events)
 
         var attributesWriter = JSONWriter(capacity: 512)
         attributesWriter.writeObject(attributes)

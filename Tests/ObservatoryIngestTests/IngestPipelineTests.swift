@@ -61,6 +61,23 @@ final class IngestPipelineTests: XCTestCase {
         XCTAssertEqual(record.eventsJSON, "[]")
     }
 
+    /// A tool result past the stored length still fails its span: the outcome reads the
+    /// attribute as sent, and the stored copy is cut as usual.
+    func testAnErrorFlagPastTheStoredLengthStillFailsTheSpan() throws {
+        let text = String(repeating: "x", count: 20_000)
+        let response = #"{"content":[{"type":"text","text":"\#(text)"}],"isError":true}"#
+        let input = span(
+            name: "MCP request: tools/call refuse",
+            attributes: [
+                Attribute(key: "rpc.system", value: .string("jsonrpc")), Attribute(key: "rpc.method", value: .string("tools/call")),
+                Attribute(key: "response", value: .string(response)),
+            ])
+        let record = try XCTUnwrap(pipeline().process(export([input])).records.first)
+        XCTAssertEqual(record.status, .error)
+        XCTAssertTrue(record.attributesJSON.contains("…[truncated"))
+        XCTAssertLessThanOrEqual(record.statusMessage?.count ?? 0, 8_300)
+    }
+
     func testAllZeroParentIsARoot() throws {
         let record = try XCTUnwrap(pipeline().process(export([span(parent: Array(repeating: 0, count: 8))])).records.first)
         XCTAssertNil(record.parentSpanID)
