@@ -69,7 +69,8 @@ final class IngestPipelineTests: XCTestCase {
         let input = span(
             name: "MCP request: tools/call refuse",
             attributes: [
-                Attribute(key: "rpc.system", value: .string("jsonrpc")), Attribute(key: "rpc.method", value: .string("tools/call")),
+                Attribute(key: "rpc.system", value: .string("jsonrpc")),
+                Attribute(key: "rpc.method", value: .string("tools/call")),
                 Attribute(key: "response", value: .string(response)),
             ])
         let record = try XCTUnwrap(pipeline().process(export([input])).records.first)
