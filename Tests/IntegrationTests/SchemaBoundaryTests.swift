@@ -58,6 +58,23 @@ final class SchemaBoundaryTests: XCTestCase {
         }
     }
 
+    /// The service's own name is spelled in Swift (`SelfService.name`, what self-spans
+    /// carry) and in SQL (`self_service()`, the trace cap; literally in `metric_rows` and
+    /// the partial index of self traces, where a constant is needed): all must agree, or
+    /// the service's own traffic would count in users' figures.
+    func testTheSelfServiceNameAgreesEverywhere() async throws {
+        try await TestDatabase.with { _, client in
+            let named = try await client.strings("SELECT observability_internal.self_service()")
+            XCTAssertEqual(named, [SelfService.name])
+            let view = try await client.strings(
+                "SELECT pg_get_viewdef('observability_internal.metric_rows'::regclass)")
+            XCTAssertTrue(view.first?.contains("'\(SelfService.name)'::text") == true, "\(view)")
+            let index = try await client.strings(
+                "SELECT pg_get_indexdef('observability.traces_self_start_time_idx'::regclass)")
+            XCTAssertTrue(index.first?.contains("'\(SelfService.name)'::text") == true, "\(index)")
+        }
+    }
+
     /// Every name a function or view body spells out (string literals and comments aside:
     /// lock keys, settings and format patterns are not names) exists: a PL/pgSQL body is
     /// only checked when it runs, so a moved object it still names would fail at run time.
