@@ -52,7 +52,6 @@ if [ "$mode" = test ]; then
       python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -r "$requirements"
     fi
   done
-  # The real MCP libraries of Tests/python/test_mcp_libraries.py, each in var/venvs/<library>
-  # (their `mcp` versions conflict); quick when the venvs match their requirements files.
-  scripts/mcp-venvs.sh
+  # The real MCP libraries of Tests/python/test_mcp_libraries.py get a virtual environment
+  # each (scripts/mcp-venvs.sh), made by scripts/test.sh while the Swift build runs.
 fi

@@ -49,11 +49,18 @@ public struct CallStore: Sendable {
         """
 
     /// The calls of one trace, in start order: the trace page marks the spans of each.
-    public func calls(trace id: TraceID) async throws(DatabaseError) -> [StoredCall] {
-        try await calls(
+    ///
+    /// `from`/`through` are the trace's first start and last end, the bounds its spans are
+    /// read with: a call starts with its outermost span, so it lies between them, and the
+    /// query reads those days' partitions only instead of probing the trace-id index of
+    /// every daily partition kept. A millisecond either side absorbs `Date`'s rounding of
+    /// PostgreSQL's microseconds.
+    public func calls(trace id: TraceID, from: Date, through: Date) async throws(DatabaseError) -> [StoredCall] {
+        let (lower, upper) = (from.addingTimeInterval(-0.001), through.addingTimeInterval(0.001))
+        return try await calls(
             """
             SELECT \(unescaped: Self.callColumns) FROM observability.calls c
-            WHERE c.trace_id = \(id)
+            WHERE c.trace_id = \(id) AND c.start_time >= \(lower) AND c.start_time <= \(upper)
             ORDER BY c.start_time, c.side
             """)
     }

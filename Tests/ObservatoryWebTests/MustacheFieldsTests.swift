@@ -72,9 +72,24 @@ final class MustacheFieldsTests: XCTestCase {
         let session = SessionView(
             payload: SessionPayload(sessionID: "s 1", calls: [call], truncated: false), chrome: chrome)
         Self.check(session)
-        let callRow = try XCTUnwrap(session.calls.first)
-        Self.check(callRow)
-        Self.check(try XCTUnwrap(callRow.spans.first))
-        XCTAssertEqual(callRow.sessionHref, "/admin/observability/sessions/s%201")
+        let rows = session.callRowsHTML
+        XCTAssertTrue(rows.contains("<tr class=\"call-row counted\" data-side=\"server\">"), rows)
+        XCTAssertTrue(rows.contains("<a href=\"/admin/observability/sessions/s%201\" class=\"session-link\">s 1</a>"), rows)
+        XCTAssertTrue(
+            rows.contains(
+                "<a href=\"/admin/observability/traces/\(call.traceID)#span-\(call.spanID)\" class=\"span-link\">bbbbbb</a>"),
+            rows)
+        XCTAssertTrue(rows.contains("<span class=\"badge status-error\" title=\"this side: ok\">error</span>"), rows)
+        XCTAssertTrue(rows.contains("<div class=\"example-error\" title=\"boom\">boom</div>"), rows)
+
+        var hostile = call
+        hostile.target = "<script>alert(1)</script>"
+        hostile.errorMessage = "\"><img src=x onerror=alert(2)>"
+        hostile.server = "a&b"
+        hostile.sessionID = "'><b>"
+        let escaped = CallTable.rows([hostile])
+        XCTAssertFalse(escaped.contains("<script>") || escaped.contains("<img") || escaped.contains("<b>"), escaped)
+        XCTAssertTrue(escaped.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), escaped)
+        XCTAssertTrue(escaped.contains("a&amp;b"), escaped)
     }
 }

@@ -111,7 +111,9 @@ def test_every_run_is_owned_by_host_and_pid(replicas):
     db, servers = replicas[0], replicas[1]
     owners = {server_owner(s) for s in servers}
     rows = maintenance_log(db)
-    assert {r["job"] for r in rows} == set(CLEANUP_JOBS)
+    # With metrics off each replica also assembles MCP calls, claimed once per refresh interval
+    # (60 s): whether one of those runs falls inside the 15 s window depends on timing.
+    assert set(CLEANUP_JOBS) <= {r["job"] for r in rows} <= set(CLEANUP_JOBS) | {"calls"}
     assert {(r["job"], r["owner"]) for r in rows if r["owner"] not in owners} == set()
 
 

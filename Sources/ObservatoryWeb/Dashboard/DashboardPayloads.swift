@@ -166,7 +166,7 @@ struct DashboardData: Sendable {
     /// nil when no trace has this id.
     func trace(_ id: TraceID) async throws(DatabaseError) -> TraceDetailPayload? {
         guard let (summary, spans) = try await traces.trace(id) else { return nil }
-        let calls = try await calls.calls(trace: id)
+        let calls = try await calls.calls(trace: id, from: summary.startTime, through: summary.endTime)
         return await TraceWork.run {
             TraceDetailPayload(trace: TraceTimeline(summary: summary, spans: spans), spans: spans, calls: calls)
         }

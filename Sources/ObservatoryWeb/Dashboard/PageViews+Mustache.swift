@@ -3,36 +3,6 @@ import Mustache
 // Generated from the view models' stored properties (see MustacheFields): keep in step
 // when a view model changes; a missing name renders as empty, which the page tests catch.
 
-extension CallRowView: MustacheFields {
-    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
-        "number": \.number,
-        "side": \.side,
-        "method": \.method,
-        "target": \.target,
-        "server": \.server,
-        "client": \.client,
-        "startText": \.startText,
-        "durationText": \.durationText,
-        "clientDurationText": \.clientDurationText,
-        "serverDurationText": \.serverDurationText,
-        "status": \.status,
-        "requestStatus": \.requestStatus,
-        "errorMessage": \.errorMessage,
-        "counted": \.counted,
-        "traceHref": \.traceHref,
-        "spans": \.spans,
-        "sessionHref": \.sessionHref,
-        "sessionID": \.sessionID,
-    ]
-}
-
-extension CallRowView.SpanLink: MustacheFields {
-    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
-        "label": \.label,
-        "href": \.href,
-    ]
-}
-
 extension SessionView: MustacheFields {
     nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
         "chrome": \.chrome,
@@ -42,7 +12,7 @@ extension SessionView: MustacheFields {
         "countText": \.countText,
         "failedText": \.failedText,
         "truncatedNotice": \.truncatedNotice,
-        "calls": \.calls,
+        "callRowsHTML": \.callRowsHTML,
     ]
 }
 
@@ -242,7 +212,7 @@ extension TraceView: MustacheFields {
         "previousPageURL": \.previousPageURL,
         "nextPageURL": \.nextPageURL,
         "spanRowsHTML": \.spanRowsHTML,
-        "calls": \.calls,
+        "callRowsHTML": \.callRowsHTML,
         "hasCalls": \.hasCalls,
     ]
 }

@@ -45,16 +45,17 @@ struct TraceView: Sendable {
     var nextPageURL: String?
     /// The span table's rows, escaped by `HTMLText`.
     var spanRowsHTML: String
-    /// The MCP calls assembled from this trace, each with the spans that form it.
-    var calls: [CallRowView]
+    /// The rows of the MCP calls assembled from this trace, each with the spans that form
+    /// it, escaped by `HTMLText`.
+    var callRowsHTML: String
     var hasCalls: Bool
 
     init(payload: TraceDetailPayload, chrome: Chrome, query: TracePageQuery = TracePageQuery()) throws {
         let trace = payload.trace
         self.chrome = chrome
         apiURL = "/api/v1/traces/\(trace.traceID)"
-        calls = payload.calls.enumerated().map { CallRowView($1, number: $0 + 1) }
-        hasCalls = !calls.isEmpty
+        callRowsHTML = CallTable.rows(payload.calls)
+        hasCalls = !payload.calls.isEmpty
         traceID = trace.traceID
         rootName = trace.spans.first?.name ?? ""
         startText = Format.time(trace.start)
