@@ -73,7 +73,7 @@ final class MustacheFieldsTests: XCTestCase {
             payload: SessionPayload(sessionID: "s 1", calls: [call], truncated: false), chrome: chrome)
         Self.check(session)
         let rows = session.callRowsHTML
-        XCTAssertTrue(rows.contains("<tr class=\"call-row counted\" data-side=\"server\">"), rows)
+        XCTAssertTrue(rows.hasPrefix("<tr id=\"call-1\" class=\"call-row counted\" data-side=\"server\">"), rows)
         XCTAssertTrue(rows.contains("<a href=\"/admin/observability/sessions/s%201\" class=\"session-link\">s 1</a>"), rows)
         XCTAssertTrue(
             rows.contains(
@@ -81,6 +81,18 @@ final class MustacheFieldsTests: XCTestCase {
             rows)
         XCTAssertTrue(rows.contains("<span class=\"badge status-error\" title=\"this side: ok\">error</span>"), rows)
         XCTAssertTrue(rows.contains("<div class=\"example-error\" title=\"boom\">boom</div>"), rows)
+
+        var spanCall = call
+        spanCall.spanIDs = [span.spanID]
+        let marked = SpanTable.rows(
+            timeline: TraceTimeline(summary: summary, spans: [span]), stored: [span], rows: 0..<1, calls: [spanCall])
+        XCTAssertTrue(
+            marked.contains(
+                "<a class=\"badge call\" href=\"#call-1\" title=\"part of MCP call 1, server side\">call 1 · server</a>"),
+            marked)
+        XCTAssertFalse(
+            SpanTable.rows(timeline: TraceTimeline(summary: summary, spans: [span]), stored: [span], rows: 0..<1)
+                .contains("badge call"))
 
         var hostile = call
         hostile.target = "<script>alert(1)</script>"

@@ -301,6 +301,18 @@ def test_session_page_and_trace_page_show_the_calls(server, db, http):
     trace_page = http.get(f"{server.base_url}/admin/observability/traces/{first.hex()}", timeout=10).text
     assert f'href="/admin/observability/traces/{first.hex()}#span-{a[1].span_id.hex()}"' in trace_page
     assert f'href="/admin/observability/sessions/{quoted}"' in trace_page
+    # Each span of a call is marked in the span table, linked to the call's row.
+    marks = {span.span_id.hex(): span_row(trace_page, span.span_id.hex()) for span in a}
+    assert 'id="call-1"' in trace_page and 'id="call-2"' in trace_page
+    assert ('href="#call-1"' in marks[a[0].span_id.hex()] and "call 1 · client" in marks[a[0].span_id.hex()])
+    assert ('href="#call-1"' in marks[a[1].span_id.hex()] and "call 1 · client" in marks[a[1].span_id.hex()])
+    assert ('href="#call-2"' in marks[a[2].span_id.hex()] and "call 2 · server" in marks[a[2].span_id.hex()])
+
+
+def span_row(page: str, span_id: str) -> str:
+    """The first row of one span in the trace page's span table, as HTML."""
+    start = page.index(f'<tr id="span-{span_id}"')
+    return page[start:page.index("</tr>", start)]
 
 
 def requests_quote(text: str) -> str:

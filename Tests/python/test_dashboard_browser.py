@@ -184,6 +184,34 @@ def test_trace_detail_loads_without_console_errors(site, browse):
     watch.assert_clean()
 
 
+def test_span_badges_lead_to_their_calls(site, browse):
+    """Every span of an MCP call carries a badge naming the call and side, as the trace's
+    JSON lists the call's spans; the badge leads to the call's row, which the page then
+    highlights."""
+    calls = api(site.server, f"/api/v1/traces/{site.demo_trace}")["calls"]
+    assert calls, "the demo trace has no assembled MCP call"
+    expected = {span_id: f"call {number} · {call['side']}"
+                for number, call in enumerate(calls, start=1) for span_id in call["span_ids"]}
+    page, watch = browse(site.server.base_url)
+    page.goto(f"{ADMIN}/traces/{site.demo_trace}", wait_until="networkidle")
+    shown = page.eval_on_selector_all(
+        "#span-table tr.span-row", "rows => Object.fromEntries(rows.flatMap(r => {"
+        " const badge = r.querySelector('a.badge.call'); return badge ? [[r.dataset.spanId, badge.textContent]] : []; }))")
+    assert shown == expected
+    expect(page.locator("#call-table tr.call-row")).to_have_count(len(calls))
+
+    last = len(calls)
+    page.locator(f"#span-table a.badge.call[href='#call-{last}']").first.click()
+    page.wait_for_url(re.compile(rf"#call-{last}$"))
+    highlight = page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--highlight').trim()")
+    row_background = page.locator(f"#call-{last}").evaluate("r => getComputedStyle(r).backgroundColor")
+    other = page.locator("#call-table tr.call-row:not(:target)").first.evaluate(
+        "r => getComputedStyle(r).backgroundColor") if last > 1 else None
+    assert highlight == "#fff4b0" and row_background == "rgb(255, 244, 176)", row_background
+    assert other != row_background
+    watch.assert_clean()
+
+
 def test_unknown_trace_is_a_404_page_without_console_errors(site, browse):
     page, watch = browse(site.server.base_url)
     unknown = "0123456789abcdef0123456789abcdef"

@@ -15,7 +15,9 @@ enum CallTable {
     }
 
     static func row(_ call: StoredCall, number: Int, into html: inout HTMLText) {
-        html.markup(call.counted ? "<tr class=\"call-row counted\" data-side=\"" : "<tr class=\"call-row\" data-side=\"")
+        html.markup("<tr id=\"call-")
+        html.number(number)
+        html.markup(call.counted ? "\" class=\"call-row counted\" data-side=\"" : "\" class=\"call-row\" data-side=\"")
         html.text(call.side.rawValue)
         html.markup("\">\n<td class=\"num\">")
         html.number(number)

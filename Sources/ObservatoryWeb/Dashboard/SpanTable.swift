@@ -6,10 +6,26 @@ import ObservatoryStore
 /// target, service, offset, duration, status and message) and, when the span has any,
 /// a row with its attributes and events, an exception's stack trace as a block.
 /// One page of rows at a time (`TracePageLimits.tableRows`): only those spans' attributes
-/// and events are parsed, whatever the size of the trace.
+/// and events are parsed, whatever the size of the trace. A span that forms part of an
+/// MCP call carries a badge naming the call and its side, linked to the call's row.
 enum SpanTable {
-    /// The table rows of the timeline's spans at `rows` (positions in tree order).
-    static func rows(timeline: TraceTimeline, stored: [StoredSpan], rows: Range<Int>) -> String {
+    /// The call a span belongs to: its number in the calls table and its side.
+    struct CallMark {
+        var number: Int
+        var side: CallSide
+    }
+
+    /// The table rows of the timeline's spans at `rows` (positions in tree order), with
+    /// the marks of the spans that form `calls` (numbered as `CallTable` numbers them).
+    static func rows(timeline: TraceTimeline, stored: [StoredSpan], rows: Range<Int>, calls: [StoredCall] = [])
+        -> String
+    {
+        var marks: [String: CallMark] = [:]
+        for (index, call) in calls.enumerated() {
+            for spanID in call.spanIDs where marks[spanID] == nil {
+                marks[spanID] = CallMark(number: index + 1, side: call.side)
+            }
+        }
         let shown = timeline.spans[rows.clamped(to: timeline.spans.indices)]
         let wanted = Set(shown.map(\.spanID))
         var byID: [String: StoredSpan] = [:]
@@ -17,7 +33,7 @@ enum SpanTable {
         for span in stored where wanted.contains(span.spanID) && byID[span.spanID] == nil { byID[span.spanID] = span }
         var html = HTMLText(capacity: shown.count * 900)
         for span in shown {
-            row(span, stored: byID[span.spanID], into: &html)
+            row(span, stored: byID[span.spanID], call: marks[span.spanID], into: &html)
         }
         return html.string
     }
@@ -25,7 +41,7 @@ enum SpanTable {
     /// The slow-query threshold as the badge's title names it: `1,000`.
     static let slowThresholdText = Format.count(Int(SlowQuery.thresholdMs))
 
-    static func row(_ span: TraceTimeline.Span, stored: StoredSpan?, into html: inout HTMLText) {
+    static func row(_ span: TraceTimeline.Span, stored: StoredSpan?, call: CallMark? = nil, into html: inout HTMLText) {
         html.markup("<tr id=\"span-")
         html.text(span.spanID)
         html.markup(span.critical ? "\" class=\"span-row critical\" data-span-id=\"" : "\" class=\"span-row\" data-span-id=\"")
@@ -42,6 +58,19 @@ enum SpanTable {
         }
         if span.critical {
             html.markup(" <span class=\"badge critical\" title=\"on the critical path\">critical path</span>")
+        }
+        if let call {
+            html.markup(" <a class=\"badge call\" href=\"#call-")
+            html.number(call.number)
+            html.markup("\" title=\"part of MCP call ")
+            html.number(call.number)
+            html.markup(", ")
+            html.text(call.side.rawValue)
+            html.markup(" side\">call ")
+            html.number(call.number)
+            html.markup(" · ")
+            html.text(call.side.rawValue)
+            html.markup("</a>")
         }
         html.markup("<div class=\"sub\">span ")
         html.text(span.spanID)

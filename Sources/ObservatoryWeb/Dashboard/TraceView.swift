@@ -95,7 +95,7 @@ struct TraceView: Sendable {
             previousPageURL = query.page > 1 ? pageURL(query.page - 1) : nil
             nextPageURL = query.page < pages ? pageURL(query.page + 1) : nil
         }
-        spanRowsHTML = SpanTable.rows(timeline: trace, stored: payload.spans, rows: rows)
+        spanRowsHTML = SpanTable.rows(timeline: trace, stored: payload.spans, rows: rows, calls: payload.calls)
     }
 
     /// What `drawing` left out, in words; nil when it draws everything.
