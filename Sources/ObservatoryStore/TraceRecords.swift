@@ -107,12 +107,17 @@ public struct TraceFilter: Sendable, Equatable {
     /// Only traces whose root service is this one. Without it the service's own traces
     /// (``SelfService/name``) are left out: they are not users' data.
     public var service: String?
+    /// Only traces with an MCP request counted at this server (`calls.server_name`, the
+    /// server of the tools, prompts and resources pages), of `operation` and `target`
+    /// when those are set too.
+    public var server: String?
     public var limit: Int
     public var offset: Int
 
     public init(
         since: Date, until: Date? = nil, status: SpanStatus? = nil, operation: SpanOperation? = nil, target: String? = nil,
-        minDurationMs: Double? = nil, search: String? = nil, service: String? = nil, limit: Int = 50, offset: Int = 0
+        minDurationMs: Double? = nil, search: String? = nil, service: String? = nil, server: String? = nil,
+        limit: Int = 50, offset: Int = 0
     ) {
         self.since = since
         self.until = until ?? SpanTimeRange.latestShown(now: Date())
@@ -122,6 +127,7 @@ public struct TraceFilter: Sendable, Equatable {
         self.minDurationMs = minDurationMs
         self.search = search
         self.service = service
+        self.server = server
         self.limit = limit
         self.offset = offset
     }

@@ -57,6 +57,7 @@ public struct TraceStore: Sendable {
                   AND (\(pattern)::text IS NULL OR t.root_name ILIKE \(pattern))
                   AND (CASE WHEN \(filter.service)::text IS NULL THEN t.service_name <> \(SelfService.name)
                             ELSE t.service_name = \(filter.service) END)
+                  AND \(serverOf: filter)
                 ORDER BY t.start_time DESC, t.trace_id
                 LIMIT \(filter.limit + 1) OFFSET \(filter.offset)
                 """
@@ -73,6 +74,7 @@ public struct TraceStore: Sendable {
                         SELECT 1 FROM observability.spans s
                         WHERE s.trace_id = t.trace_id AND s.operation = \(filter.operation)
                           AND s.start_time >= t.start_time AND s.start_time <= t.end_time))
+                  AND \(serverOf: filter)
                 ORDER BY t.start_time DESC, t.trace_id
                 LIMIT \(filter.limit + 1) OFFSET \(filter.offset)
                 """
@@ -196,5 +198,31 @@ public struct TraceStore: Sendable {
         for index in traces.indices where traces[index].errorCount > 0 {
             traces[index].firstError = found[traces[index].traceID]
         }
+    }
+}
+
+extension PostgresQuery.StringInterpolation {
+    /// The server filter as a condition on trace `t`, written into both page queries of
+    /// the trace list with its binds numbered in place: a counted call of the trace (the
+    /// row the metrics count) at that server, with the method of an MCP `operation` and the
+    /// `target` when those are set, so a metric row's traces are the requests it counted.
+    /// A non-MCP operation has no method, so with a server it matches nothing. Reads the
+    /// calls of the trace's own days through their trace-id index.
+    fileprivate mutating func appendInterpolation(serverOf filter: TraceFilter) {
+        appendLiteral("(")
+        appendInterpolation(filter.server)
+        appendLiteral("::text IS NULL OR EXISTS (SELECT 1 FROM observability.calls c")
+        appendLiteral(" WHERE c.trace_id = t.trace_id AND c.counted AND c.server_name = ")
+        appendInterpolation(filter.server)
+        appendLiteral(" AND c.start_time >= t.start_time AND c.start_time <= t.end_time AND (")
+        appendInterpolation(filter.target)
+        appendLiteral("::text IS NULL OR c.target = ")
+        appendInterpolation(filter.target)
+        appendLiteral(") AND (")
+        appendInterpolation(filter.operation)
+        appendLiteral("::text IS NULL OR c.method = CASE ")
+        appendInterpolation(filter.operation)
+        appendLiteral("::text WHEN 'tool_invoke' THEN 'tools/call' WHEN 'prompt_render' THEN 'prompts/get'")
+        appendLiteral(" WHEN 'resource_fetch' THEN 'resources/read' END)))")
     }
 }

@@ -26,17 +26,22 @@ final class DashboardQueryTests: XCTestCase {
     func testTraceListQuery() throws {
         let query = try TraceListQuery([
             "window": "1h", "status": "error", "operation": "tool_invoke", "target": "get weather", "min_ms": "250",
-            "q": "50%", "page": "3", "limit": "20",
+            "q": "50%", "page": "3", "limit": "20", "service": "agent", "server": "weather & co",
         ])
         let filter = query.filter(now: Date(timeIntervalSince1970: 10_000))
         XCTAssertEqual(filter.since, Date(timeIntervalSince1970: 10_000 - 3_600))
         XCTAssertEqual(filter.offset, 40)
         XCTAssertEqual(filter.minDurationMs, 250)
+        XCTAssertEqual(filter.service, "agent")
+        XCTAssertEqual(filter.server, "weather & co")
         // Links keep every filter, percent-encoded.
         let next = link("/admin/observability/traces", query.queryItems(page: 4))
         XCTAssertTrue(next.contains("target=get%20weather"), next)
         XCTAssertTrue(next.contains("q=50%25"), next)
         XCTAssertTrue(next.contains("page=4"), next)
+        XCTAssertTrue(next.contains("server=weather%20%26%20co"), next)
+        XCTAssertThrowsError(try TraceListQuery(["server": "a\u{1}b"]))
+        XCTAssertThrowsError(try TraceListQuery(["server": String(repeating: "s", count: maxNameScalars + 1)]))
         XCTAssertThrowsError(try TraceListQuery(["target": "x"]))
         XCTAssertThrowsError(try TraceListQuery(["min_ms": "-1"]))
         XCTAssertThrowsError(try TraceListQuery(["operation": "nope"]))

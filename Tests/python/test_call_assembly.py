@@ -315,6 +315,52 @@ def span_row(page: str, span_id: str) -> str:
     return page[start:page.index("</tr>", start)]
 
 
+def test_a_tool_rows_traces_are_the_requests_it_counted(server, db, http):
+    """Two servers with a tool of the same name are two rows of the tools page; each
+    row leads to the trace list of its own server's requests (`server=`), which the JSON
+    twin answers too."""
+    uniq = trace_id().hex()[:8]
+    tool, alpha, beta = f"lookup-{uniq}", f"alpha-{uniq}", f"beta-{uniq}"
+    t0 = now_ns() - 2_000 * MS  # all five before the refresh, which counts up to now
+    sent: dict[str, list[bytes]] = {alpha: [], beta: []}
+    spans: dict[str, list[SpanSpec]] = {"agent": []}
+    for number, name in enumerate([alpha, alpha, alpha, beta, beta]):
+        tid = trace_id()
+        outer, send, handled = fastmcp_call(tid, t0 + number * 100 * MS, tool, server=name)
+        spans["agent"] += [outer, send]
+        spans.setdefault(f"{name}-svc", []).append(handled)
+        sent[name].append(tid)
+    post(http, server, spans)
+    refresh_metrics(db)
+
+    rows = http.get(server.base_url + "/api/v1/metrics/tools", params={"window": "1h", "limit": 100},
+                    timeout=10).json()["rows"]
+    assert sorted((r["server"], r["request_count"]) for r in rows if r["target"] == tool) == [(alpha, 3), (beta, 2)]
+    page = http.get(server.base_url + "/admin/observability/tools", params={"window": "1h", "limit": 100},
+                    timeout=10).text
+    for name, tids in sent.items():
+        href = f"/admin/observability/traces?window=1h&amp;operation=tool_invoke&amp;target={tool}&amp;server={name}"
+        assert href in page, name
+        listed = http.get(server.base_url + "/api/v1/traces", timeout=10, params={
+            "window": "1h", "operation": "tool_invoke", "target": tool, "server": name, "limit": 100}).json()
+        assert listed["server"] == name
+        assert sorted(t["trace_id"] for t in listed["traces"]) == sorted(t.hex() for t in tids), name
+        # The server alone: the traces with a request counted at it, whatever the target.
+        alone = http.get(server.base_url + "/api/v1/traces", params={"window": "1h", "server": name, "limit": 100},
+                         timeout=10).json()["traces"]
+        assert sorted(t["trace_id"] for t in alone) == sorted(t.hex() for t in tids), name
+    both = http.get(server.base_url + "/api/v1/traces", timeout=10, params={
+        "window": "1h", "operation": "tool_invoke", "target": tool, "limit": 100}).json()["traces"]
+    assert len(both) == 5
+    # A server has MCP requests only: with an HTTP operation, or a server nobody has, nothing.
+    for params in ({"operation": "http_request", "server": alpha}, {"server": f"nobody-{uniq}"}):
+        assert http.get(server.base_url + "/api/v1/traces", params={"window": "1h", **params},
+                        timeout=10).json()["traces"] == [], params
+    listing = http.get(server.base_url + "/admin/observability/traces", timeout=10, params={
+        "window": "1h", "operation": "tool_invoke", "target": tool, "server": alpha}).text
+    assert f'name="server" value="{alpha}"' in listing and f"server {alpha}" in listing
+
+
 def requests_quote(text: str) -> str:
     from urllib.parse import quote
     return quote(text, safe="")

@@ -44,8 +44,9 @@ HOSTILE_MESSAGE = "<b>boom</b></script>"
 # ---------- Data ----------
 
 
-def api(server, path: str, **params) -> dict:
-    answer = requests.get(server.base_url + path, params=params, timeout=10)
+def api(service, path: str, **params) -> dict:
+    """GET a JSON route of `service` (a test's server); `params` may hold a `server` filter."""
+    answer = requests.get(service.base_url + path, params=params, timeout=10)
     assert answer.status_code == 200, f"{path} {params}: {answer.status_code} {answer.text}"
     return answer.json()
 
@@ -401,15 +402,19 @@ def test_tool_row_leads_to_its_traces_and_a_trace(site, browse):
     page.goto(f"{ADMIN}/tools?window=1h")
     first = page.locator("#metrics-table tbody tr").first
     tool = first.locator("td.name").evaluate("td => td.firstChild.textContent.trim()")
+    server = first.locator("td").nth(1).inner_text().strip()
     calls = int(first.locator("td").nth(2).get_attribute("data-value"))  # after the server column
     first.locator("td").nth(2).click()
 
     page.wait_for_url(re.compile(r"/admin/observability/traces\?"))
-    assert query_of(page.url) == {"window": "1h", "operation": "tool_invoke", "target": tool}
+    # The row's requests: its server's, when it names one ("–" when no side named it).
+    by_server = {} if server == "–" else {"server": server}
+    assert query_of(page.url) == {"window": "1h", "operation": "tool_invoke", "target": tool, **by_server}
     expect(page.locator("select[name=operation]")).to_have_value("tool_invoke")
     expect(page.locator("input[name=target]")).to_have_value(tool)
+    expect(page.locator("input[name=server]")).to_have_value(by_server.get("server", ""))
     listed = page.locator("#trace-table a.trace-id").all_text_contents()
-    twin = api(site.server, "/api/v1/traces", window="1h", operation="tool_invoke", target=tool)["traces"]
+    twin = api(site.server, "/api/v1/traces", window="1h", operation="tool_invoke", target=tool, **by_server)["traces"]
     assert listed == [t["trace_id"] for t in twin]
     assert 0 < len(listed) <= min(calls, 50)
     for trace_id in listed:

@@ -77,13 +77,15 @@ struct TraceListPayload: Sendable, Encodable {
     var target: String?
     var minDurationMs: Double?
     var search: String?
+    var service: String?
+    var server: String?
     var limit: Int
     var page: Int
     var hasNext: Bool
     var traces: [TraceSummary]
 
     enum CodingKeys: String, CodingKey {
-        case window, status, operation, target, minDurationMs = "min_ms", search = "q", limit, page
+        case window, status, operation, target, minDurationMs = "min_ms", search = "q", service, server, limit, page
         case hasNext = "has_next", traces
     }
 
@@ -95,6 +97,8 @@ struct TraceListPayload: Sendable, Encodable {
         try json.encodeIfPresent(target, forKey: .target)
         try json.encodeIfPresent(minDurationMs, forKey: .minDurationMs)
         try json.encodeIfPresent(search, forKey: .search)
+        try json.encodeIfPresent(service, forKey: .service)
+        try json.encodeIfPresent(server, forKey: .server)
         try json.encode(limit, forKey: .limit)
         try json.encode(page, forKey: .page)
         try json.encode(hasNext, forKey: .hasNext)
@@ -159,7 +163,8 @@ struct DashboardData: Sendable {
         let found = try await traces.list(query.filter(now: now()))
         return TraceListPayload(
             window: query.window, status: query.status, operation: query.operation, target: query.target,
-            minDurationMs: query.minDurationMs, search: query.search, limit: query.limit, page: query.page,
+            minDurationMs: query.minDurationMs, search: query.search, service: query.service, server: query.server,
+            limit: query.limit, page: query.page,
             hasNext: found.count > query.limit, traces: Array(found.prefix(query.limit)))
     }
 

@@ -90,6 +90,8 @@ struct TraceListQuery: Sendable, Equatable {
     var search: String?
     /// The root service; the service's own traces are listed only when this names them.
     var service: String?
+    /// The MCP server of the requests (a tools, prompts or resources row's server).
+    var server: String?
     var limit = 50
     var page = 1
 
@@ -127,6 +129,7 @@ struct TraceListQuery: Sendable, Equatable {
         }
         target = nonEmpty("target")
         if let value = nonEmpty("service") { service = try parseName(value, parameter: "service") }
+        if let value = nonEmpty("server") { server = try parseName(value, parameter: "server") }
         if target != nil, operation == nil {
             throw BadQuery(message: "target needs operation as well (a target is named within its operation kind)")
         }
@@ -157,7 +160,7 @@ struct TraceListQuery: Sendable, Equatable {
         TraceFilter(
             since: now.addingTimeInterval(-Double(window.seconds)), until: SpanTimeRange.latestShown(now: now),
             status: status, operation: operation, target: target, minDurationMs: minDurationMs, search: search,
-            service: service, limit: limit, offset: (page - 1) * limit)
+            service: service, server: server, limit: limit, offset: (page - 1) * limit)
     }
 
     /// The query string of this filter on another page.
@@ -169,6 +172,7 @@ struct TraceListQuery: Sendable, Equatable {
         if let minDurationMs { items.append(URLQueryItem(name: "min_ms", value: Format.plainNumber(minDurationMs))) }
         if let search { items.append(URLQueryItem(name: "q", value: search)) }
         if let service { items.append(URLQueryItem(name: "service", value: service)) }
+        if let server { items.append(URLQueryItem(name: "server", value: server)) }
         items.append(URLQueryItem(name: "limit", value: String(limit)))
         if page > 1 { items.append(URLQueryItem(name: "page", value: String(page))) }
         return items

@@ -166,6 +166,7 @@ extension TraceListView: MustacheFields {
         "minMs": \.minMs,
         "search": \.search,
         "service": \.service,
+        "server": \.server,
         "hasRows": \.hasRows,
         "rows": \.rows,
         "page": \.page,

@@ -89,12 +89,13 @@ struct MetricRowView: Sendable {
         name = row.target.isEmpty ? "(unnamed)" : row.target
         operation = row.operationName
         server = row.server.isEmpty ? "–" : row.server
+        // The row's requests: its server too, when it has one (MCP rows; HTTP and DB have none).
         href = link(
             "/admin/observability/traces",
             [
                 URLQueryItem(name: "window", value: window.rawValue), URLQueryItem(name: "operation", value: row.operationName),
                 URLQueryItem(name: "target", value: row.target),
-            ])
+            ] + (row.server.isEmpty ? [] : [URLQueryItem(name: "server", value: row.server)]))
         count = row.requestCount
         countText = Format.count(row.requestCount)
         avgMs = sortValue(row.avgMs)

@@ -14,6 +14,8 @@ struct TraceListView: Sendable {
     var search: String
     /// The root service filter; empty lists every service but the service's own.
     var service: String
+    /// The MCP server filter; empty for any.
+    var server: String
     var hasRows: Bool
     var rows: [TraceRowView]
     var page: Int
@@ -36,6 +38,7 @@ struct TraceListView: Sendable {
         minMs = query.minDurationMs.map(Format.plainNumber) ?? ""
         search = query.search ?? ""
         service = query.service ?? ""
+        server = query.server ?? ""
         hasRows = !payload.traces.isEmpty
         rows = payload.traces.map(TraceRowView.init)
         page = query.page
@@ -48,6 +51,7 @@ struct TraceListView: Sendable {
         if let ms = query.minDurationMs { parts.append("≥ \(Format.duration(ms))") }
         if let search = query.search { parts.append("name contains “\(search)”") }
         if let service = query.service { parts.append("service \(service)") }
+        if let server = query.server { parts.append("server \(server)") }
         filterSummary = parts.joined(separator: ", ")
         if query.target != nil {
             filterSummary += " (among the newest \(Format.count(TraceStore.targetScanLimit)) spans of this target)"
