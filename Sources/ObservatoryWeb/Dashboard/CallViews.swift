@@ -45,11 +45,11 @@ enum CallTable {
         html.markup("</td><td class=\"num\">")
         html.text(Format.duration(call.serverDurationMs))
         html.markup("</td><td><span class=\"badge status-")
-        html.text(status(call.requestFailed))
+        html.text(call.requestStatus.rawValue)
         html.markup("\" title=\"this side: ")
-        html.text(status(call.failed))
+        html.text(call.status.rawValue)
         html.markup("\">")
-        html.text(status(call.requestFailed))
+        html.text(call.requestStatus.rawValue)
         html.markup("</span></td><td class=\"span-links\">")
         let traceHref = "/admin/observability/traces/\(call.traceID)"
         for spanID in call.spanIDs {
@@ -68,10 +68,6 @@ enum CallTable {
             html.markup("</a>")
         }
         html.markup("</td>\n</tr>\n")
-    }
-
-    private static func status(_ failed: Bool) -> String {
-        failed ? SpanStatus.error.rawValue : SpanStatus.ok.rawValue
     }
 }
 
@@ -137,6 +133,11 @@ struct SessionPayload: Sendable {
 }
 
 extension StoredCall {
+    /// This side's outcome as the pages and the API name it (`ok` or `error`).
+    var status: SpanStatus { failed ? .error : .ok }
+    /// The request's outcome, either side having failed (`ok` or `error`).
+    var requestStatus: SpanStatus { requestFailed ? .error : .ok }
+
     /// A call in the API, with the column names of `observability.calls`; absent values
     /// are left out, as everywhere in the API.
     func write(into json: inout JSONText) {
@@ -160,7 +161,7 @@ extension StoredCall {
         json.key("method")
         json.string(method)
         json.key("request_status")
-        json.string(requestFailed ? SpanStatus.error.rawValue : SpanStatus.ok.rawValue)
+        json.string(requestStatus.rawValue)
         if let serverDurationMs {
             json.key("server_duration_ms")
             json.number(serverDurationMs)
@@ -186,7 +187,7 @@ extension StoredCall {
         json.key("start_time")
         json.string(APIJSON.timestamp(startTime))
         json.key("status")
-        json.string(failed ? SpanStatus.error.rawValue : SpanStatus.ok.rawValue)
+        json.string(status.rawValue)
         if let target {
             json.key("target")
             json.string(target)
