@@ -45,7 +45,7 @@ psql -tAq "$url" -c "SELECT format('data: %s spans, %s traces, %s calls, %s on d
 
 # The refresh figures: the first rollup (30-day backfill), each window's view, and the
 # incremental refresh a minute later.
-psql -q "$url" -c "TRUNCATE observability.metrics_minute, observability.metrics_hour, observability_internal.rollup_state" \
+psql -q "$url" -c "TRUNCATE observability.metrics_minute, observability.metrics_hour, observability_internal.rollup_state, observability_internal.metric_digests" \
   -c "UPDATE observability.metric_windows SET last_refreshed_at = NULL"
 "$bench" refresh
 

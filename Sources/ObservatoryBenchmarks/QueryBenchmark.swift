@@ -40,6 +40,18 @@ struct RefreshBenchmark: AsyncParsableCommand {
                         format: "refresh %-4@ view (REFRESH CONCURRENTLY):     %9.1f ms", window.window, window.durationMs ?? .nan
                     ))
             }
+            // The baseline in the same run: the exact recomputation from every row that the
+            // 7d and 30d views did before their digests (migration 0012), against the merge.
+            for (window, interval) in [("7d", "7 days"), ("30d", "30 days")] {
+                for function in ["window_metrics", "merged_window_metrics"] {
+                    let elapsed = try await Self.timed {
+                        _ = try await client.query(
+                            "SELECT count(*) FROM observability.\(unescaped: function)(\(interval)::interval)", logger: logger
+                        ).collect()
+                    }
+                    print(String(format: "%-4@ %-22@ alone:                %9.1f ms", window, function + "()", elapsed))
+                }
+            }
             let later = now.addingTimeInterval(60)
             var incremental: [MetricsStore.Refreshed] = []
             let total = try await Self.timed { incremental = try await store.refresh(now: later) }

@@ -15,5 +15,6 @@ enum EmbeddedMigrations {
         ("0009_remove_future_traces.sql", PackageResources._009_remove_future_traces_sql),
         ("0010_move_internal_objects.sql", PackageResources._010_move_internal_objects_sql),
         ("0011_create_calls.sql", PackageResources._011_create_calls_sql),
+        ("0012_create_metric_digests.sql", PackageResources._012_create_metric_digests_sql),
     ]
 }

@@ -163,7 +163,7 @@ final class SchemaBoundaryTests: XCTestCase {
                         FROM observability.metric_windows),
                     (SELECT string_agg(concat_ws(',', id, job, owner, started_at, finished_at, details), ';' ORDER BY id)
                         FROM observability.maintenance_log),
-                    (SELECT string_agg(concat_ws(',', name, rolled_until), ';') FROM %@.rollup_state),
+                    (SELECT string_agg(concat_ws(',', name, rolled_until), ';') FROM %@.rollup_state WHERE name = 'metrics'),
                     (SELECT string_agg(concat_ws(',', job, last_started_at, last_finished_at, last_owner), ';' ORDER BY job)
                         FROM %@.maintenance_jobs))
                 """
