@@ -395,14 +395,15 @@ BEGIN
 END
 $$;
 
--- Digests of what is stored: every hour the views can reach, up to the rollup's mark (or
--- now, before any rollup), and the assembly mark as the late-trace scan's start.
+-- Digests of what is stored: every finished hour the views can reach, up to the rollup's
+-- mark (or now, before any rollup), and the assembly mark as the late-trace scan's start.
 SELECT observability_internal.rollup_digests(
     date_trunc('hour', now() - interval '35 days', 'UTC'),
-    coalesce((SELECT r.rolled_until FROM observability_internal.rollup_state r WHERE r.name = 'metrics'),
-             date_trunc('minute', now(), 'UTC')));
+    date_trunc('hour', coalesce((SELECT r.rolled_until FROM observability_internal.rollup_state r WHERE r.name = 'metrics'),
+                                now()), 'UTC'));
 INSERT INTO observability_internal.rollup_state (name, rolled_until)
-    SELECT 'assembled', s.assembled_until FROM observability_internal.call_assembly_state s WHERE s.name = 'calls';
+    SELECT 'assembled', coalesce((SELECT s.assembled_until FROM observability_internal.call_assembly_state s
+                                  WHERE s.name = 'calls'), '-infinity');
 
 -- The 7-day and 30-day views are merged from the digests; the 1-hour and 24-hour views
 -- stay exact (window_metrics()). The views over them are re-created unchanged.
@@ -476,13 +477,13 @@ CREATE VIEW observability.resource_metrics AS
 -- MARK: The rollup keeps the digests
 
 -- Rolls up what is new since the last run, as in 0010, and now the digests too: the hour
--- digests of the hours those minutes touch and the day digests of their days. Spans and
+-- digests of the finished hours those minutes touch and the day digests of their days. Spans and
 -- calls that arrive later than p_late after their minute are caught by their trace: the
 -- hours of every trace assembled since the previous run (call_assembly_state, which
 -- assemble_calls() moves once a trace's calls are written) that lie before this run's
 -- range are rolled up again, digests and hourly rollups, so a replayed or late trace
 -- reaches the 7d and 30d figures and the hourly charts. Without assembly (nothing in
--- call_assembly_state) no hour is rolled up again. Digests older than 35 days, minute
+-- call_assembly_state) no hour is rolled up again. The first run only takes the mark. Digests older than 35 days, minute
 -- buckets older than p_keep_minutes and hour buckets older than 400 days are deleted.
 -- Advisory-locked: a concurrent call returns at once with nothing done (ran = false).
 CREATE OR REPLACE FUNCTION observability_internal.rollup_metrics(
@@ -518,7 +519,9 @@ BEGIN
 
     minute_rows := observability_internal.rollup_range('minute', v_minute_from, v_until);
     hour_rows := observability_internal.rollup_range('hour', date_trunc('hour', v_from, 'UTC'), v_until);
-    PERFORM observability_internal.rollup_digests(v_from, v_until);
+    -- Digests of finished hours only: the merged windows read the current hour from the
+    -- rows, so it is not recomputed at every run.
+    PERFORM observability_internal.rollup_digests(v_from, date_trunc('hour', v_until, 'UTC'));
 
     -- Late traces: the hours before this run's range of the traces assembled since the last run.
     SELECT r.rolled_until INTO v_seen FROM observability_internal.rollup_state r WHERE r.name = 'assembled';
@@ -540,10 +543,10 @@ BEGIN
             END IF;
         END LOOP;
     END IF;
-    IF v_assembled IS NOT NULL THEN
-        INSERT INTO observability_internal.rollup_state AS r (name, rolled_until) VALUES ('assembled', v_assembled)
-        ON CONFLICT (name) DO UPDATE SET rolled_until = greatest(r.rolled_until, excluded.rolled_until);
-    END IF;
+    -- Before any assembly the mark is -infinity, so the first traces assembled are all seen.
+    INSERT INTO observability_internal.rollup_state AS r (name, rolled_until)
+    VALUES ('assembled', coalesce(v_assembled, '-infinity'))
+    ON CONFLICT (name) DO UPDATE SET rolled_until = greatest(r.rolled_until, excluded.rolled_until);
 
     DELETE FROM observability.metrics_minute WHERE bucket < p_now - p_keep_minutes;
     DELETE FROM observability.metrics_hour WHERE bucket < p_now - interval '400 days';

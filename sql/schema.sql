@@ -1237,7 +1237,9 @@ BEGIN
 
     minute_rows := observability_internal.rollup_range('minute', v_minute_from, v_until);
     hour_rows := observability_internal.rollup_range('hour', date_trunc('hour', v_from, 'UTC'), v_until);
-    PERFORM observability_internal.rollup_digests(v_from, v_until);
+    -- Digests of finished hours only: the merged windows read the current hour from the
+    -- rows, so it is not recomputed at every run.
+    PERFORM observability_internal.rollup_digests(v_from, date_trunc('hour', v_until, 'UTC'));
 
     -- Late traces: the hours before this run's range of the traces assembled since the last run.
     SELECT r.rolled_until INTO v_seen FROM observability_internal.rollup_state r WHERE r.name = 'assembled';
@@ -1259,10 +1261,10 @@ BEGIN
             END IF;
         END LOOP;
     END IF;
-    IF v_assembled IS NOT NULL THEN
-        INSERT INTO observability_internal.rollup_state AS r (name, rolled_until) VALUES ('assembled', v_assembled)
-        ON CONFLICT (name) DO UPDATE SET rolled_until = greatest(r.rolled_until, excluded.rolled_until);
-    END IF;
+    -- Before any assembly the mark is -infinity, so the first traces assembled are all seen.
+    INSERT INTO observability_internal.rollup_state AS r (name, rolled_until)
+    VALUES ('assembled', coalesce(v_assembled, '-infinity'))
+    ON CONFLICT (name) DO UPDATE SET rolled_until = greatest(r.rolled_until, excluded.rolled_until);
 
     DELETE FROM observability.metrics_minute WHERE bucket < p_now - p_keep_minutes;
     DELETE FROM observability.metrics_hour WHERE bucket < p_now - interval '400 days';

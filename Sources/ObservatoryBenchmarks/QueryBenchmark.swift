@@ -49,7 +49,8 @@ struct RefreshBenchmark: AsyncParsableCommand {
                             "SELECT count(*) FROM observability.\(unescaped: function)(\(interval)::interval)", logger: logger
                         ).collect()
                     }
-                    print(String(format: "%-4@ %-22@ alone:                %9.1f ms", window, function + "()", elapsed))
+                    let label = "\(window) \(function)() alone:".padding(toLength: 44, withPad: " ", startingAt: 0)
+                    print(label + String(format: "%9.1f ms", elapsed))
                 }
             }
             let later = now.addingTimeInterval(60)
