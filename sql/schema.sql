@@ -607,8 +607,8 @@ CREATE FUNCTION observability_internal.digest_gamma() RETURNS double precision
     RETURN 1.02;
 
 CREATE FUNCTION observability_internal.digest_key(p_ms double precision) RETURNS integer
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    RETURN CASE WHEN (p_ms > (0)::double precision) THEN (ceil((ln(p_ms) / ln(observability_internal.digest_gamma()))))::integer ELSE '-2147483648'::integer END;
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN (p_ms > (0)::double precision) THEN (ceil((ln(p_ms) / ln(observability_internal.digest_gamma()))))::integer WHEN (p_ms IS NOT NULL) THEN '-2147483648'::integer ELSE NULL::integer END;
 
 CREATE FUNCTION observability_internal.digest_percentiles(p_keys integer[], p_counts bigint[], p_fractions double precision[]) RETURNS double precision[]
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
@@ -691,10 +691,12 @@ WITH r AS (
     FROM observability_internal.metric_rows m
     WHERE m.start_time >= p_from AND m.start_time < p_until
 ),
-figures AS (
+pre AS (
     SELECT r.bucket, r.operation, r.server, r.target,
-           count(*) AS request_count,
-           count(*) FILTER (WHERE r.status = 'error') AS error_count,
+           observability_internal.digest_key(r.duration_ms) AS server_key,
+           observability_internal.digest_key(r.client_duration_ms) AS client_key,
+           count(*) AS n,
+           count(*) FILTER (WHERE r.status = 'error') AS errors,
            count(r.duration_ms) AS duration_count,
            sum(r.duration_ms) AS duration_sum,
            max(r.duration_ms) AS duration_max,
@@ -703,38 +705,52 @@ figures AS (
            count(r.client_duration_ms - r.duration_ms) AS overhead_count,
            sum(r.client_duration_ms - r.duration_ms) AS overhead_sum,
            min(r.start_time) AS first_seen,
-           max(r.start_time) AS last_seen,
-           max(r.start_time) FILTER (WHERE r.status = 'error' AND r.error_message IS NOT NULL) AS last_error_at,
-           (array_agg(r.error_message ORDER BY r.start_time DESC)
-               FILTER (WHERE r.status = 'error' AND r.error_message IS NOT NULL))[1] AS last_error
+           max(r.start_time) AS last_seen
     FROM r
-    GROUP BY r.bucket, r.operation, r.server, r.target
+    GROUP BY 1, 2, 3, 4, 5, 6
+),
+figures AS (
+    SELECT p.bucket, p.operation, p.server, p.target,
+           sum(p.n)::bigint AS request_count, sum(p.errors)::bigint AS error_count,
+           sum(p.duration_count)::bigint AS duration_count, sum(p.duration_sum) AS duration_sum,
+           max(p.duration_max) AS duration_max,
+           sum(p.client_count)::bigint AS client_count, sum(p.client_sum) AS client_sum,
+           sum(p.overhead_count)::bigint AS overhead_count, sum(p.overhead_sum) AS overhead_sum,
+           min(p.first_seen) AS first_seen, max(p.last_seen) AS last_seen
+    FROM pre p
+    GROUP BY p.bucket, p.operation, p.server, p.target
 ),
 server_buckets AS (
     SELECT b.bucket, b.operation, b.server, b.target,
            array_agg(b.key ORDER BY b.key) AS keys, array_agg(b.n ORDER BY b.key) AS counts
-    FROM (SELECT r.bucket, r.operation, r.server, r.target,
-                 observability_internal.digest_key(r.duration_ms) AS key, count(*) AS n
-          FROM r WHERE r.duration_ms IS NOT NULL
+    FROM (SELECT p.bucket, p.operation, p.server, p.target, p.server_key AS key, sum(p.n)::bigint AS n
+          FROM pre p WHERE p.server_key IS NOT NULL
           GROUP BY 1, 2, 3, 4, 5) b
     GROUP BY b.bucket, b.operation, b.server, b.target
 ),
 client_buckets AS (
     SELECT b.bucket, b.operation, b.server, b.target,
            array_agg(b.key ORDER BY b.key) AS keys, array_agg(b.n ORDER BY b.key) AS counts
-    FROM (SELECT r.bucket, r.operation, r.server, r.target,
-                 observability_internal.digest_key(r.client_duration_ms) AS key, count(*) AS n
-          FROM r WHERE r.client_duration_ms IS NOT NULL
+    FROM (SELECT p.bucket, p.operation, p.server, p.target, p.client_key AS key, sum(p.n)::bigint AS n
+          FROM pre p WHERE p.client_key IS NOT NULL
           GROUP BY 1, 2, 3, 4, 5) b
     GROUP BY b.bucket, b.operation, b.server, b.target
+),
+latest_errors AS (
+    SELECT DISTINCT ON (r.bucket, r.operation, r.server, r.target)
+           r.bucket, r.operation, r.server, r.target, r.start_time AS last_error_at, r.error_message AS last_error
+    FROM r
+    WHERE r.status = 'error' AND r.error_message IS NOT NULL
+    ORDER BY r.bucket, r.operation, r.server, r.target, r.start_time DESC
 )
 SELECT p_unit, f.bucket, f.operation, f.server, f.target, f.request_count, f.error_count,
        f.duration_count, f.duration_sum, f.duration_max, coalesce(s.keys, '{}'), coalesce(s.counts, '{}'),
        f.client_count, f.client_sum, coalesce(c.keys, '{}'), coalesce(c.counts, '{}'),
-       f.overhead_count, f.overhead_sum, f.first_seen, f.last_seen, f.last_error_at, f.last_error
+       f.overhead_count, f.overhead_sum, f.first_seen, f.last_seen, e.last_error_at, e.last_error
 FROM figures f
 LEFT JOIN server_buckets s USING (bucket, operation, server, target)
 LEFT JOIN client_buckets c USING (bucket, operation, server, target)
+LEFT JOIN latest_errors e USING (bucket, operation, server, target)
 $$;
 
 CREATE FUNCTION observability_internal.digest_value(p_key integer) RETURNS double precision
