@@ -178,12 +178,14 @@ def test_sides_linked_and_named(observed):
         assert all(r["side"] == "client" and r["service_name"] == library.client_service for r in rows), describe(rows)
 
 
-def test_metric_views_count_requests_and_errors(observed):
+@pytest.mark.parametrize("window", ["1h", "30d"])
+def test_metric_views_count_requests_and_errors(observed, window):
+    """1h is exact; 30d is merged from digests (0012) and must count the same requests."""
     for method in observed.expectations.methods:
         view, name_column = METRIC_VIEWS[method]
         rows = observed.database.rows(
             f"SELECT server_name, {name_column} AS target, request_count, error_count "
-            f"FROM observability.{view} WHERE time_window = '1h'")
+            f"FROM observability.{view} WHERE time_window = %s", window)
         counts, errors, servers = Counter(), Counter(), set()
         for row in rows:
             # The metric views show an unknown target as '' (calls has NULL).
@@ -197,6 +199,25 @@ def test_metric_views_count_requests_and_errors(observed):
         assert SELF_SERVICE not in servers, rows
         if observed.expectations.server_named:
             assert servers == {observed.library.server_service}, rows
+
+
+def test_merged_window_percentiles_within_one_percent(observed):
+    """The 30-day figures of the same requests: PERCENTILE_CONT's within 1 % (0012)."""
+    for method in observed.expectations.methods:
+        view, name_column = METRIC_VIEWS[method]
+        columns = ["p50_ms", "p90_ms", "p95_ms", "p99_ms", "client_p50_ms", "client_p95_ms", "client_p99_ms"]
+        rows = observed.database.rows(
+            f"SELECT time_window, server_name, {name_column} AS target, {', '.join(columns)} "
+            f"FROM observability.{view} WHERE time_window IN ('1h', '30d')")
+        exact = {(r["server_name"], r["target"]): r for r in rows if r["time_window"] == "1h"}
+        merged = {(r["server_name"], r["target"]): r for r in rows if r["time_window"] == "30d"}
+        assert exact and exact.keys() == merged.keys(), rows
+        for key, row in exact.items():
+            for column in columns:
+                want, got = row[column], merged[key][column]
+                assert (want is None) == (got is None), (key, column, want, got)
+                if want:
+                    assert abs(got - want) <= 0.01 * want, (key, column, want, got)
 
 
 def test_tools_api_counts(observed, http):
