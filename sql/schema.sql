@@ -220,38 +220,24 @@ BEGIN
         FROM parts p
         GROUP BY GROUPING SETS ((p.operation, p.server, p.target), (p.operation), ())
     ),
-    -- Each histogram merged per target first, then per operation and overall from those.
-    server_targets AS (
-        SELECT p.operation, p.server, p.target, u.key, sum(u.n)::bigint AS n
-        FROM parts p, unnest(p.duration_keys, p.duration_counts) u(key, n)
-        GROUP BY 1, 2, 3, 4
+    -- Both sides' histograms merged per target first, then per operation and overall from those.
+    targets AS (
+        SELECT p.operation, p.server, p.target, e.side, e.key, sum(e.n)::bigint AS n
+        FROM parts p, observability_internal.digest_entries(p.duration_keys, p.duration_counts, p.client_keys,
+                                                            p.client_counts) e
+        GROUP BY 1, 2, 3, 4, 5
     ),
-    client_targets AS (
-        SELECT p.operation, p.server, p.target, u.key, sum(u.n)::bigint AS n
-        FROM parts p, unnest(p.client_keys, p.client_counts) u(key, n)
-        GROUP BY 1, 2, 3, 4
-    ),
-    server_levels AS (
-        SELECT l.level, l.operation, l.server, l.target,
+    levels AS (
+        SELECT l.level, l.operation, l.server, l.target, l.side,
                observability_internal.digest_percentiles(array_agg(l.key ORDER BY l.key), array_agg(l.n ORDER BY l.key),
                                                          ARRAY[0.5, 0.9, 0.95, 0.99]) AS pct
-        FROM (SELECT 'target' AS level, t.operation, t.server, t.target, t.key, t.n FROM server_targets t
+        FROM (SELECT 'target' AS level, t.operation, t.server, t.target, t.side, t.key, t.n FROM targets t
               UNION ALL
-              SELECT 'operation', t.operation, '', '', t.key, sum(t.n)::bigint FROM server_targets t GROUP BY t.operation, t.key
+              SELECT 'operation', t.operation, '', '', t.side, t.key, sum(t.n)::bigint
+              FROM targets t GROUP BY t.operation, t.side, t.key
               UNION ALL
-              SELECT 'total', '', '', '', t.key, sum(t.n)::bigint FROM server_targets t GROUP BY t.key) l
-        GROUP BY l.level, l.operation, l.server, l.target
-    ),
-    client_levels AS (
-        SELECT l.level, l.operation, l.server, l.target,
-               observability_internal.digest_percentiles(array_agg(l.key ORDER BY l.key), array_agg(l.n ORDER BY l.key),
-                                                         ARRAY[0.5, 0.9, 0.95, 0.99]) AS pct
-        FROM (SELECT 'target' AS level, t.operation, t.server, t.target, t.key, t.n FROM client_targets t
-              UNION ALL
-              SELECT 'operation', t.operation, '', '', t.key, sum(t.n)::bigint FROM client_targets t GROUP BY t.operation, t.key
-              UNION ALL
-              SELECT 'total', '', '', '', t.key, sum(t.n)::bigint FROM client_targets t GROUP BY t.key) l
-        GROUP BY l.level, l.operation, l.server, l.target
+              SELECT 'total', '', '', '', t.side, t.key, sum(t.n)::bigint FROM targets t GROUP BY t.side, t.key) l
+        GROUP BY l.level, l.operation, l.server, l.target, l.side
     )
     SELECT f.level, f.operation, f.server, f.target, f.request_count, f.error_count,
            (100.0 * f.error_count / f.request_count)::double precision,
@@ -259,8 +245,10 @@ BEGIN
            f.client_avg_ms, c.pct[1], c.pct[2], c.pct[3], c.pct[4], f.overhead_ms,
            f.first_seen, f.last_seen, f.example_error
     FROM figures f
-    LEFT JOIN server_levels s ON s.level = f.level AND s.operation = f.operation AND s.server = f.server AND s.target = f.target
-    LEFT JOIN client_levels c ON c.level = f.level AND c.operation = f.operation AND c.server = f.server AND c.target = f.target
+    LEFT JOIN levels s
+           ON s.side = 'server' AND (s.level, s.operation, s.server, s.target) = (f.level, f.operation, f.server, f.target)
+    LEFT JOIN levels c
+           ON c.side = 'client' AND (c.level, c.operation, c.server, c.target) = (f.level, f.operation, f.server, f.target)
     WHERE f.request_count > 0;
 END
 $$;
@@ -602,6 +590,14 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION observability_internal.digest_entries(p_duration_keys integer[], p_duration_counts bigint[], p_client_keys integer[], p_client_counts bigint[]) RETURNS TABLE(side text, key integer, n bigint)
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+SELECT 'server', d.key, d.n FROM unnest(p_duration_keys, p_duration_counts) d(key, n)
+UNION ALL
+SELECT 'client', c.key, c.n FROM unnest(p_client_keys, p_client_counts) c(key, n)
+$$;
+
 CREATE FUNCTION observability_internal.digest_gamma() RETURNS double precision
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN 1.02;
@@ -720,21 +716,14 @@ figures AS (
     FROM pre p
     GROUP BY p.bucket, p.operation, p.server, p.target
 ),
-server_buckets AS (
-    SELECT b.bucket, b.operation, b.server, b.target,
+histograms AS (
+    SELECT b.bucket, b.operation, b.server, b.target, b.side,
            array_agg(b.key ORDER BY b.key) AS keys, array_agg(b.n ORDER BY b.key) AS counts
-    FROM (SELECT p.bucket, p.operation, p.server, p.target, p.server_key AS key, sum(p.n)::bigint AS n
-          FROM pre p WHERE p.server_key IS NOT NULL
-          GROUP BY 1, 2, 3, 4, 5) b
-    GROUP BY b.bucket, b.operation, b.server, b.target
-),
-client_buckets AS (
-    SELECT b.bucket, b.operation, b.server, b.target,
-           array_agg(b.key ORDER BY b.key) AS keys, array_agg(b.n ORDER BY b.key) AS counts
-    FROM (SELECT p.bucket, p.operation, p.server, p.target, p.client_key AS key, sum(p.n)::bigint AS n
-          FROM pre p WHERE p.client_key IS NOT NULL
-          GROUP BY 1, 2, 3, 4, 5) b
-    GROUP BY b.bucket, b.operation, b.server, b.target
+    FROM (SELECT p.bucket, p.operation, p.server, p.target, k.side, k.key, sum(p.n)::bigint AS n
+          FROM pre p CROSS JOIN LATERAL (VALUES ('server', p.server_key), ('client', p.client_key)) k(side, key)
+          WHERE k.key IS NOT NULL
+          GROUP BY 1, 2, 3, 4, 5, 6) b
+    GROUP BY b.bucket, b.operation, b.server, b.target, b.side
 ),
 latest_errors AS (
     SELECT DISTINCT ON (r.bucket, r.operation, r.server, r.target)
@@ -748,9 +737,11 @@ SELECT p_unit, f.bucket, f.operation, f.server, f.target, f.request_count, f.err
        f.client_count, f.client_sum, coalesce(c.keys, '{}'), coalesce(c.counts, '{}'),
        f.overhead_count, f.overhead_sum, f.first_seen, f.last_seen, e.last_error_at, e.last_error
 FROM figures f
-LEFT JOIN server_buckets s USING (bucket, operation, server, target)
-LEFT JOIN client_buckets c USING (bucket, operation, server, target)
-LEFT JOIN latest_errors e USING (bucket, operation, server, target)
+LEFT JOIN histograms s
+       ON s.side = 'server' AND (s.bucket, s.operation, s.server, s.target) = (f.bucket, f.operation, f.server, f.target)
+LEFT JOIN histograms c
+       ON c.side = 'client' AND (c.bucket, c.operation, c.server, c.target) = (f.bucket, f.operation, f.server, f.target)
+LEFT JOIN latest_errors e ON (e.bucket, e.operation, e.server, e.target) = (f.bucket, f.operation, f.server, f.target)
 $$;
 
 CREATE FUNCTION observability_internal.digest_value(p_key integer) RETURNS double precision
@@ -1196,21 +1187,14 @@ BEGIN
         FROM h
         GROUP BY h.day, h.operation, h.server, h.target
     ),
-    server_buckets AS (
-        SELECT b.day, b.operation, b.server, b.target,
+    histograms AS (
+        SELECT b.day, b.operation, b.server, b.target, b.side,
                array_agg(b.key ORDER BY b.key) AS keys, array_agg(b.n ORDER BY b.key) AS counts
-        FROM (SELECT h.day, h.operation, h.server, h.target, u.key, sum(u.n)::bigint AS n
-              FROM h, unnest(h.duration_keys, h.duration_counts) u(key, n)
-              GROUP BY 1, 2, 3, 4, 5) b
-        GROUP BY b.day, b.operation, b.server, b.target
-    ),
-    client_buckets AS (
-        SELECT b.day, b.operation, b.server, b.target,
-               array_agg(b.key ORDER BY b.key) AS keys, array_agg(b.n ORDER BY b.key) AS counts
-        FROM (SELECT h.day, h.operation, h.server, h.target, u.key, sum(u.n)::bigint AS n
-              FROM h, unnest(h.client_keys, h.client_counts) u(key, n)
-              GROUP BY 1, 2, 3, 4, 5) b
-        GROUP BY b.day, b.operation, b.server, b.target
+        FROM (SELECT h.day, h.operation, h.server, h.target, e.side, e.key, sum(e.n)::bigint AS n
+              FROM h, observability_internal.digest_entries(h.duration_keys, h.duration_counts, h.client_keys,
+                                                            h.client_counts) e
+              GROUP BY 1, 2, 3, 4, 5, 6) b
+        GROUP BY b.day, b.operation, b.server, b.target, b.side
     )
     INSERT INTO observability_internal.metric_digests
         SELECT 'day', f.day, f.operation, f.server, f.target, f.request_count, f.error_count,
@@ -1218,8 +1202,10 @@ BEGIN
                f.client_count, f.client_sum, coalesce(c.keys, '{}'), coalesce(c.counts, '{}'),
                f.overhead_count, f.overhead_sum, f.first_seen, f.last_seen, f.last_error_at, f.last_error
         FROM figures f
-        LEFT JOIN server_buckets s USING (day, operation, server, target)
-        LEFT JOIN client_buckets c USING (day, operation, server, target);
+        LEFT JOIN histograms s
+               ON s.side = 'server' AND (s.day, s.operation, s.server, s.target) = (f.day, f.operation, f.server, f.target)
+        LEFT JOIN histograms c
+               ON c.side = 'client' AND (c.day, c.operation, c.server, c.target) = (f.day, f.operation, f.server, f.target);
     GET DIAGNOSTICS v_days = ROW_COUNT;
     RETURN v_hours + v_days;
 END
