@@ -46,6 +46,9 @@ let package = Package(
             dependencies: [
                 "ObservatoryConfiguration",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                // Its ConnectionPoolError reaches callers unwrapped when the pool gives up
+                // connecting (DatabaseError tells it apart).
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]
@@ -233,6 +236,7 @@ let package = Package(
             dependencies: [
                 "ObservatoryStore", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
             ]
         ),
         .testTarget(

@@ -27,8 +27,11 @@ enum OpenFileLimit {
     /// with a warning.
     static func connectionsThatFit(_ configuration: ObservatoryConfiguration, logger: Logger) -> Int {
         let wanted = configuration.httpMaxConnections
-        // Query, writer, maintenance (3) and the startup client's one connection.
-        let reserve = reservedDescriptors + configuration.queryConnections + configuration.writerConnections + 4
+        // Query, writer, maintenance (3) and the startup client's one connection; with a read
+        // replica, /readyz's own connections to the primary.
+        let readiness = configuration.readDatabaseURL == nil ? 0 : ObservatoryConfiguration.readinessConnections
+        let reserve =
+            reservedDescriptors + configuration.queryConnections + configuration.writerConnections + 4 + readiness
         var limit = rlimit()
         guard getrlimit(resource, &limit) == 0 else { return wanted }
         let needed = rlim_t(wanted + reserve)

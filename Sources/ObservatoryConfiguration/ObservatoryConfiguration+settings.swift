@@ -14,9 +14,11 @@ extension ObservatoryConfiguration {
                 Each `serve` process opens up to `\(key(for: \.writerConnections)) + \(key(for: \.queryConnections))` \
                 connections, and 3 more for maintenance and the startup checks (metric refresh, partitions and \
                 retention, which may run for tens of seconds). Size PostgreSQL's `max_connections` for that \
-                many per replica. Statements on the query connections are cancelled by PostgreSQL after 10 s \
-                (`statement_timeout`), so a dashboard waiting on a lock answers 503 with `Retry-After` instead of \
-                hanging; maintenance has no such limit.
+                many per replica. With `\(key(for: \.readDatabaseURL))` set, the \
+                `\(key(for: \.queryConnections))` go to the standby instead, and the primary gets \
+                `\(key(for: \.writerConnections)) + 3 + \(readinessConnections)` (\(readinessConnections) for `/readyz`). Statements on the query connections \
+                are cancelled by PostgreSQL after 10 s (`statement_timeout`), so a dashboard waiting on a lock \
+                answers 503 with `Retry-After` instead of hanging; maintenance has no such limit.
                 """,
             [
                 .databaseURL(
@@ -24,9 +26,26 @@ extension ObservatoryConfiguration {
                     example: "postgres://observatory:secret@127.0.0.1:5432/observatory?sslmode=disable",
                     summary: "The PostgreSQL database. Required by `serve`, `migrate` and `bench ingest`.",
                     details: "See [Database URL](#database-url)."),
+                .databaseURL(
+                    "OBSERVABILITY_READ_DATABASE_URL", \.readDatabaseURL, required: false,
+                    example: "postgres://observatory:secret@standby.internal:5432/observatory?sslmode=disable",
+                    summary: """
+                        A PostgreSQL hot standby of `\(key(for: \.databaseURL))` for the dashboards and the read \
+                        API (`GET /api/v1/...`). Unset: they read from the primary.
+                        """,
+                    details: """
+                        Ingestion, maintenance, migrations, the startup checks and `/readyz` stay on the primary. \
+                        The pages and API answers say how far the standby's replay is behind; while it cannot be \
+                        reached they answer 503 with `Retry-After`, and ingestion goes on. Same format as \
+                        `\(key(for: \.databaseURL))`. See [operations.md](operations.md#read-replica).
+                        """),
                 .integer(
                     "OBSERVABILITY_QUERY_CONNECTIONS", \.queryConnections, in: 1...200,
-                    summary: "Database connections for the dashboards, the read API and `/readyz`.",
+                    summary: """
+                        Database connections for the dashboards, the read API and `/readyz`. With \
+                        `\(key(for: \.readDatabaseURL))` set, these are the dashboards' and the read API's on the \
+                        standby, and `/readyz` has \(readinessConnections) more of its own on the primary.
+                        """,
                     details: "The span writer and maintenance have connections of their own."),
             ]),
         SettingGroup(

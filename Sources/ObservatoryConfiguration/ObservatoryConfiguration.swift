@@ -14,8 +14,16 @@ public struct ObservatoryConfiguration: Sendable, Equatable {
     /// The PostgreSQL database; required by the commands that use it.
     public var databaseURL: DatabaseURL?
 
-    /// Connections of the query pool (dashboards, read API, readiness).
+    /// A PostgreSQL hot standby of ``databaseURL`` that the dashboards and the read API
+    /// query instead of the primary; nil reads from the primary.
+    public var readDatabaseURL: DatabaseURL?
+
+    /// Connections of the query pool (dashboards, read API, and readiness when no read
+    /// replica is set).
     public var queryConnections: Int = 10
+
+    /// Connections `/readyz` keeps on the primary when the query pool goes to the read replica.
+    public static let readinessConnections = 2
 
     // MARK: Listener
 

@@ -307,15 +307,18 @@ extension Setting {
             render: { $0.isEmpty ? nil : $0.joined(separator: ",") })
     }
 
-    /// A PostgreSQL URL, read from `alias` when `key` is unset or blank, and reported under
-    /// the name of the variable it came from.
+    /// A PostgreSQL URL, read from `alias` (if any) when `key` is unset or blank, and reported
+    /// under the name of the variable it came from. `required`: a missing value is a problem for
+    /// the commands that need the database (the primary); an optional one (the read replica)
+    /// may be left unset.
     static func databaseURL(
-        _ key: String, alias: String, _ path: WritableKeyPath<ObservatoryConfiguration, DatabaseURL?> & Sendable,
-        example: String, summary: @autoclosure @escaping Text, details: @autoclosure @escaping Text = ""
+        _ key: String, alias: String? = nil, _ path: WritableKeyPath<ObservatoryConfiguration, DatabaseURL?> & Sendable,
+        required: Bool = true, example: String, summary: @autoclosure @escaping Text,
+        details: @autoclosure @escaping Text = ""
     ) -> Setting {
         Setting(
             key, alias: alias, path, kind: .databaseURL, fromContextForge: false, example: example,
-            requiredWithDatabase: true, summary: summary, details: details,
+            requiredWithDatabase: required, summary: summary, details: details,
             parse: { raw, key in
                 do throws(DatabaseURL.ParseError) {
                     return .success(try DatabaseURL(parsing: raw))

@@ -1,4 +1,5 @@
 import PostgresNIO
+import _ConnectionPoolModule
 
 /// What went wrong talking to PostgreSQL, in the terms callers act on. Clients never see
 /// a raw database error; they see the status code these cases map to.
@@ -49,6 +50,10 @@ public enum DatabaseError: Error, CustomStringConvertible, Sendable {
             } else {
                 self = .unexpected(String(describing: error))
             }
+        case let error as ConnectionPoolError where error == .connectionCreationCircuitBreakerTripped:
+            // The pool failed to connect for a minute and now fails every request at once
+            // until a retry connects: the server is gone, not the request wrong.
+            self = .unavailable("no connection could be made for a minute")
         case is CancellationError: self = .unavailable("the operation timed out")
         default: self = .unexpected(String(describing: error))
         }

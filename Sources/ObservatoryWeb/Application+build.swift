@@ -64,7 +64,7 @@ public enum ApplicationFailure: Error, CustomStringConvertible {
 
 /// The whole service, built once for `serve`, the HTTP tests and the benchmarks' server:
 /// three connection pools (dashboards with a 10 s statement timeout, maintenance without
-/// one, the writer's), the span writer, self-tracing, the stores, the routes, and the
+/// one, the writer's) and a fourth on the read replica if one is set, the span writer, self-tracing, the stores, the routes, and the
 /// maintenance loops. The startup checks run before the server accepts a connection: the
 /// database is reachable within 15 s, its schema matches `migrations`, today's partitions
 /// exist; until they pass no maintenance runs, and when one fails the application stops with
@@ -101,9 +101,11 @@ public func buildApplication(
     if let exporter, options.bootstrapsTracing {
         InstrumentationSystem.bootstrap(SelfTracer(sampleRate: configuration.sampleRate, exporter: exporter))
     }
-    let metrics = MetricsStore(client: pools.query, logger: logger)
-    let traces = TraceStore(client: pools.query, logger: logger)
-    let calls = CallStore(client: pools.query, logger: logger)
+    // The dashboards and the read API: the standby's pool when there is one.
+    let metrics = MetricsStore(client: pools.reads, logger: logger)
+    let traces = TraceStore(client: pools.reads, logger: logger)
+    let calls = CallStore(client: pools.reads, logger: logger)
+    let readReplica = pools.replica != nil
     let prometheus = options.metricsRegistry.map { registry in
         let queueDepth = Gauge(label: "observatory_writer_queue_spans")
         let selfBuffered = Gauge(label: "observatory_self_spans_buffered")
@@ -120,9 +122,10 @@ public func buildApplication(
         dashboard: DashboardController(
             metrics: metrics, traces: traces, calls: calls, renderer: renderer, chartsAvailable: assets.chartsAvailable,
             refreshSeconds: configuration.dashboardRefreshSeconds, metricsEnabled: configuration.metricsEnabled,
-            logger: logger),
+            readReplica: readReplica, logger: logger),
         api: DashboardAPIController(
-            metrics: metrics, traces: traces, calls: calls, metricsEnabled: configuration.metricsEnabled, logger: logger),
+            metrics: metrics, traces: traces, calls: calls, metricsEnabled: configuration.metricsEnabled,
+            readReplica: readReplica, logger: logger),
         assets: assets,
         prometheus: prometheus,
         adminCredentials: configuration.adminUser.flatMap { user in configuration.adminPassword.map { (user, $0) } },
@@ -130,7 +133,8 @@ public func buildApplication(
             ? SelfTracingSettings(
                 policy: pipeline.policy, traceHTTPRequests: configuration.traceHTTPRequests,
                 traceIngestRequests: configuration.traceIngestRequests) : nil,
-        metricsPublic: configuration.metricsPublic)
+        metricsPublic: configuration.metricsPublic,
+        replica: pools.replica.map { ReplicaStore(client: $0, logger: logger) })
     let server = HTTPServerSettings(
         idleTimeout: .seconds(configuration.httpIdleTimeoutSeconds),
         bodyTimeout: .seconds(configuration.httpBodyTimeoutSeconds),
@@ -141,6 +145,7 @@ public func buildApplication(
     // Shut down in reverse: the server stops, then the maintenance loops, then the
     // self-span exporter flushes into the writer, then the writer drains, then the pools close.
     var services: [any Service] = [pools.query, pools.maintenance, pools.writer, writer]
+    if let replica = pools.replica { services.insert(replica, at: 0) }
     if let exporter { services.append(exporter) }
     if options.runsMaintenance {
         services.append(
@@ -151,7 +156,7 @@ public func buildApplication(
     warnAboutDashboardAccess(configuration, assets: assets, logger: logger)
     logStart(configuration, url: url, owner: options.owner, logger: logger)
     var app = makeApplication(
-        router: buildRouter(routes: routes, server: server), host: configuration.host, port: configuration.port,
+        router: buildRouter(routes: routes, server: server, logger: logger), host: configuration.host, port: configuration.port,
         server: server, services: services, logger: logger)
     let startupPool = pools.maintenance
     app.beforeServerStarts {
@@ -167,11 +172,16 @@ public func buildApplication(
     return app
 }
 
-/// The three connection pools, each a service of the application.
+/// The connection pools, each a service of the application: three on the primary, and one
+/// on the read replica when `OBSERVABILITY_READ_DATABASE_URL` names one.
 struct DatabasePools {
     /// Dashboards, the read API and /readyz: every statement cancelled after 10 s, so a
-    /// page never hangs on a lock.
+    /// page never hangs on a lock. With a read replica only /readyz, with a couple of
+    /// connections: readiness is the primary's (it is what ingestion needs).
     let query: PostgresClient
+    /// The dashboards and the read API on the read replica, with the query pool's size
+    /// and timeout; nil without one.
+    let replica: PostgresClient?
     /// Maintenance and the startup checks: refreshes take tens of seconds at millions of
     /// spans, so no statement timeout; named after the owner so `pg_stat_activity` shows
     /// which replica holds a job.
@@ -179,10 +189,23 @@ struct DatabasePools {
     /// The span writer's, one connection per concurrent batch.
     let writer: PostgresClient
 
+    /// Where the dashboards and the read API read: the replica, or the primary's query pool.
+    var reads: PostgresClient { replica ?? query }
+
     init(configuration: ObservatoryConfiguration, url: DatabaseURL, owner: String, logger: Logger) {
+        replica = configuration.readDatabaseURL.map { readURL in
+            PostgresClient(
+                configuration: .observatory(
+                    url: readURL, maximumConnections: configuration.queryConnections, applicationName: "observatory-query",
+                    statementTimeout: .seconds(10)),
+                backgroundLogger: logger)
+        }
         query = PostgresClient(
             configuration: .observatory(
-                url: url, maximumConnections: configuration.queryConnections, applicationName: "observatory-query",
+                url: url,
+                maximumConnections: replica == nil
+                    ? configuration.queryConnections : ObservatoryConfiguration.readinessConnections,
+                applicationName: replica == nil ? "observatory-query" : "observatory-readiness",
                 statementTimeout: .seconds(10)),
             backgroundLogger: logger)
         maintenance = PostgresClient(
@@ -242,6 +265,7 @@ private func logStart(_ configuration: ObservatoryConfiguration, url: DatabaseUR
         metadata: [
             "address": "\(configuration.host):\(configuration.port)",
             "database": "\(url.redactedDescription)",
+            "read_database": "\(configuration.readDatabaseURL?.redactedDescription ?? "the primary")",
             "sample_rate": "\(configuration.sampleRate)",
             "ingest_token": "\(configuration.ingestToken == nil ? "off" : "on")",
             "self_tracing": "\(configuration.enabled ? (configuration.traceHTTPRequests ? "on" : "db only") : "off")",

@@ -5,6 +5,7 @@ import NIOCore
 import ObservatoryConfiguration
 import ObservatoryIngest
 import ObservatoryMigrations
+import ObservatoryStore
 import ServiceLifecycle
 
 /// Everything the HTTP application serves; ``buildApplication(configuration:migrations:logger:options:)``
@@ -23,10 +24,12 @@ struct ObservatoryRoutes: Sendable {
     var selfTracing: SelfTracingSettings?
     /// `OBSERVABILITY_METRICS_PUBLIC`: `/metrics` without the admin credentials.
     var metricsPublic: Bool
+    /// The standby the dashboards and the read API read from; nil when they read from the primary.
+    var replica: ReplicaStore? = nil
 }
 
 /// The router: middleware in the order every request meets it, then each controller's routes.
-func buildRouter(routes: ObservatoryRoutes, server: HTTPServerSettings) -> Router<ObservatoryRequestContext> {
+func buildRouter(routes: ObservatoryRoutes, server: HTTPServerSettings, logger: Logger) -> Router<ObservatoryRequestContext> {
     let router = Router(context: ObservatoryRequestContext.self)
     // Before any route, so every request passes through them: the security headers
     // outermost, so every answer has them; a foreign Host refused before anything is
@@ -57,10 +60,18 @@ func buildRouter(routes: ObservatoryRoutes, server: HTTPServerSettings) -> Route
     }
     let admin = router.group("admin").add(middleware: ServerTimingMiddleware())
     if let auth { admin.add(middleware: auth) }
+    // After the credentials: a stranger's request never reaches the standby.
+    if let replica = routes.replica {
+        let dashboard = routes.dashboard
+        admin.add(middleware: ReadReplicaMiddleware(store: replica, logger: logger) { dashboard.failurePage($0) })
+    }
     routes.dashboard.addRoutes(to: admin)
     // Only the read routes: POST /api/v1/spans is ingestion, with its own token.
     let reads = router.group("api/v1").add(middleware: ServerTimingMiddleware())
     if let auth { reads.add(middleware: auth) }
+    if let replica = routes.replica {
+        reads.add(middleware: ReadReplicaMiddleware(store: replica, logger: logger) { DashboardAPIController.answer($0) })
+    }
     routes.api.addRoutes(to: reads)
     router.get("/") { _, _ in
         Response.redirect(to: "/admin/observability/metrics")

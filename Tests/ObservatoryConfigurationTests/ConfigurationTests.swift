@@ -181,6 +181,54 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(configuration?.databaseURL?.host, "h")
     }
 
+    /// The read replica's URL: optional even for the commands that need the database, never
+    /// taken from `DATABASE_URL`, parsed like the primary's and reported under its own name.
+    func testReadDatabaseURLIsOptionalAndParsedLikeThePrimary() throws {
+        let primaryOnly = try ObservatoryConfiguration.load(
+            from: ["DATABASE_URL": "postgres://primary/obs", "OBSERVABILITY_READ_DATABASE_URL": "  "],
+            requiringDatabase: true)
+        XCTAssertEqual(primaryOnly.databaseURL?.host, "primary")
+        XCTAssertNil(primaryOnly.readDatabaseURL, "blank is unset, and DATABASE_URL is the primary's only")
+
+        let both = try ObservatoryConfiguration.load(
+            from: [
+                "OBSERVABILITY_DATABASE_URL": "postgres://primary/obs",
+                "OBSERVABILITY_READ_DATABASE_URL": "postgresql://reader:s%3Acret@standby.internal:5433/obs?sslmode=require",
+            ], requiringDatabase: true)
+        let read = try XCTUnwrap(both.readDatabaseURL)
+        XCTAssertEqual(read.host, "standby.internal")
+        XCTAssertEqual(read.port, 5433)
+        XCTAssertEqual(read.user, "reader")
+        XCTAssertEqual(read.password, "s:cret")
+        XCTAssertEqual(read.tls, .require)
+        XCTAssertEqual(both.databaseURL?.host, "primary")
+
+        for (raw, reason) in [
+            ("mysql://standby/obs", "the scheme must be postgres:// or postgresql://"),
+            ("postgres://standby:0/obs", "the port must be from 1 to 65535"),
+            ("postgres://standby/obs?sslmode=verify-ca", "sslmode must be disable, prefer or require, got \"verify-ca\""),
+        ] {
+            XCTAssertThrowsError(
+                try ObservatoryConfiguration.load(
+                    from: ["OBSERVABILITY_DATABASE_URL": "postgres://primary/obs", "OBSERVABILITY_READ_DATABASE_URL": raw],
+                    requiringDatabase: true), raw
+            ) { error in
+                XCTAssertEqual(
+                    (error as? ObservatoryConfiguration.Invalid)?.problems,
+                    ["OBSERVABILITY_READ_DATABASE_URL is not a usable PostgreSQL URL: \(reason)"], raw)
+            }
+        }
+        // A read URL does not stand in for the primary.
+        XCTAssertThrowsError(
+            try ObservatoryConfiguration.load(
+                from: ["OBSERVABILITY_READ_DATABASE_URL": "postgres://standby/obs"], requiringDatabase: true)
+        ) { error in
+            XCTAssertEqual(
+                (error as? ObservatoryConfiguration.Invalid)?.problems,
+                ["OBSERVABILITY_DATABASE_URL (or DATABASE_URL) is not set"])
+        }
+    }
+
     func testBadDatabaseURLs() {
         for (url, reason) in [
             ("postgres://host:0/db", "the port must be from 1 to 65535"),

@@ -1,5 +1,6 @@
 import PostgresNIO
 import XCTest
+import _ConnectionPoolModule
 
 @testable import ObservatoryStore
 
@@ -44,6 +45,15 @@ final class DatabaseErrorTests: XCTestCase {
         XCTAssertEqual(PostgresError.Code.divisionByZero.sqlStateClass, .dataException)
         XCTAssertEqual(PostgresError.Code.foreignKeyViolation.sqlStateClass, .integrityConstraintViolation)
         XCTAssertEqual(PostgresError.Code.adminShutdown.sqlStateClass, .operatorIntervention)
+    }
+
+    /// After a minute of failed connection attempts PostgresNIO's pool fails requests with
+    /// its own error, not a PSQLError: a database that is down (a stopped standby) must still
+    /// read as unavailable (503), not as a bug (500).
+    func testAPoolThatGaveUpConnectingIsUnavailable() {
+        guard case .unavailable = DatabaseError(ConnectionPoolError.connectionCreationCircuitBreakerTripped) else {
+            return XCTFail("\(DatabaseError(ConnectionPoolError.connectionCreationCircuitBreakerTripped))")
+        }
     }
 
     func testCancellationIsATimeoutAndOtherErrorsAreUnexpected() {

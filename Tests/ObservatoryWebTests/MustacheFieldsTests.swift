@@ -28,6 +28,7 @@ final class MustacheFieldsTests: XCTestCase {
             statusMessage: nil, attributesJSON: #"{"k":"v"}"#, resourceAttributesJSON: "{}",
             eventsJSON: #"[{"name":"exception","time":"2026-01-01T00:00:00Z","attributes":{"exception.stacktrace":"at x"}}]"#)
         Self.check(chrome)
+        Self.check(ReplicaLag.line(ReplicaStatus(inRecovery: true, lagSeconds: 1)))
         Self.check(Option(value: "v", label: "l", selected: true))
         Self.check(Header(key: "k", label: "l", sortClass: "", numeric: true))
         Self.check(Card(label: "l", value: "v", detail: "d", health: "green"))

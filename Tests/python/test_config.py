@@ -45,6 +45,18 @@ def test_bad_database_url_is_a_configuration_error():
     assert "OBSERVABILITY_DATABASE_URL" in missing.stderr
 
 
+def test_bad_read_database_url_is_a_configuration_error(db):
+    """A malformed OBSERVABILITY_READ_DATABASE_URL stops `serve` with one line naming it,
+    before any database is contacted; the primary's URL is fine."""
+    result = run_observatory("serve", env=clean_environment(
+        OBSERVABILITY_DATABASE_URL=db.url, OBSERVABILITY_READ_DATABASE_URL="postgres://standby:0/obs",
+        OBSERVABILITY_PORT=str(free_port())), timeout=30)
+    assert result.returncode == EX_CONFIG, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "configuration error: OBSERVABILITY_READ_DATABASE_URL is not a usable PostgreSQL URL: "
+        "the port must be from 1 to 65535"]
+
+
 def test_serve_refuses_an_unmigrated_database(make_database):
     empty = make_database(migrate=False)
     env = clean_environment(OBSERVABILITY_DATABASE_URL=empty.url, OBSERVABILITY_PORT=str(free_port()))

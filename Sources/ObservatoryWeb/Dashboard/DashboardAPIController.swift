@@ -9,14 +9,18 @@ import ObservatoryStore
 public struct DashboardAPIController: Sendable {
     let data: DashboardData
     let metricsEnabled: Bool
+    /// The stores read from a hot standby (`OBSERVABILITY_READ_DATABASE_URL`): its failures
+    /// are named as the read replica's.
+    let readReplica: Bool
     let logger: Logger
 
     public init(
-        metrics: MetricsStore, traces: TraceStore, calls: CallStore, metricsEnabled: Bool = true, logger: Logger,
-        now: @escaping @Sendable () -> Date = { Date() }
+        metrics: MetricsStore, traces: TraceStore, calls: CallStore, metricsEnabled: Bool = true, readReplica: Bool = false,
+        logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.data = DashboardData(metrics: metrics, traces: traces, calls: calls, now: now)
         self.metricsEnabled = metricsEnabled
+        self.readReplica = readReplica
         self.logger = logger
     }
 
@@ -81,9 +85,14 @@ public struct DashboardAPIController: Sendable {
     }
 
     func failure(_ error: any Error) -> Response {
-        let failure = requestFailure(error)
+        let failure = requestFailure(error, readReplica: readReplica)
         if failure.isServerSide { logger.error("API request failed", metadata: ["error": "\(error)"]) }
-        return Self.error(failure.status, failure.clientMessage, retryAfter: failure.retryAfterSeconds)
+        return Self.answer(failure)
+    }
+
+    /// The JSON error answer of a failure, with `Retry-After` when it has one.
+    static func answer(_ failure: some RequestFailure) -> Response {
+        error(failure.status, failure.clientMessage, retryAfter: failure.retryAfterSeconds)
     }
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {

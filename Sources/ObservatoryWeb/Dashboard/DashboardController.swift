@@ -14,18 +14,33 @@ public struct DashboardController: Sendable {
     /// OBSERVABILITY_METRICS_ENABLED: when false the metric pages say so instead of
     /// showing figures nobody refreshes.
     let metricsEnabled: Bool
+    /// The stores read from a hot standby (`OBSERVABILITY_READ_DATABASE_URL`): the pages say
+    /// how far behind it is, and its failures are named as the read replica's.
+    let readReplica: Bool
+    /// The standby's status for the request being answered (see ``reading(_:)``).
+    var replica: ReplicaStatus?
     let logger: Logger
 
     public init(
         metrics: MetricsStore, traces: TraceStore, calls: CallStore, renderer: PageRenderer, chartsAvailable: Bool,
-        refreshSeconds: Int, metricsEnabled: Bool = true, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+        refreshSeconds: Int, metricsEnabled: Bool = true, readReplica: Bool = false, logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.data = DashboardData(metrics: metrics, traces: traces, calls: calls, now: now)
         self.renderer = renderer
         self.chartsAvailable = chartsAvailable
         self.refreshSeconds = refreshSeconds
         self.metricsEnabled = metricsEnabled
+        self.readReplica = readReplica
         self.logger = logger
+    }
+
+    /// This controller for one request: with the standby's status that
+    /// ``ReadReplicaMiddleware`` found, for the page header.
+    func reading(_ context: some ReplicaStatusRequestContext) -> DashboardController {
+        var controller = self
+        controller.replica = context.replica
+        return controller
     }
 
     static let metricsOffText =
@@ -33,26 +48,34 @@ public struct DashboardController: Sendable {
 
     /// The routes, under `group` (the /admin group, which carries the Basic auth
     /// middleware when credentials are configured).
-    public func addRoutes<Context: RequestContext>(to group: RouterGroup<Context>) {
+    public func addRoutes<Context: ReplicaStatusRequestContext>(to group: RouterGroup<Context>) {
         group.get { _, _ in Response.redirect(to: "/admin/observability/metrics") }
         group.get("observability") { _, _ in Response.redirect(to: "/admin/observability/metrics") }
-        group.get("observability/metrics") { request, _ in await summary(request, fragment: false) }
-        group.get("observability/metrics/fragment") { request, _ in await summary(request, fragment: true) }
+        group.get("observability/metrics") { request, context in await reading(context).summary(request, fragment: false) }
+        group.get("observability/metrics/fragment") { request, context in
+            await reading(context).summary(request, fragment: true)
+        }
         for page in OperationPage.allCases {
-            group.get("observability/\(page.rawValue)") { request, _ in await operations(page, request, fragment: false) }
-            group.get("observability/\(page.rawValue)/fragment") { request, _ in
-                await operations(page, request, fragment: true)
+            group.get("observability/\(page.rawValue)") { request, context in
+                await reading(context).operations(page, request, fragment: false)
+            }
+            group.get("observability/\(page.rawValue)/fragment") { request, context in
+                await reading(context).operations(page, request, fragment: true)
             }
         }
-        group.get("observability/traces") { request, _ in await traceList(request) }
+        group.get("observability/traces") { request, context in await reading(context).traceList(request) }
         group.get("observability/traces/:id") { request, context in
-            await trace(context.parameters.get("id") ?? "", request.queryDictionary)
+            await reading(context).trace(context.parameters.get("id") ?? "", request.queryDictionary)
         }
-        group.get("observability/sessions/:id") { _, context in await session(context.parameters.get("id")) }
+        group.get("observability/sessions/:id") { _, context in
+            await reading(context).session(context.parameters.get("id"))
+        }
     }
 
     func chrome(_ title: String, active: KeyPath<Chrome, Bool>? = nil) -> Chrome {
-        var chrome = Chrome(title: title, chartsAvailable: chartsAvailable, refreshSeconds: refreshSeconds)
+        var chrome = Chrome(
+            title: title, chartsAvailable: chartsAvailable, refreshSeconds: refreshSeconds,
+            replica: readReplica ? ReplicaLag.line(replica) : nil)
         switch active {
         case \Chrome.navSummary: chrome.navSummary = true
         case \Chrome.navTools: chrome.navTools = true
@@ -137,14 +160,19 @@ public struct DashboardController: Sendable {
         do {
             return try await body()
         } catch {
-            let failure = requestFailure(error)
+            let failure = requestFailure(error, readReplica: readReplica)
             if failure.isServerSide {
                 logger.error("dashboard page failed", metadata: ["page": "\(title)", "error": "\(error)"])
             }
-            var response = page(for: failure)
-            if let seconds = failure.retryAfterSeconds { response.headers[.retryAfter] = String(seconds) }
-            return response
+            return failurePage(failure)
         }
+    }
+
+    /// The message page of a failure with its status and `Retry-After`.
+    func failurePage(_ failure: some RequestFailure) -> Response {
+        var response = page(for: failure)
+        if let seconds = failure.retryAfterSeconds { response.headers[.retryAfter] = String(seconds) }
+        return response
     }
 
     /// The message page of a failure: what it means to someone at a browser.
@@ -152,12 +180,21 @@ public struct DashboardController: Sendable {
         let (title, text): (String, String) =
             switch failure {
             case let failure as BadQuery: ("Bad request", failure.clientMessage)
+            case let failure as ReadReplicaFailure where failure.status == .serviceUnavailable:
+                ("Read replica unavailable", sentence(failure.clientMessage) + " Try again in a moment.")
+            case let failure as ReadReplicaFailure:
+                ("Read replica error", sentence(failure.clientMessage) + " The server log has the details.")
             case let failure as DatabaseError where failure.status == .serviceUnavailable:
                 ("Database unavailable", failure.clientMessage + "; try again in a moment.")
             case let failure as DatabaseError: ("Database error", failure.clientMessage + "; the server log has the details.")
             default: ("Something went wrong", "The page could not be built; the server log has the details.")
             }
         return message(failure.status, title: title, text: text)
+    }
+
+    /// `text` with a capital first letter and a full stop.
+    func sentence(_ text: String) -> String {
+        text.prefix(1).uppercased() + text.dropFirst() + (text.hasSuffix(".") ? "" : ".")
     }
 
     struct MessageView {

@@ -26,6 +26,15 @@ extension Chrome: MustacheFields {
         "navTraces": \.navTraces,
         "chartsAvailable": \.chartsAvailable,
         "refreshSeconds": \.refreshSeconds,
+        "replica": \.replica,
+    ]
+}
+
+extension ReplicaLine: MustacheFields {
+    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
+        "text": \.text,
+        "state": \.state,
+        "title": \.title,
     ]
 }
 

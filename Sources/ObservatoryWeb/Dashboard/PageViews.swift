@@ -17,6 +17,18 @@ struct Chrome: Sendable {
     var navTraces = false
     var chartsAvailable: Bool
     var refreshSeconds: Int
+    /// Where the figures come from when they come from a read replica; nil without one.
+    var replica: ReplicaLine?
+}
+
+/// The pages' line about the read replica (`OBSERVABILITY_READ_DATABASE_URL`): how far its
+/// replay is behind, or that it is unavailable. Written by ``ReplicaLag/line(_:)``.
+struct ReplicaLine: Sendable {
+    var text: String
+    /// `current`, `behind`, `unknown`, `primary` or `unavailable`: the line's class.
+    var state: String
+    /// The tooltip: what the line means.
+    var title: String
 }
 
 /// An `<option>` of a filter.
