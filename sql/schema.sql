@@ -2289,6 +2289,10 @@ CREATE INDEX spans_errors_time_idx ON ONLY observability.spans USING btree (star
 
 CREATE INDEX spans_default_start_time_idx ON observability.spans_default USING btree (start_time) WHERE (status = 'error'::text);
 
+CREATE INDEX spans_start_time_brin_idx ON ONLY observability.spans USING brin (start_time);
+
+CREATE INDEX spans_default_start_time_idx1 ON observability.spans_default USING brin (start_time);
+
 CREATE UNIQUE INDEX spans_trace_span_idx ON ONLY observability.spans USING btree (trace_id, span_id, start_time);
 
 CREATE UNIQUE INDEX spans_default_trace_id_span_id_start_time_idx ON observability.spans_default USING btree (trace_id, span_id, start_time);
@@ -2340,5 +2344,7 @@ ALTER INDEX observability.calls_trace_idx ATTACH PARTITION observability.calls_p
 ALTER INDEX observability.spans_operation_target_time_idx ATTACH PARTITION observability.spans_default_operation_target_start_time_idx;
 
 ALTER INDEX observability.spans_errors_time_idx ATTACH PARTITION observability.spans_default_start_time_idx;
+
+ALTER INDEX observability.spans_start_time_brin_idx ATTACH PARTITION observability.spans_default_start_time_idx1;
 
 ALTER INDEX observability.spans_trace_span_idx ATTACH PARTITION observability.spans_default_trace_id_span_id_start_time_idx;
