@@ -64,10 +64,11 @@ public enum ApplicationFailure: Error, CustomStringConvertible {
 
 /// The whole service, built once for `serve`, the HTTP tests and the benchmarks' server:
 /// three connection pools (dashboards with a 10 s statement timeout, maintenance without
-/// one, the writer's) and a fourth on the read replica if one is set, the span writer, self-tracing, the stores, the routes, and the
-/// maintenance loops. The startup checks run before the server accepts a connection: the
-/// database is reachable within 15 s, its schema matches `migrations`, today's partitions
-/// exist; until they pass no maintenance runs, and when one fails the application stops with
+/// one, the writer's) and a fourth on the read replica if one is set, the span writer,
+/// self-tracing, the stores, the routes, and the maintenance loops. The startup checks run
+/// before the server accepts a connection: the database is reachable within 15 s, its
+/// schema matches `migrations`, today's partitions exist; until they pass no maintenance
+/// runs, and when one fails the application stops with
 /// ``ApplicationFailure/startupCheck(database:reason:)``.
 public func buildApplication(
     configuration: ObservatoryConfiguration, migrations: [Migration], logger: Logger, options: ApplicationOptions = .init()
