@@ -522,7 +522,7 @@ DECLARE
     v_minute_from timestamptz;
     v_seen        timestamptz;
     v_assembled   timestamptz;
-    v_hour        timestamptz;
+    v_run         record;
 BEGIN
     IF NOT pg_try_advisory_xact_lock(hashtext('observability.rollup_metrics')) THEN
         RETURN QUERY SELECT false, NULL::timestamptz, NULL::timestamptz, 0::bigint, 0::bigint;
@@ -547,20 +547,27 @@ BEGIN
     SELECT r.rolled_until INTO v_seen FROM observability_internal.rollup_state r WHERE r.name = 'assembled';
     SELECT s.assembled_until INTO v_assembled FROM observability_internal.call_assembly_state s WHERE s.name = 'calls';
     IF v_seen IS NOT NULL AND v_assembled > v_seen THEN
-        FOR v_hour IN
-            SELECT DISTINCT h.hour
-            FROM observability.traces t,
-                 generate_series(date_trunc('hour', t.start_time, 'UTC'),
-                                 date_trunc('hour', least(t.end_time, v_from), 'UTC'), interval '1 hour') h(hour)
-            WHERE t.updated_at > v_seen AND t.updated_at <= v_assembled
-              AND t.start_time < date_trunc('hour', v_from, 'UTC')
-              AND t.start_time >= p_now - interval '35 days'
-            ORDER BY h.hour
+        -- Consecutive hours as one range, so each day's digest is merged once per range,
+        -- not once per hour of it.
+        FOR v_run IN
+            WITH hours AS (
+                SELECT DISTINCT h.hour
+                FROM observability.traces t,
+                     generate_series(date_trunc('hour', t.start_time, 'UTC'),
+                                     date_trunc('hour', least(t.end_time, v_from), 'UTC'), interval '1 hour') h(hour)
+                WHERE t.updated_at > v_seen AND t.updated_at <= v_assembled
+                  AND t.start_time < date_trunc('hour', v_from, 'UTC')
+                  AND t.start_time >= p_now - interval '35 days'
+                  AND h.hour < date_trunc('hour', v_from, 'UTC')
+            )
+            SELECT min(r.hour) AS first_hour, max(r.hour) + interval '1 hour' AS after_last
+            FROM (SELECT hours.hour, hours.hour - row_number() OVER (ORDER BY hours.hour) * interval '1 hour' AS run
+                  FROM hours) r
+            GROUP BY r.run
+            ORDER BY 1
         LOOP
-            IF v_hour < date_trunc('hour', v_from, 'UTC') THEN
-                hour_rows := hour_rows + observability_internal.rollup_range('hour', v_hour, v_hour + interval '1 hour');
-                PERFORM observability_internal.rollup_digests(v_hour, v_hour + interval '1 hour');
-            END IF;
+            hour_rows := hour_rows + observability_internal.rollup_range('hour', v_run.first_hour, v_run.after_last);
+            PERFORM observability_internal.rollup_digests(v_run.first_hour, v_run.after_last);
         END LOOP;
     END IF;
     -- Before any assembly the mark is -infinity, so the first traces assembled are all seen.
