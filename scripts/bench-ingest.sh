@@ -1,27 +1,36 @@
 #!/usr/bin/env bash
 # `make bench-ingest`: OTLP/HTTP protobuf ingestion through a release-built server against
-# raw COPY of the same rows, in one run, on a fresh database of the private cluster.
+# raw COPY of the same rows, in one run, on a fresh database of the private cluster, for
+# each shape of spans in SHAPES (default "mcp gateway": rich MCP traces, then small
+# gateway spans), each with a freshly started server so its peak RSS is its own.
 # SPANS (default 1000000) and CONCURRENCY (default 8) tune it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bench-prepare.sh
-psql -q "$admin" -c "DROP DATABASE IF EXISTS observatory_bench WITH (FORCE)" -c "CREATE DATABASE observatory_bench"
 export OBSERVABILITY_DATABASE_URL="${admin/\/postgres\?/\/observatory_bench?}"
 export OBSERVABILITY_PORT="${BENCH_PORT:-54318}"
 export OBSERVABILITY_LOG_LEVEL=warning
 # Ingestion alone: the benchmark counts the spans stored, and self-spans would be among
 # them. What self-tracing costs is `make bench-overhead`'s question.
 export OBSERVABILITY_ENABLED=false
-"$bin" migrate >/dev/null
-
-"$bin" serve > var/bench-serve.log 2>&1 &
-pid=$!
-trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$OBSERVABILITY_PORT/readyz" >/dev/null 2>&1 && break
-  sleep 0.2
-done
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; PostgreSQL $(psql -tAq "$admin" -c 'SHOW server_version')"
-"$bench" ingest --url "http://127.0.0.1:$OBSERVABILITY_PORT" --spans "${SPANS:-1000000}" \
-  --concurrency "${CONCURRENCY:-8}" --server-pid "$pid"
+pid=
+trap '[ -n "$pid" ] && kill -TERM $pid 2>/dev/null; wait 2>/dev/null || true' EXIT
+for shape in ${SHAPES:-mcp gateway}; do
+  psql -q "$admin" -c "DROP DATABASE IF EXISTS observatory_bench WITH (FORCE)" -c "CREATE DATABASE observatory_bench"
+  "$bin" migrate >/dev/null
+  "$bin" serve > "var/bench-serve-$shape.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$OBSERVABILITY_PORT/readyz" >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  echo
+  echo "== $shape spans =="
+  "$bench" ingest --url "http://127.0.0.1:$OBSERVABILITY_PORT" --spans "${SPANS:-1000000}" --shape "$shape" \
+    --concurrency "${CONCURRENCY:-8}" --server-pid "$pid"
+  kill -TERM "$pid"
+  wait "$pid" || true
+  pid=
+done

@@ -37,6 +37,9 @@ struct IngestBenchmark: AsyncParsableCommand {
     @Option(help: "Traces per export request (about 5 spans each).")
     var tracesPerRequest = 200
 
+    @Option(help: "Which spans to send: mcp (rich MCP traces) or gateway (small gateway spans).")
+    var shape = TrafficShape.mcp
+
     @Option(help: "Requests in flight at once.")
     var concurrency = 8
 
@@ -55,18 +58,13 @@ struct IngestBenchmark: AsyncParsableCommand {
 
         // 1. Payloads, generated before timing.
         let now = UInt64(Date().timeIntervalSince1970 * 1e9)
-        var traffic = DemoTraffic(seed: 7, startUnixNano: now - 3_600_000_000_000, spacingNanos: 2_000_000)
-        var generated: (bodies: [Data], weights: [Int]) = ([], [])
-        var generatedSpans = 0
-        while generatedSpans < spans {
-            let request = traffic.makeRequest(traces: tracesPerRequest)
-            generated.bodies.append(try request.serializedData())
-            generated.weights.append(traffic.lastRequestSpanCount)
-            generatedSpans += traffic.lastRequestSpanCount
-        }
-        let (bodies, total) = (generated.bodies, generatedSpans)
+        let (bodies, weights) = try shape.payloads(
+            spans: spans, tracesPerRequest: tracesPerRequest, startUnixNano: now - 3_600_000_000_000)
+        let total = weights.reduce(0, +)
         let megabytes = Double(bodies.reduce(0) { $0 + $1.count }) / 1_048_576
-        print("payload: \(total) spans in \(bodies.count) protobuf requests, \(String(format: "%.0f", megabytes)) MiB")
+        print(
+            "payload: \(total) \(shape.rawValue) spans in \(bodies.count) protobuf requests, \(String(format: "%.0f", megabytes)) MiB"
+        )
 
         try await PostgresClient.withRunning(
             .observatory(url: databaseURL, maximumConnections: 2, applicationName: "observatory-bench"), logger: logger

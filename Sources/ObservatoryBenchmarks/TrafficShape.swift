@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import ObservatoryDemo
+
+/// Which generated spans a benchmark sends: `mcp`, the demo's MCP traces (about five
+/// spans a trace, rich attributes), or `gateway`, small gateway spans (`GatewayTraffic`).
+enum TrafficShape: String, ExpressibleByArgument, CaseIterable {
+    case mcp
+    case gateway
+
+    /// Serialized export requests holding at least `spans` spans, `traces` traces each,
+    /// with the span count of each request.
+    func payloads(spans: Int, tracesPerRequest traces: Int, startUnixNano: UInt64) throws -> (bodies: [Data], weights: [Int]) {
+        var bodies: [Data] = []
+        var weights: [Int] = []
+        var total = 0
+        switch self {
+        case .mcp:
+            var traffic = DemoTraffic(seed: 7, startUnixNano: startUnixNano, spacingNanos: 2_000_000)
+            while total < spans {
+                bodies.append(try traffic.makeRequest(traces: traces).serializedData())
+                weights.append(traffic.lastRequestSpanCount)
+                total += traffic.lastRequestSpanCount
+            }
+        case .gateway:
+            var traffic = GatewayTraffic(seed: 7, startUnixNano: startUnixNano)
+            // As many spans a request as the MCP shape's five-span traces give.
+            let perRequest = max(1, traces * 5 / GatewayTraffic.spansPerTrace)
+            while total < spans {
+                bodies.append(try traffic.makeRequest(traces: perRequest).serializedData())
+                weights.append(perRequest * GatewayTraffic.spansPerTrace)
+                total += perRequest * GatewayTraffic.spansPerTrace
+            }
+        }
+        return (bodies, weights)
+    }
+}
