@@ -61,9 +61,16 @@ public struct IngestPipeline: Sendable {
     }
 
     public func process(_ export: DecodedExport) -> Outcome {
+        export.spans.withUnsafeBufferPointer { spans in process(export, spans: spans) }
+    }
+
+    /// `spans` are `export.spans`, read through a buffer pointer so that no span is copied:
+    /// a copy retains each of a span's strings and arrays, and reading an array's element
+    /// by subscript copied it.
+    private func process(_ export: DecodedExport, spans: UnsafeBufferPointer<SpanInput>) -> Outcome {
         var outcome = Outcome()
         var valid: [(TraceID, SpanID, SpanID?, Int)] = []
-        valid.reserveCapacity(export.spans.count)
+        valid.reserveCapacity(spans.count)
         // Each resource is redacted, serialized and judged once, however many spans carry it.
         var resources = [ResourceVerdict?](repeating: nil, count: export.origins.count)
 
@@ -76,28 +83,39 @@ public struct IngestPipeline: Sendable {
         }
 
         // Validate ids and times first: the policy decides per trace.
-        for (index, span) in export.spans.enumerated() {
-            switch validate(span) {
+        for index in spans.indices {
+            switch validate(spans[index]) {
             case .success(let ids):
-                if resources[span.origin] == nil { resources[span.origin] = resourceVerdict(export.origins[span.origin]) }
-                if case .rejected(let reason) = resources[span.origin] {
-                    reject(index, span, reason)
-                } else if let reason = limitViolation(of: span) {
-                    reject(index, span, reason)
+                let origin = spans[index].origin
+                if resources[origin] == nil { resources[origin] = resourceVerdict(export.origins[origin]) }
+                if case .rejected(let reason) = resources[origin] {
+                    reject(index, spans[index], reason)
+                } else if let reason = limitViolation(of: spans[index]) {
+                    reject(index, spans[index], reason)
                 } else {
                     valid.append((ids.0, ids.1, ids.2, index))
                 }
             case .failure(let reason):
-                reject(index, span, reason)
+                reject(index, spans[index], reason)
             }
         }
 
+        // Each span's attribute index, made once and shared by the path check, redaction,
+        // classification and the outcome rules.
+        var indexes = [AttributeIndex?](repeating: nil, count: spans.count)
         var excluded = Set<TraceID>()
-        for (traceID, _, _, index) in valid where export.spans[index].kind == .server {
-            let attributes = export.spans[index].attributes
-            if let path = attributes.text("url.path") ?? attributes.text("http.target").map({ String($0.prefix { $0 != "?" }) })
-                ?? attributes.text("http.route"), policy.excludes(path: path)
-            {
+        // An export's server spans mostly share a path: each distinct path is matched once.
+        var pathVerdicts: [String: Bool] = [:]
+        for (traceID, _, _, index) in valid where spans[index].kind == .server {
+            let attributes = IndexedAttributes(spans[index].attributes)
+            indexes[index] = attributes.index
+            guard
+                let path = attributes.text(.urlPath) ?? attributes.text(.httpTarget).map(OperationClassifier.beforeQuery)
+                    ?? attributes.text(.httpRoute)
+            else { continue }
+            let verdict = pathVerdicts[path] ?? policy.excludes(path: path)
+            pathVerdicts[path] = verdict
+            if verdict {
                 excluded.insert(traceID)
                 policy.rememberExcluded(traceID)
             }
@@ -114,11 +132,11 @@ public struct IngestPipeline: Sendable {
                 outcome.droppedBySampling += 1
                 continue
             }
-            let span = export.spans[index]
-            guard case .stored(let resourceJSON) = resources[span.origin] else { continue }
+            let origin = spans[index].origin
+            guard case .stored(let resourceJSON) = resources[origin] else { continue }
             let record = record(
-                span, traceID: traceID, spanID: spanID, parentID: parentID, origin: export.origins[span.origin],
-                resourceJSON: resourceJSON)
+                spans[index], traceID: traceID, spanID: spanID, parentID: parentID, origin: export.origins[origin],
+                resourceJSON: resourceJSON, index: indexes[index] ?? AttributeIndex(spans[index].attributes))
             // Counted as the rows are made, so an export that expands without bound stops here.
             expandedBytes += record.storedBytes
             if expandedBytes > maxExpandedBytes {
@@ -164,9 +182,11 @@ public struct IngestPipeline: Sendable {
     }
 
     func record(
-        _ span: SpanInput, traceID: TraceID, spanID: SpanID, parentID: SpanID?, origin: SpanOrigin, resourceJSON: String
+        _ span: SpanInput, traceID: TraceID, spanID: SpanID, parentID: SpanID?, origin: SpanOrigin, resourceJSON: String,
+        index: AttributeIndex
     ) -> SpanRecord {
-        let attributes = redactor.redact(span.attributes)
+        let sent = IndexedAttributes(span.attributes, index: index)
+        let attributes = IndexedAttributes(redactor.redact(sent), index: index)
         let events =
             eventsEnabled
             ? span.events.map {
@@ -180,11 +200,10 @@ public struct IngestPipeline: Sendable {
         // OBSERVABILITY_MAX_ATTRIBUTE_LENGTH ends with its "isError" past the cut. What it
         // returns is a status and a message, and the message is cleaned below.
         let (status, message) = OperationClassifier.outcome(
-            status: span.statusCode, message: span.statusMessage, kind: span.kind, attributes: span.attributes,
-            events: events)
+            status: span.statusCode, message: span.statusMessage, kind: span.kind, attributes: sent, events: events)
 
         var attributesWriter = JSONWriter(capacity: 512)
-        attributesWriter.writeObject(attributes)
+        attributesWriter.writeObject(attributes.attributes)
         var eventsWriter = JSONWriter(capacity: events.isEmpty ? 2 : 512)
         eventsWriter.writeEvents(events)
         return SpanRecord(

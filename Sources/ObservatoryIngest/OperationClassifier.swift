@@ -4,12 +4,37 @@ import ObservatoryStore
 /// it by (`target`), and whether it failed. The rules are one ordered table; the first rule
 /// that matches wins. docs/classification.md is this table in prose: change both together.
 public enum OperationClassifier {
-    /// A rule: when `matches` holds for a span, it is `operation` and `target` names it.
+    /// A rule: when it matches a span, the span's operation and the target that names it
+    /// (nil when the span does not say). Rules for the three MCP methods that differ only in
+    /// the method are one rule that finds the method, so a span is asked each question once.
     struct Rule: Sendable {
         var source: String
-        var operation: SpanOperation
-        var matches: @Sendable (_ name: String, _ kind: SpanKind, _ attributes: [Attribute]) -> Bool
-        var target: @Sendable (_ name: String, _ attributes: [Attribute]) -> String?
+        var apply: @Sendable (_ name: String, _ kind: SpanKind, _ attributes: IndexedAttributes) -> (SpanOperation, String?)?
+
+        /// A rule of one operation.
+        init(
+            source: String, operation: SpanOperation,
+            matches: @escaping @Sendable (_ name: String, _ kind: SpanKind, _ attributes: IndexedAttributes) -> Bool,
+            target: @escaping @Sendable (_ name: String, _ attributes: IndexedAttributes) -> String?
+        ) {
+            self.source = source
+            apply = { name, kind, attributes in
+                matches(name, kind, attributes) ? (operation, target(name, attributes)) : nil
+            }
+        }
+
+        /// A rule for each MCP method: `method` finds the span's method, if any, and
+        /// `target` its target.
+        init(
+            source: String,
+            method: @escaping @Sendable (_ name: String, _ kind: SpanKind, _ attributes: IndexedAttributes) -> Method?,
+            target: @escaping @Sendable (_ method: Method, _ name: String, _ attributes: IndexedAttributes) -> String?
+        ) {
+            self.source = source
+            apply = { name, kind, attributes in
+                method(name, kind, attributes).map { ($0.operation, target($0, name, attributes)) }
+            }
+        }
     }
 
     /// The MCP methods whose spans get an operation, and where each names its target.
@@ -18,14 +43,14 @@ public enum OperationClassifier {
         var name: String
         var operation: SpanOperation
         /// Attributes naming the target, first one present wins.
-        var targetKeys: [String]
+        var targetKeys: [KnownKey]
         /// The member of the request's `params` that names the target: `name` or `uri`.
         var parameter: String
 
         /// The target from the attributes, else from the span name after the method, which
         /// may itself follow one of `prefixes` (`MCP send tools/call add`).
-        func target(_ name: String, _ attributes: [Attribute], prefixes: [String] = [""]) -> String? {
-            if let named = targetKeys.lazy.compactMap({ attributes.text($0) }).first { return named }
+        func target(_ name: String, _ attributes: IndexedAttributes?, prefixes: [String] = [""]) -> String? {
+            if let attributes, let named = targetKeys.lazy.compactMap({ attributes.text($0) }).first { return named }
             return prefixes.lazy.compactMap { prefix in
                 name.hasPrefix(prefix)
                     ? OperationClassifier.suffix(of: String(name.dropFirst(prefix.count)), after: self.name) : nil
@@ -33,7 +58,7 @@ public enum OperationClassifier {
         }
 
         /// The target inside a JSON request held in attribute `key`: `params.name`, `params.uri`.
-        func target(inRequest key: String, _ attributes: [Attribute]) -> String? {
+        func target(inRequest key: KnownKey, _ attributes: IndexedAttributes) -> String? {
             guard let request = attributes.text(key),
                 case .string(let value)? = JSONPeek.value(at: ["params", parameter], in: request)
             else { return nil }
@@ -43,143 +68,174 @@ public enum OperationClassifier {
 
     static let methods = [
         Method(
-            name: "tools/call", operation: .toolInvoke, targetKeys: ["gen_ai.tool.name", "mcp.tool.name"], parameter: "name"),
-        Method(
-            name: "prompts/get", operation: .promptRender, targetKeys: ["gen_ai.prompt.name", "mcp.prompt.name"],
+            name: "tools/call", operation: .toolInvoke, targetKeys: [.genAiToolName, .mcpToolName],
             parameter: "name"),
-        Method(name: "resources/read", operation: .resourceFetch, targetKeys: ["mcp.resource.uri"], parameter: "uri"),
+        Method(
+            name: "prompts/get", operation: .promptRender,
+            targetKeys: [.genAiPromptName, .mcpPromptName],
+            parameter: "name"),
+        Method(
+            name: "resources/read", operation: .resourceFetch, targetKeys: [.mcpResourceUri], parameter: "uri"),
     ]
 
     /// Logfire's span names: `MCP request: tools/call add` (client), `MCP server handle request: tools/call`.
     static let logfireClientPrefix = "MCP request: "
     static let logfireServerPrefix = "MCP server handle request: "
 
+    /// The method named `name`, if it is one of ``methods``.
+    static func method(named name: some StringProtocol) -> Method? {
+        methods.first { $0.name == name }
+    }
+
     static let rules: [Rule] =
-        // OpenTelemetry MCP semantic conventions: mcp.method.name plus the gen_ai.* names. The
-        // MCP SDK's client span has only the method: `MCP send tools/call add`.
-        methods.map { method in
+        [
+            // OpenTelemetry MCP semantic conventions: mcp.method.name plus the gen_ai.* names. The
+            // MCP SDK's client span has only the method: `MCP send tools/call add`.
             Rule(
-                source: "MCP semconv \(method.name)", operation: method.operation,
-                matches: { _, _, a in a.text("mcp.method.name") == method.name },
-                target: { n, a in method.target(n, a, prefixes: ["", "MCP send "]) })
-        }
-        // Span names of the MCP conventions without the attribute: "tools/call get_weather".
-        + methods.map { method in
+                source: "MCP semconv", method: { _, _, a in a.text(.mcpMethodName).flatMap(method(named:)) },
+                target: { method, n, a in method.target(n, a, prefixes: ["", "MCP send "]) }),
+            // Span names of the MCP conventions without the attribute: "tools/call get_weather".
             Rule(
-                source: "MCP span name \(method.name)", operation: method.operation,
-                matches: { n, _, _ in startsWithMethod(n, method.name) },
-                target: { n, a in method.target(n, a) })
-        }
+                source: "MCP span name", method: { n, _, _ in methods.first { startsWithMethod(n, $0.name) } },
+                target: { method, n, a in method.target(n, a) }),
+        ]
         // GenAI semantic conventions: the execute_tool span.
         + [
             Rule(
                 source: "GenAI execute_tool", operation: .toolInvoke,
-                matches: { n, _, a in a.text("gen_ai.operation.name") == "execute_tool" || startsWithMethod(n, "execute_tool") },
-                target: { n, a in a.text("gen_ai.tool.name") ?? suffix(of: n, after: "execute_tool") })
+                matches: { n, _, a in a.text(.genAiOperationName) == "execute_tool" || startsWithMethod(n, "execute_tool") },
+                target: { n, a in a.text(.genAiToolName) ?? suffix(of: n, after: "execute_tool") })
         ]
         // Logfire's client span: JSON-RPC attributes, the tool name in the span name only, the
         // request as JSON in `request`.
-        + methods.map { method in
+        + [
             Rule(
-                source: "Logfire client \(method.name)", operation: method.operation,
-                matches: { _, _, a in a.text("rpc.method") == method.name && a.text("rpc.system") == "jsonrpc" },
-                target: { n, a in method.target(n, [], prefixes: [logfireClientPrefix]) ?? method.target(inRequest: "request", a)
-                })
-        }
-        // Logfire's server span: the method in the span name, the request as JSON in `request`.
-        + methods.map { method in
+                source: "Logfire client",
+                method: { _, _, a in a.text(.rpcSystem) == "jsonrpc" ? a.text(.rpcMethod).flatMap(method(named:)) : nil },
+                target: { method, n, a in
+                    method.target(n, nil, prefixes: [logfireClientPrefix]) ?? method.target(inRequest: .request, a)
+                }),
+            // Logfire's server span: the method in the span name, the request as JSON in `request`.
             Rule(
-                source: "Logfire server \(method.name)", operation: method.operation,
-                matches: { n, _, _ in n.hasPrefix(logfireServerPrefix) && n.dropFirst(logfireServerPrefix.count) == method.name },
-                target: { _, a in method.target(inRequest: "request", a) })
-        }
+                source: "Logfire server",
+                method: { n, _, _ in
+                    n.hasPrefix(logfireServerPrefix) ? method(named: n.dropFirst(logfireServerPrefix.count)) : nil
+                },
+                target: { method, _, a in method.target(inRequest: .request, a) }),
+        ]
         // OpenLLMetry (Traceloop): a tool call is `<name>.tool` with traceloop.span.kind=tool;
         // other methods are `<method>.mcp` with the request as JSON in traceloop.entity.input.
         + [
             Rule(
                 source: "OpenLLMetry tool", operation: .toolInvoke,
-                matches: { _, _, a in a.text("traceloop.span.kind") == "tool" },
-                target: { _, a in a.text("traceloop.entity.name") })
+                matches: { _, _, a in a.text(.traceloopSpanKind) == "tool" },
+                target: { _, a in a.text(.traceloopEntityName) })
         ]
-        + methods.map { method in
+        + [
             Rule(
-                source: "OpenLLMetry \(method.name).mcp", operation: method.operation,
-                matches: { n, _, _ in n.hasSuffix(".mcp") && n.dropLast(4) == method.name },
-                target: { _, a in method.target(inRequest: "traceloop.entity.input", a) })
-        }
+                source: "OpenLLMetry method.mcp",
+                method: { n, _, _ in n.hasSuffix(".mcp") ? method(named: n.dropLast(4)) : nil },
+                target: { method, _, a in method.target(inRequest: .traceloopEntityInput, a) })
+        ]
         // OpenInference: a TOOL span names its tool in tool.name.
         + [
             Rule(
                 source: "OpenInference TOOL", operation: .toolInvoke,
-                matches: { _, _, a in a.text("openinference.span.kind")?.uppercased() == "TOOL" },
-                target: { _, a in a.text("tool.name") })
+                matches: { _, _, a in a.text(.openinferenceSpanKind)?.uppercased() == "TOOL" },
+                target: { _, a in a.text(.toolName) })
         ]
         + [
             // ContextForge's own span names.
             Rule(
                 source: "ContextForge tool.invoke", operation: .toolInvoke,
                 matches: { n, _, _ in n == "tool.invoke" },
-                target: { _, a in a.text("tool.name") ?? a.text("tool.id") }),
+                target: { _, a in a.text(.toolName) ?? a.text(.toolId) }),
             Rule(
                 source: "ContextForge prompt.render", operation: .promptRender,
                 matches: { n, _, _ in n == "prompt.render" },
-                target: { _, a in a.text("prompt.id") ?? a.text("prompt.name") }),
+                target: { _, a in a.text(.promptId) ?? a.text(.promptName) }),
             Rule(
                 source: "ContextForge resource.read", operation: .resourceFetch,
                 matches: { n, _, _ in n == "resource.read" },
-                target: { _, a in a.text("resource.uri") }),
+                target: { _, a in a.text(.resourceUri) }),
             // Aliases some SDKs use without the method attribute (ContextForge's mcp.client.* spans).
             Rule(
                 source: "alias mcp.tool.name", operation: .toolInvoke,
-                matches: { _, _, a in a.text("mcp.tool.name") != nil },
-                target: { _, a in a.text("mcp.tool.name") }),
+                matches: { _, _, a in a.text(.mcpToolName) != nil },
+                target: { _, a in a.text(.mcpToolName) }),
             Rule(
                 source: "alias mcp.prompt.name", operation: .promptRender,
-                matches: { _, _, a in a.text("mcp.prompt.name") != nil },
-                target: { _, a in a.text("mcp.prompt.name") }),
+                matches: { _, _, a in a.text(.mcpPromptName) != nil },
+                target: { _, a in a.text(.mcpPromptName) }),
             Rule(
                 source: "alias mcp.resource.uri", operation: .resourceFetch,
-                matches: { _, _, a in a.text("mcp.resource.uri") != nil },
-                target: { _, a in a.text("mcp.resource.uri") }),
+                matches: { _, _, a in a.text(.mcpResourceUri) != nil },
+                target: { _, a in a.text(.mcpResourceUri) }),
             // Database client spans, stable (db.system.name, db.query.text) and older names.
             Rule(
                 source: "DB client", operation: .dbQuery,
-                matches: { _, _, a in a.text("db.system.name") != nil || a.text("db.system") != nil },
+                matches: { _, _, a in a.text(.dbSystemName) != nil || a.text(.dbSystem) != nil },
                 target: { _, a in
-                    a.text("db.operation.name") ?? a.text("db.operation")
-                        ?? sqlOperation(a.text("db.query.text") ?? a.text("db.statement"))
-                        ?? a.text("db.system.name") ?? a.text("db.system")
+                    a.text(.dbOperationName) ?? a.text(.dbOperation)
+                        ?? sqlOperation(a.text(.dbQueryText) ?? a.text(.dbStatement))
+                        ?? a.text(.dbSystemName) ?? a.text(.dbSystem)
                 }),
             // HTTP spans, stable (http.request.method, http.route, url.path) and older names.
             Rule(
                 source: "HTTP", operation: .httpRequest,
-                matches: { _, _, a in a.text("http.request.method") != nil || a.text("http.method") != nil },
+                matches: { _, _, a in a.text(.httpRequestMethod) != nil || a.text(.httpMethod) != nil },
                 target: { _, a in
-                    let method = a.text("http.request.method") ?? a.text("http.method") ?? "HTTP"
-                    let path = a.text("http.route") ?? httpPath(of: a)
+                    let method = a.text(.httpRequestMethod) ?? a.text(.httpMethod) ?? "HTTP"
+                    let path = a.text(.httpRoute) ?? httpPath(of: a)
                     return path.map { "\(method) \($0)" } ?? method
                 }),
         ]
 
     /// The operation and target of a span; `internal` with no target when no rule matches.
     public static func classify(name: String, kind: SpanKind, attributes: [Attribute]) -> (SpanOperation, String?) {
-        for rule in rules where rule.matches(name, kind, attributes) {
-            return (rule.operation, rule.target(name, attributes).flatMap { $0.isEmpty ? nil : $0 })
+        classify(name: name, kind: kind, attributes: IndexedAttributes(attributes))
+    }
+
+    static func classify(name: String, kind: SpanKind, attributes: IndexedAttributes) -> (SpanOperation, String?) {
+        for rule in rules {
+            if let (operation, target) = rule.apply(name, kind, attributes) {
+                return (operation, target.flatMap { $0.isEmpty ? nil : $0 })
+            }
         }
         return (.internal, nil)
     }
 
     /// The path a request addressed, without its query string (which may carry secrets
     /// and makes every request a target of its own).
-    static func httpPath(of attributes: [Attribute]) -> String? {
-        if let path = attributes.text("url.path") { return path }
-        if let target = attributes.text("http.target") { return String(target.prefix { $0 != "?" }) }
-        if let full = attributes.text("url.full") ?? attributes.text("http.url") {
-            let afterScheme = full.range(of: "://").map { full[$0.upperBound...] } ?? full[...]
-            let path = afterScheme.drop { $0 != "/" }.prefix { $0 != "?" && $0 != "#" }
-            return path.isEmpty ? "/" : String(path)
+    static func httpPath(of attributes: IndexedAttributes) -> String? {
+        if let path = attributes.text(.urlPath) { return path }
+        if let target = attributes.text(.httpTarget) { return beforeQuery(target) }
+        if let full = attributes.text(.urlFull) ?? attributes.text(.httpUrl) {
+            // Searched in UTF-8 bytes, by hand: every delimiter is ASCII, and Foundation's
+            // `range(of:)`, the generic `firstRange(of:)` and a walk by characters each took
+            // a sixth of the pipeline's time on HTTP spans.
+            let utf8 = full.utf8
+            var afterScheme = utf8.startIndex
+            var index = utf8.startIndex
+            while let colon = utf8[index...].firstIndex(of: UInt8(ascii: ":")) {
+                index = utf8.index(after: colon)
+                let second = index < utf8.endIndex && utf8[index] == UInt8(ascii: "/") ? utf8.index(after: index) : nil
+                if let second, second < utf8.endIndex, utf8[second] == UInt8(ascii: "/") {
+                    afterScheme = utf8.index(after: second)
+                    break
+                }
+            }
+            guard let slash = utf8[afterScheme...].firstIndex(of: UInt8(ascii: "/")) else { return "/" }
+            let end = utf8[slash...].firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? utf8.endIndex
+            return String(full[slash..<end])
         }
         return nil
+    }
+
+    /// A request target without its query string.
+    static func beforeQuery(_ target: String) -> String {
+        guard let question = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return target }
+        return String(target[..<question])
     }
 
     /// The leading keyword of a SQL statement (`SELECT`, `INSERT`, ...).
@@ -208,18 +264,22 @@ public enum OperationClassifier {
     /// says OK: MCP tool results with `isError`, JSON-RPC error codes, `error.type`.
     static let errorFlagKeys = [
         "mcp.tool.is_error", "mcp.tool.result.is_error", "tool.is_error", "mcp.is_error", "is_error", "isError",
-    ]
+    ].map(KnownKey.init)
     static let errorCodeKeys = ["rpc.jsonrpc.error_code", "jsonrpc.error.code", "mcp.error.code", "mcp.jsonrpc.error.code"]
+        .map(KnownKey.init)
     static let errorMessageKeys = ["rpc.jsonrpc.error_message", "jsonrpc.error.message", "mcp.error.message", "error.message"]
+        .map(KnownKey.init)
     /// Attributes that say whether a call succeeded; `false` marks a failure (ContextForge).
-    static let successKeys = ["success", "upstream.response.success"]
+    static let successKeys = ["success", "upstream.response.success"].map(KnownKey.init)
     /// The RPC semantic conventions' status code, which the MCP conventions set to the
     /// JSON-RPC error code of a failed request. gRPC writes `OK` (or 0) on success.
-    static let rpcStatusKey = "rpc.response.status_code"
+    static let rpcStatusKey = KnownKey("rpc.response.status_code")
     /// Attributes holding an MCP result or JSON-RPC response as JSON text: OpenLLMetry's client
     /// output and server response, OpenInference's output, Logfire's response. Inputs are
     /// never read for errors: a request may well mention `isError`.
     static let resultJSONKeys = ["traceloop.entity.output", "output.value", "response", "mcp.response.value"]
+    static let resultJSONKeySet = Set(resultJSONKeys)
+    static let resultJSONKeyIDs = resultJSONKeys.map(KnownKey.init)
 
     /// The stored status and message of a span, with errors inferred from attributes and
     /// from HTTP 5xx answers of server spans. An `exception` event alone does not make a
@@ -227,19 +287,25 @@ public enum OperationClassifier {
     public static func outcome(
         status: SpanInput.StatusCode, message: String, kind: SpanKind, attributes: [Attribute], events: [EventInput]
     ) -> (SpanStatus, String?) {
+        outcome(status: status, message: message, kind: kind, attributes: IndexedAttributes(attributes), events: events)
+    }
+
+    static func outcome(
+        status: SpanInput.StatusCode, message: String, kind: SpanKind, attributes: IndexedAttributes, events: [EventInput]
+    ) -> (SpanStatus, String?) {
         let exceptionMessage = events.first { $0.name == "exception" }.flatMap { event in
             event.attributes.text("exception.message") ?? event.attributes.text("exception.type")
         }
         let detail = errorMessageKeys.lazy.compactMap { attributes.text($0) }.first
-        let errorType = attributes.text("error.type").flatMap { $0.isEmpty ? nil : $0 }
+        let errorType = attributes.text(.errorType).flatMap { $0.isEmpty ? nil : $0 }
         let flagged = errorFlagKeys.contains { key in
-            if case .bool(true) = attributes[key: key] { return true }
+            if case .bool(true) = attributes[key] { return true }
             return attributes.text(key)?.lowercased() == "true"
         }
-        let unsuccessful = successKeys.first { key in attributes.text(key)?.lowercased() == "false" }
+        let unsuccessful = successKeys.first { key in attributes.text(key)?.lowercased() == "false" }.map(\.name)
         let code = errorCodeKeys.lazy.compactMap { attributes.text($0) }.first
         let rpcStatus = attributes.text(rpcStatusKey).flatMap { $0.isEmpty || $0.uppercased() == "OK" || $0 == "0" ? nil : $0 }
-        let httpStatus = (attributes.text("http.response.status_code") ?? attributes.text("http.status_code")).flatMap { Int($0) }
+        let httpStatus = (attributes.text(.httpResponseStatusCode) ?? attributes.text(.httpStatusCode)).flatMap { Int($0) }
         let serverFailed = kind == .server && (httpStatus ?? 0) >= 500
         let text = message.isEmpty ? nil : message
 
@@ -275,11 +341,52 @@ public enum OperationClassifier {
 
     /// The failure reported inside the first result attribute (``resultJSONKeys``) that
     /// reports one, or nil.
-    static func resultFailure(_ attributes: [Attribute]) -> JSONPeek.Failure? {
-        for attribute in attributes {
-            guard case .string(let text) = attribute.value, resultJSONKeys.contains(attribute.key) else { continue }
+    static func resultFailure(_ attributes: IndexedAttributes) -> JSONPeek.Failure? {
+        // Most spans carry none of these keys: the index says so without a scan.
+        guard resultJSONKeyIDs.contains(where: attributes.contains) else { return nil }
+        for attribute in attributes.attributes {
+            guard case .string(let text) = attribute.value, resultJSONKeySet.contains(attribute.key) else { continue }
             if let failure = JSONPeek.failure(in: text, bareError: attribute.key == bareErrorKey) { return failure }
         }
         return nil
     }
+}
+
+/// The keys the rules above ask about by name.
+extension KnownKey {
+    static let mcpMethodName = KnownKey("mcp.method.name")
+    static let genAiToolName = KnownKey("gen_ai.tool.name")
+    static let mcpToolName = KnownKey("mcp.tool.name")
+    static let genAiPromptName = KnownKey("gen_ai.prompt.name")
+    static let mcpPromptName = KnownKey("mcp.prompt.name")
+    static let mcpResourceUri = KnownKey("mcp.resource.uri")
+    static let genAiOperationName = KnownKey("gen_ai.operation.name")
+    static let rpcMethod = KnownKey("rpc.method")
+    static let rpcSystem = KnownKey("rpc.system")
+    static let request = KnownKey("request")
+    static let traceloopSpanKind = KnownKey("traceloop.span.kind")
+    static let traceloopEntityName = KnownKey("traceloop.entity.name")
+    static let traceloopEntityInput = KnownKey("traceloop.entity.input")
+    static let openinferenceSpanKind = KnownKey("openinference.span.kind")
+    static let toolName = KnownKey("tool.name")
+    static let toolId = KnownKey("tool.id")
+    static let promptId = KnownKey("prompt.id")
+    static let promptName = KnownKey("prompt.name")
+    static let resourceUri = KnownKey("resource.uri")
+    static let dbSystemName = KnownKey("db.system.name")
+    static let dbSystem = KnownKey("db.system")
+    static let dbOperationName = KnownKey("db.operation.name")
+    static let dbOperation = KnownKey("db.operation")
+    static let dbQueryText = KnownKey("db.query.text")
+    static let dbStatement = KnownKey("db.statement")
+    static let httpRequestMethod = KnownKey("http.request.method")
+    static let httpMethod = KnownKey("http.method")
+    static let httpRoute = KnownKey("http.route")
+    static let errorType = KnownKey("error.type")
+    static let httpResponseStatusCode = KnownKey("http.response.status_code")
+    static let httpStatusCode = KnownKey("http.status_code")
+    static let urlPath = KnownKey("url.path")
+    static let httpTarget = KnownKey("http.target")
+    static let urlFull = KnownKey("url.full")
+    static let httpUrl = KnownKey("http.url")
 }

@@ -18,20 +18,17 @@ extension Redactor {
 
     /// Whether `key` names a secret. Keys are split into words at punctuation and at
     /// camelCase humps, so `input_tokens` (a count) is not a secret but `auth_token` is.
-    /// Time linear in the key's length; keys up to `SecretKeyCache.maxKeyBytes` are remembered.
+    /// Time linear in the key's length; keys up to `KeyFactsCache.maxKeyBytes` are remembered.
     public static func isSecret(key: String) -> Bool {
-        let cacheable = key.utf8.count <= SecretKeyCache.maxKeyBytes
-        if cacheable, let known = secretKeyCache.withLock({ $0.entries[key] }) { return known }
-        let secret = splitsIntoSecretWords(key)
-        if cacheable { secretKeyCache.withLock { $0.insert(key, secret) } }
-        return secret
+        keyFacts.withLock { $0.facts(of: key) }.secret
     }
 
-    /// Attribute keys repeat across spans, so each is split into words once.
-    private static let secretKeyCache = Mutex(SecretKeyCache())
+    /// Attribute keys repeat across spans, so each is judged once: split into words, looked
+    /// up among the known keys and the statement and query keys.
+    static let keyFacts = Mutex(KeyFactsCache())
 
-    /// Bytes the secret-key cache holds now, for the tests of its bound.
-    static var secretKeyCacheBytes: Int { secretKeyCache.withLock { $0.bytes } }
+    /// Bytes the key-facts cache holds now, for the tests of its bound.
+    static var keyFactsCacheBytes: Int { keyFacts.withLock { $0.bytes } }
 
     /// One pass over the key's scalars: each word is judged as it ends, against the word
     /// before it for the pairs. ASCII, nearly every key, needs no lookup of Unicode properties.
@@ -89,28 +86,59 @@ extension Redactor {
     }
 }
 
-/// The remembered judgements of `Redactor.isSecret(key:)`, bounded by bytes: a client
-/// choosing a new key per span must not grow the process (issue 9: 40 keys of 4 MB kept
-/// 160 MB). Keys longer than `maxKeyBytes` are judged every time and never kept; when the
-/// kept keys reach `maxBytes` the cache starts over.
-struct SecretKeyCache {
+/// What ingest needs to know of an attribute key, judged once per distinct key.
+struct KeyFacts: Sendable {
+    /// Its number in ``KnownKeys/names``, or -1.
+    var known: Int32
+    /// Its value is a secret (rule 1 of docs/redaction.md).
+    var secret: Bool
+    /// Its value is a database statement (``Redactor/statementKeys``).
+    var statement: Bool
+    /// Its value is a query string (``Redactor/queryStringKeys``).
+    var query: Bool
+    /// It holds NUL, which PostgreSQL text cannot store.
+    var nul: Bool
+    /// Its length in UTF-8 bytes, against which the redactor's length limit is checked.
+    var bytes: Int
+
+    init(of key: String) {
+        known = KnownKeys.ids[key].map(Int32.init) ?? -1
+        secret = Redactor.splitsIntoSecretWords(key)
+        statement = Redactor.statementKeys.contains(key)
+        query = Redactor.queryStringKeys.contains(key)
+        nul = Redactor.scan(key).nul
+        bytes = key.utf8.count
+    }
+}
+
+/// The remembered ``KeyFacts``, bounded by bytes: a client choosing a new key per span must
+/// not grow the process (issue 9: 40 keys of 4 MB kept 160 MB). Keys longer than
+/// `maxKeyBytes` are judged every time and never kept; when the kept keys reach `maxBytes`
+/// the cache starts over.
+struct KeyFactsCache {
     /// Longest key kept: the ingest limit on attribute keys, so every key a span may carry.
     static let maxKeyBytes = IngestLimits.maxAttributeKeyBytes
     /// The most the cache holds, counting each key's bytes and `entryOverhead`.
     static let maxBytes = 2 * 1_024 * 1_024
     /// What an entry costs besides its key's bytes: the dictionary slot and string header.
-    static let entryOverhead = 48
+    static let entryOverhead = 64
 
-    var entries: [String: Bool] = [:]
-    var bytes = 0
+    private(set) var entries: [String: KeyFacts] = [:]
+    private(set) var bytes = 0
 
-    mutating func insert(_ key: String, _ secret: Bool) {
-        let cost = key.utf8.count + Self.entryOverhead
+    /// The facts of `key`, remembered when it is short enough.
+    mutating func facts(of key: String) -> KeyFacts {
+        if let known = entries[key] { return known }
+        let facts = KeyFacts(of: key)
+        guard facts.bytes <= Self.maxKeyBytes else { return facts }
+        let cost = facts.bytes + Self.entryOverhead
         if bytes + cost > Self.maxBytes {
             entries = [:]
             bytes = 0
         }
-        if entries.updateValue(secret, forKey: key) == nil { bytes += cost }
+        entries[key] = facts
+        bytes += cost
+        return facts
     }
 }
 

@@ -1,7 +1,9 @@
 import ObservatoryStore
 
-/// An attribute value as OpenTelemetry defines it: a primitive, an array or a map.
-public indirect enum AttributeValue: Sendable, Equatable {
+/// An attribute value as OpenTelemetry defines it: a primitive, an array or a map. Not
+/// `indirect`: arrays already hold the nested values, and a box per value would cost an
+/// allocation and a reference count on every copy of every attribute.
+public enum AttributeValue: Sendable, Equatable {
     case string(String)
     case bool(Bool)
     case int(Int64)

@@ -222,17 +222,17 @@ final class RedactorTests: XCTestCase {
         }
     }
 
-    func testSecretKeyCacheIsBoundedByBytes() {
+    func testKeyFactsCacheIsBoundedByBytes() {
         // 4,000 distinct keys of 1 KiB (the longest accepted) are 4 MiB of keys.
         for index in 0..<4_000 {
             _ = Redactor.isSecret(key: "\(index)_" + String(repeating: "k", count: 1_000))
-            XCTAssertLessThanOrEqual(Redactor.secretKeyCacheBytes, SecretKeyCache.maxBytes)
+            XCTAssertLessThanOrEqual(Redactor.keyFactsCacheBytes, KeyFactsCache.maxBytes)
         }
-        XCTAssertGreaterThan(Redactor.secretKeyCacheBytes, 0)
+        XCTAssertGreaterThan(Redactor.keyFactsCacheBytes, 0)
         // A key over the limit is judged, and not kept.
-        let before = Redactor.secretKeyCacheBytes
+        let before = Redactor.keyFactsCacheBytes
         XCTAssertTrue(Redactor.isSecret(key: String(repeating: "x", count: 1 << 20) + "_password"))
-        XCTAssertEqual(Redactor.secretKeyCacheBytes, before)
+        XCTAssertEqual(Redactor.keyFactsCacheBytes, before)
     }
 
     // MARK: Linear time (issue 9, item 4)
