@@ -1,5 +1,6 @@
 import Logging
 import Metrics
+import NIOCore
 import ObservatoryStore
 import ServiceLifecycle
 import Synchronization
@@ -82,36 +83,33 @@ public final class SpanWriter: Service, Sendable {
     }
 
     private struct State {
-        var queue: [Pending] = []
-        var head = 0
+        /// Requests waiting for a batch, oldest first. A ring buffer that gives up each
+        /// request as it is taken: an array with a moving head kept up to 1,024 taken
+        /// requests' spans alive, which was most of the server's memory (463 MiB in a
+        /// 1 M-span run at 16 connections, whatever the queue capacity).
+        var queue = CircularBuffer<Pending>()
         var queuedSpans = 0
         var idleWorkers: [CheckedContinuation<Void, Never>] = []
         var draining = false
         var refuseUntil: ContinuousClock.Instant?
         var statistics = Statistics()
 
-        var isEmpty: Bool { head == queue.count }
+        var isEmpty: Bool { queue.isEmpty }
 
         mutating func popUpTo(spans limit: Int) -> [Pending] {
             var taken: [Pending] = []
             var count = 0
-            while head < queue.count, taken.isEmpty || count + queue[head].records.count <= limit {
-                count += queue[head].records.count
-                taken.append(queue[head])
-                head += 1
+            while let next = queue.first, taken.isEmpty || count + next.records.count <= limit {
+                count += next.records.count
+                taken.append(queue.removeFirst())
             }
             queuedSpans -= count
-            if head > 1024, head * 2 > queue.count {
-                queue.removeFirst(head)
-                head = 0
-            }
             return taken
         }
 
         mutating func popAll() -> [Pending] {
-            let rest = Array(queue[head...])
+            let rest = Array(queue)
             queue.removeAll(keepingCapacity: true)
-            head = 0
             queuedSpans = 0
             return rest
         }
