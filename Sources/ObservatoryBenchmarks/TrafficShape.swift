@@ -9,21 +9,23 @@ enum TrafficShape: String, ExpressibleByArgument, CaseIterable {
     case gateway
 
     /// Serialized export requests holding at least `spans` spans, `traces` traces each,
-    /// with the span count of each request.
-    func payloads(spans: Int, tracesPerRequest traces: Int, startUnixNano: UInt64) throws -> (bodies: [Data], weights: [Int]) {
+    /// with the span count of each request. Other seeds give other traces.
+    func payloads(spans: Int, tracesPerRequest traces: Int, startUnixNano: UInt64, seed: UInt64 = 7) throws -> (
+        bodies: [Data], weights: [Int]
+    ) {
         var bodies: [Data] = []
         var weights: [Int] = []
         var total = 0
         switch self {
         case .mcp:
-            var traffic = DemoTraffic(seed: 7, startUnixNano: startUnixNano, spacingNanos: 2_000_000)
+            var traffic = DemoTraffic(seed: seed, startUnixNano: startUnixNano, spacingNanos: 2_000_000)
             while total < spans {
                 bodies.append(try traffic.makeRequest(traces: traces).serializedData())
                 weights.append(traffic.lastRequestSpanCount)
                 total += traffic.lastRequestSpanCount
             }
         case .gateway:
-            var traffic = GatewayTraffic(seed: 7, startUnixNano: startUnixNano)
+            var traffic = GatewayTraffic(seed: seed, startUnixNano: startUnixNano)
             // As many spans a request as the MCP shape's five-span traces give.
             let perRequest = max(1, traces * 5 / GatewayTraffic.spansPerTrace)
             while total < spans {
