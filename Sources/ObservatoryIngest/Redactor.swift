@@ -36,11 +36,24 @@ public struct Redactor: Sendable {
 
     /// A span's attributes, their keys' facts and database system found through the index.
     func redact(_ attributes: IndexedAttributes) -> [Attribute] {
-        let system = attributes.text(.dbSystemName) ?? attributes.text(.dbSystem)
-        let facts = attributes.index.facts
+        redact(
+            attributes.attributes, facts: attributes.index.facts,
+            system: attributes.text(.dbSystemName) ?? attributes.text(.dbSystem))
+    }
+
+    /// `system` is the database system of the enclosing attributes, for a map without its own.
+    func redact(_ attributes: [Attribute], system: String?) -> [Attribute] {
+        let facts = Self.keyFacts.withLock { cache in attributes.map { cache.facts(of: $0.key) } }
+        return redact(
+            attributes, facts: facts, system: attributes.text("db.system.name") ?? attributes.text("db.system") ?? system)
+    }
+
+    /// `facts` are those of each attribute's key, in order; `system` is the database system
+    /// that applies to these attributes' statements.
+    private func redact(_ attributes: [Attribute], facts: [KeyFacts], system: String?) -> [Attribute] {
         var redacted: [Attribute] = []
-        redacted.reserveCapacity(attributes.attributes.count)
-        for (position, attribute) in attributes.attributes.enumerated() {
+        redacted.reserveCapacity(attributes.count)
+        for (position, attribute) in attributes.enumerated() {
             let keyFacts = facts[position]
             // A key is cleaned only when it needs it, which its facts say without a scan.
             let key =
@@ -48,22 +61,6 @@ public struct Redactor: Sendable {
             redacted.append(Attribute(key: key, value: redact(attribute.value, facts: keyFacts, system: system)))
         }
         return redacted
-    }
-
-    /// `system` is the database system of the enclosing attributes, for a map without its own.
-    func redact(_ attributes: [Attribute], system: String?) -> [Attribute] {
-        redact(attributes, resolvedSystem: attributes.text("db.system.name") ?? attributes.text("db.system") ?? system)
-    }
-
-    /// `resolvedSystem` is the database system that applies to these attributes' statements.
-    private func redact(_ attributes: [Attribute], resolvedSystem system: String?) -> [Attribute] {
-        attributes.map { attribute in
-            Attribute(key: clean(attribute.key), value: redact(attribute.value, key: attribute.key, system: system))
-        }
-    }
-
-    func redact(_ value: AttributeValue, key: String, system: String?) -> AttributeValue {
-        redact(value, facts: Self.keyFacts.withLock { $0.facts(of: key) }, system: system)
     }
 
     /// `facts` are those of the key the value is under.
