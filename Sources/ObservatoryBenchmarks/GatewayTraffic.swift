@@ -13,7 +13,6 @@ import ObservatoryOTLP
 struct GatewayTraffic {
     typealias Request = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest
     typealias Span = Opentelemetry_Proto_Trace_V1_Span
-    typealias KeyValue = Opentelemetry_Proto_Common_V1_KeyValue
 
     static let spansPerTrace = 4
     static let tools = [
@@ -33,15 +32,15 @@ struct GatewayTraffic {
         resources = (0..<4).map { replica in
             var resource = Opentelemetry_Proto_Resource_V1_Resource()
             resource.attributes = [
-                Self.string("service.name", "mcp-gateway"),
-                Self.string("service.version", "0.9.3"),
-                Self.string("service.instance.id", "gateway-\(replica)-7f9c2d4e-1b3a-4c5d-8e6f-0a1b2c3d4e5f"),
-                Self.string("host.name", "gateway-\(replica).prod.internal"),
-                Self.int("process.pid", 4_100 + replica),
-                Self.string("telemetry.sdk.name", "opentelemetry"),
-                Self.string("telemetry.sdk.language", "python"),
-                Self.string("telemetry.sdk.version", "1.38.0"),
-                Self.string("deployment.environment.name", "production"),
+                .string("service.name", "mcp-gateway"),
+                .string("service.version", "0.9.3"),
+                .string("service.instance.id", "gateway-\(replica)-7f9c2d4e-1b3a-4c5d-8e6f-0a1b2c3d4e5f"),
+                .string("host.name", "gateway-\(replica).prod.internal"),
+                .int("process.pid", 4_100 + replica),
+                .string("telemetry.sdk.name", "opentelemetry"),
+                .string("telemetry.sdk.language", "python"),
+                .string("telemetry.sdk.version", "1.38.0"),
+                .string("deployment.environment.name", "production"),
             ]
             return resource
         }
@@ -77,15 +76,15 @@ struct GatewayTraffic {
 
         var root = span(traceID, parent: nil, name: "POST /mcp", kind: .server, start: start, nanos: total)
         root.attributes = [
-            Self.string("http.request.method", "POST"), Self.string("url.path", "/mcp"),
-            Self.string("http.route", "/mcp"), Self.int("http.response.status_code", 200),
+            .string("http.request.method", "POST"), .string("url.path", "/mcp"),
+            .string("http.route", "/mcp"), .int("http.response.status_code", 200),
         ]
         var call = span(
             traceID, parent: root.spanID, name: "tools/call \(tool)", kind: .internal, start: start + 200_000,
             nanos: total - 400_000)
         call.attributes = [
-            Self.string("mcp.method.name", "tools/call"), Self.string("gen_ai.tool.name", tool),
-            Self.string("mcp.session.id", "session-\(random() % 64)"),
+            .string("mcp.method.name", "tools/call"), .string("gen_ai.tool.name", tool),
+            .string("mcp.session.id", "session-\(random() % 64)"),
         ]
         if failed {
             call.status.code = .error
@@ -94,16 +93,16 @@ struct GatewayTraffic {
         var http = span(
             traceID, parent: call.spanID, name: "GET", kind: .client, start: start + 400_000, nanos: (total - 800_000) / 2)
         http.attributes = [
-            Self.string("http.request.method", "GET"),
-            Self.string("url.full", "https://api.internal/\(tool)?page=\(random() % 10)"),
-            Self.int("http.response.status_code", failed ? 504 : 200),
+            .string("http.request.method", "GET"),
+            .string("url.full", "https://api.internal/\(tool)?page=\(random() % 10)"),
+            .int("http.response.status_code", failed ? 504 : 200),
         ]
         var query = span(
             traceID, parent: call.spanID, name: "SELECT items", kind: .client, start: start + 400_000 + (total - 800_000) / 2,
             nanos: (total - 800_000) / 4)
         query.attributes = [
-            Self.string("db.system.name", "postgresql"), Self.string("db.operation.name", "SELECT"),
-            Self.string("db.query.text", "SELECT id, body FROM items WHERE tool = $1 LIMIT 20"),
+            .string("db.system.name", "postgresql"), .string("db.operation.name", "SELECT"),
+            .string("db.query.text", "SELECT id, body FROM items WHERE tool = $1 LIMIT 20"),
         ]
         return [root, call, http, query]
     }
@@ -125,18 +124,4 @@ struct GatewayTraffic {
     }
 
     private mutating func random() -> UInt64 { rng.next() }
-
-    private static func string(_ key: String, _ value: String) -> KeyValue {
-        var pair = KeyValue()
-        pair.key = key
-        pair.value.stringValue = value
-        return pair
-    }
-
-    private static func int(_ key: String, _ value: Int) -> KeyValue {
-        var pair = KeyValue()
-        pair.key = key
-        pair.value.intValue = Int64(value)
-        return pair
-    }
 }

@@ -58,9 +58,8 @@ struct IngestBenchmark: AsyncParsableCommand {
 
         // 1. Payloads, generated before timing.
         let now = UInt64(Date().timeIntervalSince1970 * 1e9)
-        let (bodies, weights) = try shape.payloads(
+        let (bodies, total) = try shape.payloads(
             spans: spans, tracesPerRequest: tracesPerRequest, startUnixNano: now - 3_600_000_000_000)
-        let total = weights.reduce(0, +)
         let megabytes = Double(bodies.reduce(0) { $0 + $1.count }) / 1_048_576
         print(
             "payload: \(total) \(shape.rawValue) spans in \(bodies.count) protobuf requests, \(String(format: "%.0f", megabytes)) MiB"

@@ -9,19 +9,17 @@ enum TrafficShape: String, ExpressibleByArgument, CaseIterable {
     case gateway
 
     /// Serialized export requests holding at least `spans` spans, `traces` traces each,
-    /// with the span count of each request. Other seeds give other traces.
+    /// and how many spans they hold in all. Other seeds give other traces.
     func payloads(spans: Int, tracesPerRequest traces: Int, startUnixNano: UInt64, seed: UInt64 = 7) throws -> (
-        bodies: [Data], weights: [Int]
+        bodies: [Data], spans: Int
     ) {
         var bodies: [Data] = []
-        var weights: [Int] = []
         var total = 0
         switch self {
         case .mcp:
             var traffic = DemoTraffic(seed: seed, startUnixNano: startUnixNano, spacingNanos: 2_000_000)
             while total < spans {
                 bodies.append(try traffic.makeRequest(traces: traces).serializedData())
-                weights.append(traffic.lastRequestSpanCount)
                 total += traffic.lastRequestSpanCount
             }
         case .gateway:
@@ -30,10 +28,9 @@ enum TrafficShape: String, ExpressibleByArgument, CaseIterable {
             let perRequest = max(1, traces * 5 / GatewayTraffic.spansPerTrace)
             while total < spans {
                 bodies.append(try traffic.makeRequest(traces: perRequest).serializedData())
-                weights.append(perRequest * GatewayTraffic.spansPerTrace)
                 total += perRequest * GatewayTraffic.spansPerTrace
             }
         }
-        return (bodies, weights)
+        return (bodies, total)
     }
 }
