@@ -90,6 +90,21 @@ final class RedactorTests: XCTestCase {
         XCTAssertEqual(stored("note", .string(String(repeating: "x", count: 100))), .string(String(repeating: "x", count: 100)))
     }
 
+    /// A value cut once passes again unchanged (an exported trace sent back stores the same
+    /// text); a marker that does not follow exactly the maximum length is cut like any text.
+    func testTruncatedValuesPassAgainUnchanged() {
+        guard case .string(let once) = stored("note", .string(String(repeating: "é", count: 150))) else {
+            return XCTFail("not a string")
+        }
+        XCTAssertEqual(stored("note", .string(once)), .string(once))
+        let short = String(repeating: "x", count: 99) + "…[truncated 50 chars]"
+        guard case .string(let cut) = stored("note", .string(short)) else { return XCTFail("not a string") }
+        XCTAssertTrue(cut.hasSuffix("…[truncated 20 chars]"), cut)
+        let forged = String(repeating: "x", count: 100) + "…[truncated x chars]"
+        guard case .string(let forgedCut) = stored("note", .string(forged)) else { return XCTFail("not a string") }
+        XCTAssertTrue(forgedCut.hasSuffix("…[truncated 20 chars]"), forgedCut)
+    }
+
     func testNULIsReplaced() {
         XCTAssertEqual(redactor.clean("a\u{0}b"), "a\u{FFFD}b")
     }
