@@ -165,6 +165,14 @@ struct TraceListQuery: Sendable, Equatable {
 
     /// The query string of this filter on another page.
     func queryItems(page: Int) -> [URLQueryItem] {
+        var items = filterItems
+        items.append(URLQueryItem(name: "limit", value: String(limit)))
+        if page > 1 { items.append(URLQueryItem(name: "page", value: String(page))) }
+        return items
+    }
+
+    /// The query string of the filters alone, without paging: what an export takes.
+    var filterItems: [URLQueryItem] {
         var items = [URLQueryItem(name: "window", value: window.rawValue)]
         if let status { items.append(URLQueryItem(name: "status", value: status.rawValue)) }
         if let operation { items.append(URLQueryItem(name: "operation", value: operation.rawValue)) }
@@ -173,8 +181,6 @@ struct TraceListQuery: Sendable, Equatable {
         if let search { items.append(URLQueryItem(name: "q", value: search)) }
         if let service { items.append(URLQueryItem(name: "service", value: service)) }
         if let server { items.append(URLQueryItem(name: "server", value: server)) }
-        items.append(URLQueryItem(name: "limit", value: String(limit)))
-        if page > 1 { items.append(URLQueryItem(name: "page", value: String(page))) }
         return items
     }
 }
@@ -222,12 +228,37 @@ func parseLimit(_ value: String, allowed: [Int]) throws(BadQuery) -> Int {
 }
 
 extension Request {
-    /// The query parameters as a dictionary; the last value of a repeated name wins.
+    /// The query parameters as a dictionary; the last value of a repeated name wins. Read
+    /// as a form sends them, `+` for a space: the filter forms are `method="get"`, so a
+    /// search for two words arrives as `q=two+words` (Hummingbird's own parameters keep the
+    /// `+`, which made such a search look for a plus sign). A malformed escape falls back
+    /// to Hummingbird's reading, which keeps it as it came.
     var queryDictionary: [String: String] {
+        if let parameters = formParameters(uri.query ?? "") { return parameters }
         var result: [String: String] = [:]
         for (name, value) in uri.queryParameters { result[String(name)] = String(value) }
         return result
     }
+}
+
+/// The fields of an `application/x-www-form-urlencoded` text (a form body, or a query
+/// string): `+` is a space, `%2B` a plus; the last of a repeated name wins. nil when an
+/// escape is malformed. Parsed here rather than by `URLComponents`, whose setter stops the
+/// process on a malformed escape.
+func formParameters(_ encoded: String) -> [String: String]? {
+    var parameters: [String: String] = [:]
+    for pair in encoded.split(separator: "&", omittingEmptySubsequences: true) {
+        let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        let decoded = parts.map { $0.replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
+        guard let name = decoded[0], let value = decoded.count > 1 ? decoded[1] : "" else { return nil }
+        parameters[name] = value
+    }
+    return parameters
+}
+
+/// `items` as a query string without the `?`, encoded as ``link(_:_:)`` encodes it.
+func queryString(_ items: [URLQueryItem]) -> String {
+    String(link("", items).drop { $0 != "?" }.dropFirst())
 }
 
 /// Builds `path?query` with every value percent-encoded.
