@@ -5,6 +5,10 @@ import ObservatoryStartup
 import ObservatoryStore
 import PostgresNIO
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
 /// `observatory-bench refresh`: how long the metric rollups and each window's view take
 /// to compute on the database at OBSERVABILITY_DATABASE_URL.
 struct RefreshBenchmark: AsyncParsableCommand {
@@ -96,6 +100,9 @@ struct QueryBenchmark: AsyncParsableCommand {
     @Option(help: "Tool name to filter the trace list by.")
     var tool: String?
 
+    @Option(help: "Windows whose traces to export as NDJSON, comma-separated (empty for none).")
+    var exportWindows = "1h,24h"
+
     @Option(help: "p95 target in milliseconds; routes above it are marked.")
     var targetMs = 50.0
 
@@ -158,6 +165,54 @@ struct QueryBenchmark: AsyncParsableCommand {
                     Self.percentile(server, 0.5), p95, Self.percentile(clientTimes, 0.5), p95 <= targetMs ? "ok" : "OVER"))
         }
         print(String(format: "worst p95: %.2f ms (target %.0f ms)", worst, targetMs))
+        try await timeExports(base: base)
+    }
+
+    /// The downloads, timed by the client (a streamed answer's Server-Timing says only when
+    /// its first bytes were ready): the trace's OTLP/JSON, and the NDJSON export of a
+    /// whole window of traces, as traces per second.
+    func timeExports(base: URL) async throws {
+        if let traceID {
+            var times: [Double] = []
+            for round in 0...requests {
+                let (seconds, _) = try await Self.download(base, "/api/v1/traces/\(traceID)/otlp")
+                if round > 0 { times.append(seconds * 1_000) }  // the first is the warm-up
+            }
+            times.sort()
+            print(
+                String(
+                    format: "trace OTLP/JSON export          %9.2f ms p50 %9.2f ms p95 (client time)",
+                    Self.percentile(times, 0.5),
+                    Self.percentile(times, 0.95)))
+        }
+        for window in exportWindows.split(separator: ",").map(String.init) {
+            var best: (seconds: Double, traces: Int, bytes: Int)?
+            for _ in 0..<3 {
+                let (seconds, body) = try await Self.download(base, "/api/v1/traces.ndjson?window=\(window)")
+                let traces = body.reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+                if best.map({ seconds < $0.seconds }) ?? true { best = (seconds, traces, body.count) }
+            }
+            if let best {
+                print(
+                    String(
+                        format: "NDJSON export %@: %d traces, %.1f MB in %.2f s: %.0f traces/s (best of 3)", window, best.traces,
+                        Double(best.bytes) / 1e6, best.seconds, Double(best.traces) / best.seconds))
+            }
+        }
+    }
+
+    /// GETs `path` whole; its client time in seconds and its body. Fails on any status but 200.
+    static func download(_ base: URL, _ path: String) async throws -> (Double, Data) {
+        guard let url = URL(string: path, relativeTo: base) else { throw ValidationError("bad path \(path)") }
+        let clock = ContinuousClock()
+        let started = clock.now
+        let (body, response) = try await URLSession.shared.data(from: url)
+        let elapsed = started.duration(to: clock.now)
+        guard (response as? HTTPURLResponse)?.statusCode == 200 else {
+            print("FAILED: \(path) answered \((response as? HTTPURLResponse)?.statusCode ?? 0)")
+            throw ExitCode.failure
+        }
+        return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, body)
     }
 
     /// Nearest-rank percentile of sorted values.

@@ -35,7 +35,6 @@ public struct TraceStore: Sendable {
 
     /// The query of one page; `scanLimit` bounds the spans a target filter looks at.
     static func listQuery(_ filter: TraceFilter, scanLimit: Int) -> PostgresQuery {
-        let pattern = filter.search.map { "%" + Self.escapeLike($0) + "%" }
         // The page of traces is chosen first; only its rows then look up their first
         // error, so the lateral join runs limit + 1 times, not once per candidate.
         let page: PostgresQuery
@@ -52,12 +51,7 @@ public struct TraceStore: Sendable {
                     ) m
                 )
                 SELECT t.* FROM matched JOIN observability.traces t ON t.trace_id = matched.trace_id
-                WHERE (\(filter.status)::text IS NULL OR t.status = \(filter.status))
-                  AND (\(filter.minDurationMs)::float8 IS NULL OR t.duration_ms >= \(filter.minDurationMs))
-                  AND (\(pattern)::text IS NULL OR t.root_name ILIKE \(pattern))
-                  AND (CASE WHEN \(filter.service)::text IS NULL THEN t.service_name <> \(SelfService.name)
-                            ELSE t.service_name = \(filter.service) END)
-                  AND \(serverOf: filter)
+                WHERE \(traceConditions: filter)
                 ORDER BY t.start_time DESC, t.trace_id
                 LIMIT \(filter.limit + 1) OFFSET \(filter.offset)
                 """
@@ -65,16 +59,11 @@ public struct TraceStore: Sendable {
             page = """
                 SELECT t.* FROM observability.traces t
                 WHERE t.start_time >= \(filter.since) AND t.start_time <= \(filter.until)
-                  AND (\(filter.status)::text IS NULL OR t.status = \(filter.status))
-                  AND (\(filter.minDurationMs)::float8 IS NULL OR t.duration_ms >= \(filter.minDurationMs))
-                  AND (\(pattern)::text IS NULL OR t.root_name ILIKE \(pattern))
-                  AND (CASE WHEN \(filter.service)::text IS NULL THEN t.service_name <> \(SelfService.name)
-                            ELSE t.service_name = \(filter.service) END)
+                  AND \(traceConditions: filter)
                   AND (\(filter.operation)::text IS NULL OR EXISTS (
                         SELECT 1 FROM observability.spans s
                         WHERE s.trace_id = t.trace_id AND s.operation = \(filter.operation)
                           AND s.start_time >= t.start_time AND s.start_time <= t.end_time))
-                  AND \(serverOf: filter)
                 ORDER BY t.start_time DESC, t.trace_id
                 LIMIT \(filter.limit + 1) OFFSET \(filter.offset)
                 """
@@ -202,6 +191,34 @@ public struct TraceStore: Sendable {
 }
 
 extension PostgresQuery.StringInterpolation {
+    /// The conditions on trace `t` that every trace list shares, whatever drives it (a
+    /// time range, a target's spans, an export's pages): status, minimum duration, root
+    /// name search, root service (the service's own traces only when named), and the
+    /// server (``appendInterpolation(serverOf:)``).
+    mutating func appendInterpolation(traceConditions filter: TraceFilter) {
+        let pattern = filter.search.map { "%" + TraceStore.escapeLike($0) + "%" }
+        appendLiteral("(")
+        appendInterpolation(filter.status)
+        appendLiteral("::text IS NULL OR t.status = ")
+        appendInterpolation(filter.status)
+        appendLiteral(") AND (")
+        appendInterpolation(filter.minDurationMs)
+        appendLiteral("::float8 IS NULL OR t.duration_ms >= ")
+        appendInterpolation(filter.minDurationMs)
+        appendLiteral(") AND (")
+        appendInterpolation(pattern)
+        appendLiteral("::text IS NULL OR t.root_name ILIKE ")
+        appendInterpolation(pattern)
+        appendLiteral(") AND (CASE WHEN ")
+        appendInterpolation(filter.service)
+        appendLiteral("::text IS NULL THEN t.service_name <> ")
+        appendInterpolation(SelfService.name)
+        appendLiteral(" ELSE t.service_name = ")
+        appendInterpolation(filter.service)
+        appendLiteral(" END) AND ")
+        appendInterpolation(serverOf: filter)
+    }
+
     /// The server filter as a condition on trace `t`, written into both page queries of
     /// the trace list with its binds numbered in place: a counted call of the trace (the
     /// row the metrics count) at that server, with the method of an MCP `operation` and the

@@ -57,6 +57,7 @@ public struct DashboardAPIController: Sendable {
                 return failure(error)
             }
         }
+        addExportRoutes(to: group)
         group.get("traces/:id") { _, context in
             let id = context.parameters.get("id") ?? ""
             guard let traceID = TraceID(hex: id), traceID.isValid else {

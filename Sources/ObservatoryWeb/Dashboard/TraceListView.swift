@@ -5,6 +5,9 @@ import ObservatoryStore
 struct TraceListView: Sendable {
     var chrome: Chrome
     var apiURL: String
+    /// Every trace these filters match, as NDJSON and as CSV (not only this page).
+    var ndjsonURL: String
+    var csvURL: String
     var windows: [Option]
     var statuses: [Option]
     var operations: [Option]
@@ -26,6 +29,8 @@ struct TraceListView: Sendable {
     init(query: TraceListQuery, payload: TraceListPayload, chrome: Chrome) {
         self.chrome = chrome
         apiURL = link("/api/v1/traces", query.queryItems(page: query.page))
+        ndjsonURL = link("/api/v1/traces.\(TraceListExport.ndjson.rawValue)", query.filterItems)
+        csvURL = link("/api/v1/traces.\(TraceListExport.csv.rawValue)", query.filterItems)
         windows = windowOptions(query.window)
         statuses =
             [Option(value: "", label: "Any status", selected: query.status == nil)]

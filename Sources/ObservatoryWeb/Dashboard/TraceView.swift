@@ -25,6 +25,8 @@ struct TraceView: Sendable {
 
     var chrome: Chrome
     var apiURL: String
+    /// The trace as OTLP/JSON, the body `POST /v1/traces` takes.
+    var otlpURL: String
     var traceID: String
     var rootName: String
     var startText: String
@@ -54,6 +56,7 @@ struct TraceView: Sendable {
         let trace = payload.trace
         self.chrome = chrome
         apiURL = "/api/v1/traces/\(trace.traceID)"
+        otlpURL = "/api/v1/traces/\(trace.traceID)/otlp"
         callRowsHTML = CallTable.rows(payload.calls)
         hasCalls = !payload.calls.isEmpty
         traceID = trace.traceID
