@@ -318,6 +318,105 @@ WHERE i.inhparent = 'observability.spans'::regclass
 ORDER BY 4 NULLS LAST, 1
 $_$;
 
+CREATE FUNCTION observability_internal.otlp_any_value(p_value jsonb) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    AS $_$
+BEGIN
+    -- PL/pgSQL because arrays and maps recurse, which a SQL function's body cannot.
+    CASE jsonb_typeof(p_value)
+        WHEN 'string' THEN RETURN jsonb_build_object('stringValue', p_value);
+        WHEN 'boolean' THEN RETURN jsonb_build_object('boolValue', p_value);
+        WHEN 'number' THEN
+            IF p_value::text ~ '^-?[0-9]+$' AND p_value::numeric BETWEEN -9223372036854775808 AND 9223372036854775807 THEN
+                RETURN jsonb_build_object('intValue', p_value::text);
+            END IF;
+            RETURN jsonb_build_object('doubleValue', p_value);
+        WHEN 'array' THEN
+            RETURN jsonb_build_object('arrayValue', jsonb_build_object('values',
+                (SELECT coalesce(jsonb_agg(observability_internal.otlp_any_value(e.value) ORDER BY e.ordinality), '[]'::jsonb)
+                 FROM jsonb_array_elements(p_value) WITH ORDINALITY e)));
+        WHEN 'object' THEN
+            RETURN jsonb_build_object('kvlistValue', jsonb_build_object('values',
+                (SELECT coalesce(jsonb_agg(jsonb_build_object('key', a.key, 'value', observability_internal.otlp_any_value(a.value))
+                                           ORDER BY a.ordinality), '[]'::jsonb)
+                 FROM jsonb_each(p_value) WITH ORDINALITY a)));
+        ELSE
+            -- JSON null: no stored value is one; an empty AnyValue is what it would mean.
+            RETURN '{}'::jsonb;
+    END CASE;
+END
+$_$;
+
+CREATE FUNCTION observability_internal.otlp_key_values(p_object jsonb) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN (SELECT COALESCE(jsonb_agg(jsonb_build_object('key', a.key, 'value', observability_internal.otlp_any_value(a.value)) ORDER BY a.ordinality), '[]'::jsonb) AS "coalesce" FROM jsonb_each(otlp_key_values.p_object) WITH ORDINALITY a(key, value, ordinality));
+
+CREATE FUNCTION observability_internal.otlp_unix_nano(p_time timestamp with time zone) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN ((((EXTRACT(epoch FROM p_time) * (1000000)::numeric))::bigint * 1000))::text;
+
+CREATE TABLE observability.spans (
+    trace_id uuid NOT NULL,
+    span_id bigint NOT NULL,
+    parent_span_id bigint,
+    name text NOT NULL,
+    kind text NOT NULL,
+    operation text NOT NULL,
+    target text,
+    service_name text NOT NULL,
+    scope_name text,
+    start_time timestamp with time zone NOT NULL,
+    end_time timestamp with time zone NOT NULL,
+    duration_ms double precision NOT NULL,
+    status text NOT NULL,
+    status_message text,
+    attributes jsonb DEFAULT '{}'::jsonb NOT NULL,
+    resource_attributes jsonb DEFAULT '{}'::jsonb NOT NULL,
+    events jsonb DEFAULT '[]'::jsonb NOT NULL,
+    CONSTRAINT spans_kind_check CHECK ((kind = ANY (ARRAY['unspecified'::text, 'internal'::text, 'server'::text, 'client'::text, 'producer'::text, 'consumer'::text]))),
+    CONSTRAINT spans_operation_check CHECK ((operation = ANY (ARRAY['tool_invoke'::text, 'prompt_render'::text, 'resource_fetch'::text, 'http_request'::text, 'db_query'::text, 'internal'::text]))),
+    CONSTRAINT spans_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'error'::text, 'unset'::text])))
+)
+PARTITION BY RANGE (start_time);
+
+COMMENT ON TABLE observability.spans IS 'One row per span; daily RANGE partitions spans_pYYYYMMDD (UTC) plus spans_default for times outside them.';
+
+COMMENT ON COLUMN observability.spans.operation IS 'What the span did, classified once at ingest: tool_invoke, prompt_render, resource_fetch, http_request, db_query, internal.';
+
+COMMENT ON COLUMN observability.spans.target IS 'The name dashboards group by: tool name, prompt name, resource URI, HTTP route or SQL operation.';
+
+COMMENT ON COLUMN observability.spans.events IS 'Span events as a JSON array of {name, time, attributes}; see the span_events view for one row per event.';
+
+CREATE FUNCTION observability_internal.otlp_span(p_span observability.spans) RETURNS jsonb
+    LANGUAGE sql STABLE STRICT PARALLEL SAFE
+    RETURN (WITH t AS (SELECT (((EXTRACT(epoch FROM (otlp_span.p_span).start_time) * (1000000)::numeric))::bigint * 1000) AS start_ns, (((EXTRACT(epoch FROM (otlp_span.p_span).end_time) * (1000000)::numeric))::bigint * 1000) AS end_ns, (round(((otlp_span.p_span).duration_ms * (1000000)::double precision)))::bigint AS duration_ns), placed AS (SELECT (t.start_ns + LEAST(GREATEST(((t.end_ns - t.start_ns) - t.duration_ns), (0)::bigint), (999)::bigint)) AS start_ns, t.duration_ns FROM t) SELECT jsonb_strip_nulls(jsonb_build_object('traceId', observability.hex_trace_id((otlp_span.p_span).trace_id), 'spanId', observability.hex_span_id((otlp_span.p_span).span_id), 'parentSpanId', observability.hex_span_id((otlp_span.p_span).parent_span_id), 'name', (otlp_span.p_span).name, 'kind', array_position(ARRAY['internal'::text, 'server'::text, 'client'::text, 'producer'::text, 'consumer'::text], (otlp_span.p_span).kind), 'startTimeUnixNano', (placed.start_ns)::text, 'endTimeUnixNano', ((placed.start_ns + placed.duration_ns))::text, 'attributes', observability_internal.otlp_key_values((otlp_span.p_span).attributes), 'events', (SELECT jsonb_agg(jsonb_build_object('timeUnixNano', observability_internal.otlp_unix_nano(((e.value ->> 'time'::text))::timestamp with time zone), 'name', (e.value ->> 'name'::text), 'attributes', observability_internal.otlp_key_values(COALESCE((e.value -> 'attributes'::text), '{}'::jsonb))) ORDER BY e.ordinality) AS jsonb_agg FROM jsonb_array_elements((otlp_span.p_span).events) WITH ORDINALITY e(value, ordinality)), 'status', jsonb_build_object('code', (array_position(ARRAY['unset'::text, 'ok'::text, 'error'::text], (otlp_span.p_span).status) - 1), 'message', (otlp_span.p_span).status_message))) AS jsonb_strip_nulls FROM placed);
+
+CREATE TABLE observability.traces (
+    trace_id uuid NOT NULL,
+    root_span_id bigint,
+    root_name text NOT NULL,
+    service_name text NOT NULL,
+    start_time timestamp with time zone NOT NULL,
+    end_time timestamp with time zone NOT NULL,
+    duration_ms double precision GENERATED ALWAYS AS ((EXTRACT(epoch FROM (end_time - start_time)) * (1000)::numeric)) STORED,
+    span_count integer NOT NULL,
+    error_count integer NOT NULL,
+    status text GENERATED ALWAYS AS (
+CASE
+    WHEN (error_count > 0) THEN 'error'::text
+    ELSE 'ok'::text
+END) STORED,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+COMMENT ON TABLE observability.traces IS 'One row per trace, kept by ingest_spans(). root_span_id is NULL until the root span (no parent) has arrived; until then root_name and service_name are those of the earliest span seen.';
+
+CREATE FUNCTION observability.trace_otlp(p_trace_id uuid) RETURNS jsonb
+    LANGUAGE sql STABLE STRICT PARALLEL SAFE
+    RETURN (WITH trace AS (SELECT t.start_time, t.end_time FROM observability.traces t WHERE (t.trace_id = trace_otlp.p_trace_id)), span AS (SELECT s.resource_attributes, s.scope_name, s.start_time, s.span_id, observability_internal.otlp_span(s.*) AS otlp FROM observability.spans s, trace WHERE ((s.trace_id = trace_otlp.p_trace_id) AND (s.start_time >= trace.start_time) AND (s.start_time <= trace.end_time))), scope AS (SELECT sp.resource_attributes, sp.scope_name, min(sp.start_time) AS first_start, jsonb_strip_nulls(jsonb_build_object('scope', CASE WHEN (sp.scope_name IS NOT NULL) THEN jsonb_build_object('name', sp.scope_name) ELSE NULL::jsonb END, 'spans', jsonb_agg(sp.otlp ORDER BY sp.start_time, sp.span_id))) AS otlp FROM span sp GROUP BY sp.resource_attributes, sp.scope_name), resource AS (SELECT min(sc.first_start) AS first_start, jsonb_build_object('resource', jsonb_build_object('attributes', observability_internal.otlp_key_values(sc.resource_attributes)), 'scopeSpans', jsonb_agg(sc.otlp ORDER BY sc.first_start, sc.scope_name)) AS otlp FROM scope sc GROUP BY sc.resource_attributes) SELECT CASE WHEN (EXISTS (SELECT 1 FROM trace)) THEN jsonb_build_object('resourceSpans', COALESCE((SELECT jsonb_agg(r.otlp ORDER BY r.first_start, r.otlp) AS jsonb_agg FROM resource r), '[]'::jsonb)) ELSE NULL::jsonb END AS "case");
+
+COMMENT ON FUNCTION observability.trace_otlp(p_trace_id uuid) IS 'One trace as an OTLP/JSON export request (the body POST /v1/traces accepts): what is stored, times to the microsecond. NULL for an unknown trace. See docs/sql.md.';
+
 CREATE FUNCTION observability.window_metrics(p_window interval) RETURNS TABLE(level text, operation text, server text, target text, request_count bigint, error_count bigint, error_pct double precision, avg_ms double precision, p50_ms double precision, p90_ms double precision, p95_ms double precision, p99_ms double precision, max_ms double precision, client_avg_ms double precision, client_p50_ms double precision, client_p90_ms double precision, client_p95_ms double precision, client_p99_ms double precision, overhead_ms double precision, first_seen timestamp with time zone, last_seen timestamp with time zone, example_error text)
     LANGUAGE sql STABLE
     SET jit TO 'off'
@@ -1971,6 +2070,28 @@ CREATE VIEW observability.resource_metrics AS
    FROM observability.operation_metrics
   WHERE ((operation_metrics.level = 'target'::text) AND (operation_metrics.operation = 'resource_fetch'::text));
 
+CREATE TABLE observability.saved_views (
+    view_id bigint NOT NULL,
+    name text NOT NULL,
+    page text NOT NULL,
+    query text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT saved_views_name_check CHECK ((((char_length(name) >= 1) AND (char_length(name) <= 100)) AND (name !~ '[\x01-\x1f\x7f]'::text))),
+    CONSTRAINT saved_views_page_check CHECK ((page = ANY (ARRAY['metrics'::text, 'tools'::text, 'prompts'::text, 'resources'::text, 'traces'::text]))),
+    CONSTRAINT saved_views_query_check CHECK ((char_length(query) <= 4000))
+);
+
+COMMENT ON TABLE observability.saved_views IS 'Named filter sets of the list pages (metrics, tools, prompts, resources, traces), listed in the dashboards'' navigation; /admin/observability/views/{view_id} opens one. See docs/dashboards.md.';
+
+ALTER TABLE observability.saved_views ALTER COLUMN view_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME observability.saved_views_view_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE observability.schema_migrations (
     version integer NOT NULL,
     name text NOT NULL,
@@ -1978,38 +2099,6 @@ CREATE TABLE observability.schema_migrations (
     applied_at timestamp with time zone DEFAULT now() NOT NULL,
     execution_ms double precision NOT NULL
 );
-
-CREATE TABLE observability.spans (
-    trace_id uuid NOT NULL,
-    span_id bigint NOT NULL,
-    parent_span_id bigint,
-    name text NOT NULL,
-    kind text NOT NULL,
-    operation text NOT NULL,
-    target text,
-    service_name text NOT NULL,
-    scope_name text,
-    start_time timestamp with time zone NOT NULL,
-    end_time timestamp with time zone NOT NULL,
-    duration_ms double precision NOT NULL,
-    status text NOT NULL,
-    status_message text,
-    attributes jsonb DEFAULT '{}'::jsonb NOT NULL,
-    resource_attributes jsonb DEFAULT '{}'::jsonb NOT NULL,
-    events jsonb DEFAULT '[]'::jsonb NOT NULL,
-    CONSTRAINT spans_kind_check CHECK ((kind = ANY (ARRAY['unspecified'::text, 'internal'::text, 'server'::text, 'client'::text, 'producer'::text, 'consumer'::text]))),
-    CONSTRAINT spans_operation_check CHECK ((operation = ANY (ARRAY['tool_invoke'::text, 'prompt_render'::text, 'resource_fetch'::text, 'http_request'::text, 'db_query'::text, 'internal'::text]))),
-    CONSTRAINT spans_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'error'::text, 'unset'::text])))
-)
-PARTITION BY RANGE (start_time);
-
-COMMENT ON TABLE observability.spans IS 'One row per span; daily RANGE partitions spans_pYYYYMMDD (UTC) plus spans_default for times outside them.';
-
-COMMENT ON COLUMN observability.spans.operation IS 'What the span did, classified once at ingest: tool_invoke, prompt_render, resource_fetch, http_request, db_query, internal.';
-
-COMMENT ON COLUMN observability.spans.target IS 'The name dashboards group by: tool name, prompt name, resource URI, HTTP route or SQL operation.';
-
-COMMENT ON COLUMN observability.spans.events IS 'Span events as a JSON array of {name, time, attributes}; see the span_events view for one row per event.';
 
 CREATE VIEW observability.span_attributes AS
  SELECT observability.hex_trace_id(s.trace_id) AS trace_id,
@@ -2105,26 +2194,6 @@ CREATE VIEW observability.tool_metrics AS
    FROM observability.operation_metrics
   WHERE ((operation_metrics.level = 'target'::text) AND (operation_metrics.operation = 'tool_invoke'::text));
 
-CREATE TABLE observability.traces (
-    trace_id uuid NOT NULL,
-    root_span_id bigint,
-    root_name text NOT NULL,
-    service_name text NOT NULL,
-    start_time timestamp with time zone NOT NULL,
-    end_time timestamp with time zone NOT NULL,
-    duration_ms double precision GENERATED ALWAYS AS ((EXTRACT(epoch FROM (end_time - start_time)) * (1000)::numeric)) STORED,
-    span_count integer NOT NULL,
-    error_count integer NOT NULL,
-    status text GENERATED ALWAYS AS (
-CASE
-    WHEN (error_count > 0) THEN 'error'::text
-    ELSE 'ok'::text
-END) STORED,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL
-);
-
-COMMENT ON TABLE observability.traces IS 'One row per trace, kept by ingest_spans(). root_span_id is NULL until the root span (no parent) has arrived; until then root_name and service_name are those of the earliest span seen.';
-
 CREATE TABLE observability_internal.call_assembly_state (
     name text NOT NULL,
     assembled_until timestamp with time zone NOT NULL,
@@ -2209,6 +2278,12 @@ ALTER TABLE ONLY observability.metrics_hour
 
 ALTER TABLE ONLY observability.metrics_minute
     ADD CONSTRAINT metrics_minute_pkey PRIMARY KEY (bucket, level, operation, target);
+
+ALTER TABLE ONLY observability.saved_views
+    ADD CONSTRAINT saved_views_name_key UNIQUE (name);
+
+ALTER TABLE ONLY observability.saved_views
+    ADD CONSTRAINT saved_views_pkey PRIMARY KEY (view_id);
 
 ALTER TABLE ONLY observability.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);

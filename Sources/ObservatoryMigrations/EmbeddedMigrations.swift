@@ -16,5 +16,7 @@ enum EmbeddedMigrations {
         ("0010_move_internal_objects.sql", PackageResources._010_move_internal_objects_sql),
         ("0011_create_calls.sql", PackageResources._011_create_calls_sql),
         ("0012_create_metric_digests.sql", PackageResources._012_create_metric_digests_sql),
+        ("0013_create_trace_export.sql", PackageResources._013_create_trace_export_sql),
+        ("0014_create_saved_views.sql", PackageResources._014_create_saved_views_sql),
     ]
 }

@@ -121,7 +121,9 @@ public func buildApplication(
             maxBodyBytes: configuration.maxBodyBytes, ingestToken: configuration.ingestToken, logger: logger),
         health: HealthController(migrations: MigrationRunner(client: pools.query, migrations: migrations, logger: logger)),
         dashboard: DashboardController(
-            metrics: metrics, traces: traces, calls: calls, renderer: renderer, chartsAvailable: assets.chartsAvailable,
+            metrics: metrics, traces: traces, calls: calls,
+            views: SavedViewStore(reads: pools.reads, writes: pools.query, logger: logger), renderer: renderer,
+            chartsAvailable: assets.chartsAvailable,
             refreshSeconds: configuration.dashboardRefreshSeconds, metricsEnabled: configuration.metricsEnabled,
             readReplica: readReplica, logger: logger),
         api: DashboardAPIController(

@@ -15,6 +15,8 @@ enum WebResources {
         "session": PackageResources.session_mustache,
         "calls_table": PackageResources.calls_table_mustache,
         "message": PackageResources.message_mustache,
+        "views": PackageResources.views_mustache,
+        "view_delete": PackageResources.view_delete_mustache,
     ]
 
     /// Served under /static/observatory/.

@@ -35,6 +35,12 @@ final class MustacheFieldsTests: XCTestCase {
         Self.check(MetricRowView(row, window: .day))
         Self.check(TraceRowView(summary))
         Self.check(DashboardController.MessageView(chrome: chrome, heading: "h", text: "t", status: 200))
+        let savedView = SavedView(id: 1, name: "n", page: "traces", query: "window=1h")
+        Self.check(SaveViewForm(page: "traces", query: "window=1h"))
+        Self.check(SavedViewLink(savedView))
+        Self.check(SavedViewRow(savedView))
+        Self.check(SavedViewsView(chrome: chrome, views: [SavedViewRow(savedView)]))
+        Self.check(SavedViewDeletion(chrome: chrome, view: SavedViewRow(savedView)))
         let query = try MetricsQuery([:])
         Self.check(
             try OperationView(

@@ -8,6 +8,8 @@ import ObservatoryStore
 /// that auto-refresh swaps in.
 public struct DashboardController: Sendable {
     let data: DashboardData
+    /// The saved views: the navigation's list, and the views pages.
+    let views: SavedViewStore
     let renderer: PageRenderer
     let chartsAvailable: Bool
     let refreshSeconds: Int
@@ -22,11 +24,13 @@ public struct DashboardController: Sendable {
     let logger: Logger
 
     public init(
-        metrics: MetricsStore, traces: TraceStore, calls: CallStore, renderer: PageRenderer, chartsAvailable: Bool,
+        metrics: MetricsStore, traces: TraceStore, calls: CallStore, views: SavedViewStore, renderer: PageRenderer,
+        chartsAvailable: Bool,
         refreshSeconds: Int, metricsEnabled: Bool = true, readReplica: Bool = false, logger: Logger,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.data = DashboardData(metrics: metrics, traces: traces, calls: calls, now: now)
+        self.views = views
         self.renderer = renderer
         self.chartsAvailable = chartsAvailable
         self.refreshSeconds = refreshSeconds
@@ -70,6 +74,20 @@ public struct DashboardController: Sendable {
         group.get("observability/sessions/:id") { _, context in
             await reading(context).session(context.parameters.get("id"))
         }
+        addViewRoutes(to: group)
+    }
+
+    /// The chrome of a page with the saved views in its navigation, and on a list page
+    /// (`save` set) the form that saves its filters.
+    func chrome(
+        _ title: String, active: KeyPath<Chrome, Bool>? = nil, save: (page: SavedViewPage, items: [URLQueryItem])?
+    ) async -> Chrome {
+        var chrome = chrome(title, active: active)
+        chrome.views = await savedViews().map(SavedViewLink.init)
+        if let save {
+            chrome.saveView = SaveViewForm(page: save.page.rawValue, query: queryString(save.items))
+        }
+        return chrome
     }
 
     func chrome(_ title: String, active: KeyPath<Chrome, Bool>? = nil) -> Chrome {
@@ -92,8 +110,11 @@ public struct DashboardController: Sendable {
         return await answer(title: "Summary") {
             let query = try MetricsQuery(request.queryDictionary, defaultLimit: 10)
             let payload = try await data.summary(query)
-            let view = try SummaryView(
-                query: query, payload: payload, chrome: chrome("Summary", active: \.navSummary), now: data.now())
+            let chrome =
+                fragment
+                ? chrome("Summary", active: \.navSummary)
+                : await chrome("Summary", active: \.navSummary, save: (.metrics, query.queryItems))
+            let view = try SummaryView(query: query, payload: payload, chrome: chrome, now: data.now())
             return renderer.html(fragment ? "summary_body" : "summary", view)
         }
     }
@@ -109,8 +130,12 @@ public struct DashboardController: Sendable {
                 case .prompts: \.navPrompts
                 case .resources: \.navResources
                 }
-            let view = try OperationView(
-                page: page, query: query, payload: payload, chrome: chrome(page.title, active: active), now: data.now())
+            let savedPage = SavedViewPage(rawValue: page.rawValue) ?? .tools
+            let chrome =
+                fragment
+                ? chrome(page.title, active: active)
+                : await chrome(page.title, active: active, save: (savedPage, query.queryItems))
+            let view = try OperationView(page: page, query: query, payload: payload, chrome: chrome, now: data.now())
             return renderer.html(fragment ? "operations_body" : "operations", view)
         }
     }
@@ -119,8 +144,8 @@ public struct DashboardController: Sendable {
         await answer(title: "Traces") {
             let query = try TraceListQuery(request.queryDictionary)
             let payload = try await data.traceList(query)
-            return renderer.html(
-                "traces", TraceListView(query: query, payload: payload, chrome: chrome("Traces", active: \.navTraces)))
+            let chrome = await chrome("Traces", active: \.navTraces, save: (.traces, query.queryItems(page: 1)))
+            return renderer.html("traces", TraceListView(query: query, payload: payload, chrome: chrome))
         }
     }
 
@@ -137,7 +162,7 @@ public struct DashboardController: Sendable {
                         "No trace with id \(traceID.hex) is stored. It may not have arrived yet, may have been sampled out, or may be older than the retention period."
                 )
             }
-            let chrome = chrome("Trace \(traceID.hex)", active: \.navTraces)
+            let chrome = await chrome("Trace \(traceID.hex)", active: \.navTraces, save: nil)
             let view = try await TraceWork.run { try TraceView(payload: payload, chrome: chrome, query: query) }
             return renderer.html("trace", view)
         }
@@ -149,8 +174,8 @@ public struct DashboardController: Sendable {
         await answer(title: "Session") {
             let sessionID = try parseSessionParameter(id)
             let payload = try await data.session(sessionID)
-            return renderer.html(
-                "session", SessionView(payload: payload, chrome: chrome("Session \(sessionID)", active: \.navTraces)))
+            let chrome = await chrome("Session \(sessionID)", active: \.navTraces, save: nil)
+            return renderer.html("session", SessionView(payload: payload, chrome: chrome))
         }
     }
 

@@ -27,6 +27,48 @@ extension Chrome: MustacheFields {
         "chartsAvailable": \.chartsAvailable,
         "refreshSeconds": \.refreshSeconds,
         "replica": \.replica,
+        "views": \.views,
+        "saveView": \.saveView,
+    ]
+}
+
+extension SaveViewForm: MustacheFields {
+    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
+        "page": \.page,
+        "query": \.query,
+    ]
+}
+
+extension SavedViewLink: MustacheFields {
+    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
+        "name": \.name,
+        "href": \.href,
+        "target": \.target,
+    ]
+}
+
+extension SavedViewRow: MustacheFields {
+    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
+        "name": \.name,
+        "href": \.href,
+        "page": \.page,
+        "filters": \.filters,
+        "deleteURL": \.deleteURL,
+    ]
+}
+
+extension SavedViewsView: MustacheFields {
+    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
+        "chrome": \.chrome,
+        "views": \.views,
+        "hasViews": \.hasViews,
+    ]
+}
+
+extension SavedViewDeletion: MustacheFields {
+    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
+        "chrome": \.chrome,
+        "view": \.view,
     ]
 }
 
@@ -167,6 +209,8 @@ extension TraceListView: MustacheFields {
     nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
         "chrome": \.chrome,
         "apiURL": \.apiURL,
+        "ndjsonURL": \.ndjsonURL,
+        "csvURL": \.csvURL,
         "windows": \.windows,
         "statuses": \.statuses,
         "operations": \.operations,
@@ -205,6 +249,7 @@ extension TraceView: MustacheFields {
     nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
         "chrome": \.chrome,
         "apiURL": \.apiURL,
+        "otlpURL": \.otlpURL,
         "traceID": \.traceID,
         "rootName": \.rootName,
         "startText": \.startText,

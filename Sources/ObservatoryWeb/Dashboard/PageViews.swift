@@ -19,6 +19,17 @@ struct Chrome: Sendable {
     var refreshSeconds: Int
     /// Where the figures come from when they come from a read replica; nil without one.
     var replica: ReplicaLine?
+    /// The saved views, for the navigation's list.
+    var views: [SavedViewLink] = []
+    /// On a list page: its name and filters, for the "Save view" form; nil elsewhere.
+    var saveView: SaveViewForm?
+}
+
+/// The hidden fields of the "Save view" form of a list page.
+struct SaveViewForm: Sendable {
+    var page: String
+    /// The page's current filters as a query string (checked again when posted).
+    var query: String
 }
 
 /// The pages' line about the read replica (`OBSERVABILITY_READ_DATABASE_URL`): how far its
