@@ -318,42 +318,42 @@ WHERE i.inhparent = 'observability.spans'::regclass
 ORDER BY 4 NULLS LAST, 1
 $_$;
 
-CREATE FUNCTION observability_internal.otlp_any_value(p_value jsonb) RETURNS jsonb
-    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
-    AS $_$
+CREATE FUNCTION observability_internal.otlp_nested_value(p_value jsonb) RETURNS jsonb
+    LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+    AS $$
 BEGIN
-    -- PL/pgSQL because arrays and maps recurse, which a SQL function's body cannot.
-    CASE jsonb_typeof(p_value)
-        WHEN 'string' THEN RETURN jsonb_build_object('stringValue', p_value);
-        WHEN 'boolean' THEN RETURN jsonb_build_object('boolValue', p_value);
-        WHEN 'number' THEN
-            IF p_value::text ~ '^-?[0-9]+$' AND p_value::numeric BETWEEN -9223372036854775808 AND 9223372036854775807 THEN
-                RETURN jsonb_build_object('intValue', p_value::text);
-            END IF;
-            RETURN jsonb_build_object('doubleValue', p_value);
-        WHEN 'array' THEN
-            RETURN jsonb_build_object('arrayValue', jsonb_build_object('values',
-                (SELECT coalesce(jsonb_agg(observability_internal.otlp_any_value(e.value) ORDER BY e.ordinality), '[]'::jsonb)
-                 FROM jsonb_array_elements(p_value) WITH ORDINALITY e)));
-        WHEN 'object' THEN
-            RETURN jsonb_build_object('kvlistValue', jsonb_build_object('values',
-                (SELECT coalesce(jsonb_agg(jsonb_build_object('key', a.key, 'value', observability_internal.otlp_any_value(a.value))
-                                           ORDER BY a.ordinality), '[]'::jsonb)
-                 FROM jsonb_each(p_value) WITH ORDINALITY a)));
-        ELSE
-            -- JSON null: no stored value is one; an empty AnyValue is what it would mean.
-            RETURN '{}'::jsonb;
-    END CASE;
+    IF jsonb_typeof(p_value) = 'array' THEN
+        RETURN jsonb_build_object('arrayValue', jsonb_build_object('values',
+            (SELECT coalesce(jsonb_agg(observability_internal.otlp_any_value(e.value) ORDER BY e.ordinality), '[]'::jsonb)
+             FROM jsonb_array_elements(p_value) WITH ORDINALITY e)));
+    ELSIF jsonb_typeof(p_value) = 'object' THEN
+        RETURN jsonb_build_object('kvlistValue', jsonb_build_object('values',
+            observability_internal.otlp_key_values(p_value)));
+    END IF;
+    -- JSON null: no stored value is one; an empty AnyValue is what it would mean.
+    RETURN '{}'::jsonb;
 END
-$_$;
+$$;
+
+CREATE FUNCTION observability_internal.otlp_any_value(p_value jsonb) RETURNS jsonb
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN CASE jsonb_typeof(p_value) WHEN 'string'::text THEN jsonb_build_object('stringValue', p_value) WHEN 'boolean'::text THEN jsonb_build_object('boolValue', p_value) WHEN 'number'::text THEN CASE WHEN (((p_value)::text ~ '^-?[0-9]+$'::text) AND (((p_value)::numeric >= ('-9223372036854775808'::bigint)::numeric) AND ((p_value)::numeric <= ('9223372036854775807'::bigint)::numeric))) THEN jsonb_build_object('intValue', (p_value)::text) ELSE jsonb_build_object('doubleValue', p_value) END ELSE observability_internal.otlp_nested_value(p_value) END;
 
 CREATE FUNCTION observability_internal.otlp_key_values(p_object jsonb) RETURNS jsonb
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    LANGUAGE sql STABLE STRICT PARALLEL SAFE
     RETURN (SELECT COALESCE(jsonb_agg(jsonb_build_object('key', a.key, 'value', observability_internal.otlp_any_value(a.value)) ORDER BY a.ordinality), '[]'::jsonb) AS "coalesce" FROM jsonb_each(otlp_key_values.p_object) WITH ORDINALITY a(key, value, ordinality));
+
+CREATE FUNCTION observability_internal.otlp_unix_micros(p_time timestamp with time zone) RETURNS bigint
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN ((EXTRACT(epoch FROM p_time) * (1000000)::numeric))::bigint;
+
+CREATE FUNCTION observability_internal.otlp_start_nano(p_start timestamp with time zone, p_end timestamp with time zone, p_duration_ms double precision) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ((observability_internal.otlp_unix_micros(p_start) * 1000) + LEAST(GREATEST((((observability_internal.otlp_unix_micros(p_end) - observability_internal.otlp_unix_micros(p_start)) * 1000) - (round((p_duration_ms * (1000000)::double precision)))::bigint), (0)::bigint), (999)::bigint));
 
 CREATE FUNCTION observability_internal.otlp_unix_nano(p_time timestamp with time zone) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    RETURN ((((EXTRACT(epoch FROM p_time) * (1000000)::numeric))::bigint * 1000))::text;
+    RETURN ((observability_internal.otlp_unix_micros(p_time) * 1000))::text;
 
 CREATE TABLE observability.spans (
     trace_id uuid NOT NULL,
@@ -387,10 +387,6 @@ COMMENT ON COLUMN observability.spans.target IS 'The name dashboards group by: t
 
 COMMENT ON COLUMN observability.spans.events IS 'Span events as a JSON array of {name, time, attributes}; see the span_events view for one row per event.';
 
-CREATE FUNCTION observability_internal.otlp_span(p_span observability.spans) RETURNS jsonb
-    LANGUAGE sql STABLE STRICT PARALLEL SAFE
-    RETURN (WITH t AS (SELECT (((EXTRACT(epoch FROM (otlp_span.p_span).start_time) * (1000000)::numeric))::bigint * 1000) AS start_ns, (((EXTRACT(epoch FROM (otlp_span.p_span).end_time) * (1000000)::numeric))::bigint * 1000) AS end_ns, (round(((otlp_span.p_span).duration_ms * (1000000)::double precision)))::bigint AS duration_ns), placed AS (SELECT (t.start_ns + LEAST(GREATEST(((t.end_ns - t.start_ns) - t.duration_ns), (0)::bigint), (999)::bigint)) AS start_ns, t.duration_ns FROM t) SELECT jsonb_strip_nulls(jsonb_build_object('traceId', observability.hex_trace_id((otlp_span.p_span).trace_id), 'spanId', observability.hex_span_id((otlp_span.p_span).span_id), 'parentSpanId', observability.hex_span_id((otlp_span.p_span).parent_span_id), 'name', (otlp_span.p_span).name, 'kind', array_position(ARRAY['internal'::text, 'server'::text, 'client'::text, 'producer'::text, 'consumer'::text], (otlp_span.p_span).kind), 'startTimeUnixNano', (placed.start_ns)::text, 'endTimeUnixNano', ((placed.start_ns + placed.duration_ns))::text, 'attributes', observability_internal.otlp_key_values((otlp_span.p_span).attributes), 'events', (SELECT jsonb_agg(jsonb_build_object('timeUnixNano', observability_internal.otlp_unix_nano(((e.value ->> 'time'::text))::timestamp with time zone), 'name', (e.value ->> 'name'::text), 'attributes', observability_internal.otlp_key_values(COALESCE((e.value -> 'attributes'::text), '{}'::jsonb))) ORDER BY e.ordinality) AS jsonb_agg FROM jsonb_array_elements((otlp_span.p_span).events) WITH ORDINALITY e(value, ordinality)), 'status', jsonb_build_object('code', (array_position(ARRAY['unset'::text, 'ok'::text, 'error'::text], (otlp_span.p_span).status) - 1), 'message', (otlp_span.p_span).status_message))) AS jsonb_strip_nulls FROM placed);
-
 CREATE TABLE observability.traces (
     trace_id uuid NOT NULL,
     root_span_id bigint,
@@ -413,7 +409,7 @@ COMMENT ON TABLE observability.traces IS 'One row per trace, kept by ingest_span
 
 CREATE FUNCTION observability.trace_otlp(p_trace_id uuid) RETURNS jsonb
     LANGUAGE sql STABLE STRICT PARALLEL SAFE
-    RETURN (WITH trace AS (SELECT t.start_time, t.end_time FROM observability.traces t WHERE (t.trace_id = trace_otlp.p_trace_id)), span AS (SELECT s.resource_attributes, s.scope_name, s.start_time, s.span_id, observability_internal.otlp_span(s.*) AS otlp FROM observability.spans s, trace WHERE ((s.trace_id = trace_otlp.p_trace_id) AND (s.start_time >= trace.start_time) AND (s.start_time <= trace.end_time))), scope AS (SELECT sp.resource_attributes, sp.scope_name, min(sp.start_time) AS first_start, jsonb_strip_nulls(jsonb_build_object('scope', CASE WHEN (sp.scope_name IS NOT NULL) THEN jsonb_build_object('name', sp.scope_name) ELSE NULL::jsonb END, 'spans', jsonb_agg(sp.otlp ORDER BY sp.start_time, sp.span_id))) AS otlp FROM span sp GROUP BY sp.resource_attributes, sp.scope_name), resource AS (SELECT min(sc.first_start) AS first_start, jsonb_build_object('resource', jsonb_build_object('attributes', observability_internal.otlp_key_values(sc.resource_attributes)), 'scopeSpans', jsonb_agg(sc.otlp ORDER BY sc.first_start, sc.scope_name)) AS otlp FROM scope sc GROUP BY sc.resource_attributes) SELECT CASE WHEN (EXISTS (SELECT 1 FROM trace)) THEN jsonb_build_object('resourceSpans', COALESCE((SELECT jsonb_agg(r.otlp ORDER BY r.first_start, r.otlp) AS jsonb_agg FROM resource r), '[]'::jsonb)) ELSE NULL::jsonb END AS "case");
+    RETURN (WITH trace AS (SELECT t.start_time, t.end_time FROM observability.traces t WHERE (t.trace_id = trace_otlp.p_trace_id)), span AS (SELECT s.resource_attributes, s.scope_name, s.start_time, s.span_id, (((jsonb_strip_nulls(jsonb_build_object('traceId', observability.hex_trace_id(s.trace_id), 'spanId', observability.hex_span_id(s.span_id), 'parentSpanId', observability.hex_span_id(s.parent_span_id), 'name', s.name, 'kind', array_position(ARRAY['internal'::text, 'server'::text, 'client'::text, 'producer'::text, 'consumer'::text], s.kind), 'startTimeUnixNano', (t.start_ns)::text, 'endTimeUnixNano', ((t.start_ns + (round((s.duration_ms * (1000000)::double precision)))::bigint))::text)) || jsonb_build_object('attributes', observability_internal.otlp_key_values(s.attributes))) || CASE WHEN (jsonb_array_length(s.events) > 0) THEN jsonb_build_object('events', (SELECT jsonb_agg(jsonb_build_object('timeUnixNano', observability_internal.otlp_unix_nano(((e.value ->> 'time'::text))::timestamp with time zone), 'name', (e.value ->> 'name'::text), 'attributes', observability_internal.otlp_key_values(COALESCE((e.value -> 'attributes'::text), '{}'::jsonb))) ORDER BY e.ordinality) AS jsonb_agg FROM jsonb_array_elements(s.events) WITH ORDINALITY e(value, ordinality))) ELSE '{}'::jsonb END) || jsonb_build_object('status', jsonb_strip_nulls(jsonb_build_object('code', (array_position(ARRAY['unset'::text, 'ok'::text, 'error'::text], s.status) - 1), 'message', s.status_message)))) AS otlp FROM observability.spans s, trace, LATERAL (SELECT observability_internal.otlp_start_nano(s.start_time, s.end_time, s.duration_ms) AS start_ns) t WHERE ((s.trace_id = trace_otlp.p_trace_id) AND (s.start_time >= trace.start_time) AND (s.start_time <= trace.end_time))), scope AS (SELECT sp.resource_attributes, sp.scope_name, min(sp.start_time) AS first_start, jsonb_strip_nulls(jsonb_build_object('scope', CASE WHEN (sp.scope_name IS NOT NULL) THEN jsonb_build_object('name', sp.scope_name) ELSE NULL::jsonb END, 'spans', jsonb_agg(sp.otlp ORDER BY sp.start_time, sp.span_id))) AS otlp FROM span sp GROUP BY sp.resource_attributes, sp.scope_name), resource AS (SELECT min(sc.first_start) AS first_start, jsonb_build_object('resource', jsonb_build_object('attributes', observability_internal.otlp_key_values(sc.resource_attributes)), 'scopeSpans', jsonb_agg(sc.otlp ORDER BY sc.first_start, sc.scope_name)) AS otlp FROM scope sc GROUP BY sc.resource_attributes) SELECT CASE WHEN (EXISTS (SELECT 1 FROM trace)) THEN jsonb_build_object('resourceSpans', COALESCE((SELECT jsonb_agg(r.otlp ORDER BY r.first_start, r.otlp) AS jsonb_agg FROM resource r), '[]'::jsonb)) ELSE NULL::jsonb END AS "case");
 
 COMMENT ON FUNCTION observability.trace_otlp(p_trace_id uuid) IS 'One trace as an OTLP/JSON export request (the body POST /v1/traces accepts): what is stored, times to the microsecond. NULL for an unknown trace. See docs/sql.md.';
 
