@@ -79,6 +79,28 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION observability.call_at_percentile(p_method text, p_server text, p_target text, p_since timestamp with time zone, p_until timestamp with time zone, p_fraction double precision) RETURNS TABLE(trace_id uuid, span_id bigint, start_time timestamp with time zone, duration_ms double precision, rank bigint, total bigint)
+    LANGUAGE sql STABLE
+    AS $$
+    WITH matching AS (
+        SELECT c.trace_id, c.span_id, c.start_time, c.server_duration_ms
+        FROM observability.calls c
+        WHERE c.counted AND c.method = p_method AND coalesce(c.server_name, '') = p_server
+          AND coalesce(c.target, '') = p_target AND c.start_time >= p_since AND c.start_time < p_until
+          AND c.server_duration_ms IS NOT NULL
+    ), counted AS (
+        SELECT count(*) AS total FROM matching
+    ), ranked AS (
+        SELECT m.*, row_number() OVER (ORDER BY m.server_duration_ms, m.trace_id, m.span_id) AS rank
+        FROM matching m
+    )
+    SELECT r.trace_id, r.span_id, r.start_time, r.server_duration_ms, r.rank, n.total
+    FROM ranked r, counted n
+    WHERE r.rank = greatest(ceil(p_fraction * n.total)::bigint, 1)
+$$;
+
+COMMENT ON FUNCTION observability.call_at_percentile(p_method text, p_server text, p_target text, p_since timestamp with time zone, p_until timestamp with time zone, p_fraction double precision) IS 'The counted MCP request of one method, server and target in a time range at a percentile of their server-side durations (PERCENTILE_DISC''s pick): the exemplar behind a p50/p95/p99 figure. See docs/sql.md.';
+
 CREATE FUNCTION observability.ensure_partitions(p_days_back integer DEFAULT 1, p_days_ahead integer DEFAULT 3, p_now timestamp with time zone DEFAULT now()) RETURNS TABLE(partition_name text, rows_moved bigint)
     LANGUAGE plpgsql
     AS $_$

@@ -29,6 +29,17 @@ public enum SpanOperation: String, Sendable, CaseIterable {
     case httpRequest = "http_request"
     case dbQuery = "db_query"
     case `internal` = "internal"
+
+    /// The MCP method whose requests (`calls.method`) the operation's metric rows count;
+    /// nil for the operations counted from spans.
+    public var mcpMethod: String? {
+        switch self {
+        case .toolInvoke: "tools/call"
+        case .promptRender: "prompts/get"
+        case .resourceFetch: "resources/read"
+        case .httpRequest, .dbQuery, .internal: nil
+        }
+    }
 }
 
 /// The outcome column: OpenTelemetry's status, with errors also inferred from attributes.

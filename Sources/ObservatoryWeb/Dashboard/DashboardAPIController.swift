@@ -58,6 +58,7 @@ public struct DashboardAPIController: Sendable {
             }
         }
         addExportRoutes(to: group)
+        group.get("exemplar") { request, _ in await exemplar(request) }
         group.get("traces/:id") { _, context in
             let id = context.parameters.get("id") ?? ""
             guard let traceID = TraceID(hex: id), traceID.isValid else {

@@ -75,6 +75,7 @@ public struct DashboardController: Sendable {
             await reading(context).session(context.parameters.get("id"))
         }
         addViewRoutes(to: group)
+        group.get("observability/exemplar") { request, context in await reading(context).exemplar(request) }
     }
 
     /// The chrome of a page with the saved views in its navigation, and on a list page

@@ -93,6 +93,10 @@ struct MetricRowView: Sendable {
     var p95Text: String
     var p99Ms: String
     var p99Text: String
+    /// The requests at p50, p95 and p99 (``ExemplarQuery``); nil on rows counted from spans.
+    var p50URL: String?
+    var p95URL: String?
+    var p99URL: String?
     var clientP50Ms: String
     var clientP50Text: String
     var clientP95Ms: String
@@ -131,6 +135,9 @@ struct MetricRowView: Sendable {
         p95Text = Format.duration(row.p95Ms)
         p99Ms = sortValue(row.p99Ms)
         p99Text = Format.duration(row.p99Ms)
+        p50URL = ExemplarQuery.link(row, window: window, percentile: 50)
+        p95URL = ExemplarQuery.link(row, window: window, percentile: 95)
+        p99URL = ExemplarQuery.link(row, window: window, percentile: 99)
         clientP50Ms = sortValue(row.client?.p50Ms)
         clientP50Text = Format.duration(row.client?.p50Ms)
         clientP95Ms = sortValue(row.client?.p95Ms)
