@@ -1,4 +1,5 @@
-"""Exemplars: each p50/p95/p99 of the tools page links to a real request at that rank.
+"""Exemplars: each p50/p95/p99 of the tools page links to a real request at that rank,
+and the summary's failure list to the failing requests.
 
 Twenty requests of one tool with known durations (1 to 20 ms) and five of another; the
 request a link lands on must be the one PERCENTILE_DISC picks, computed here from the
@@ -78,3 +79,28 @@ def test_exemplar_links_refuse_what_they_cannot_answer(server):
     page = requests.get(f"{server.base_url}{ADMIN}/exemplar",
                         params={**common, "operation": "tool_invoke", "target": "<b>never</b>"}, timeout=10)
     assert page.status_code == 404 and "<b>never</b>" not in page.text and "&lt;b&gt;never&lt;/b&gt;" in page.text
+
+
+def test_the_summary_failure_list_leads_to_the_failing_requests(make_database, start_server, browse):
+    db = make_database()
+    server = start_server(db)
+    now_ns = time.time_ns()
+    failing = set()
+    spans = []
+    for index in range(6):
+        trace = new_trace_id()
+        if index % 2 == 0:
+            failing.add(trace)
+        spans.append(tool_span(trace, "flaky_tool", now_ns - (index + 1) * 1_000 * MS, error=index % 2 == 0))
+    send_spans(server, spans)
+    refresh_metrics(db)
+    page, watch = browse(server.base_url)
+    page.goto(f"{ADMIN}/metrics?window=1h")
+    row = page.locator("tr[data-href]", has_text="flaky_tool").first
+    href = row.get_attribute("data-href")
+    assert "status=error" in href and "target=flaky_tool" in href
+    row.click()
+    page.wait_for_load_state()
+    listed = set(page.locator("#trace-table a.trace-id").all_inner_texts())
+    assert listed == failing
+    watch.assert_clean()

@@ -65,7 +65,12 @@ struct SummaryView: Sendable {
                     ?? "no errors in this window",
                 health: healthClass(payload.topErrors.first?.health)),
         ]
-        topErrors = payload.topErrors.map { MetricRowView($0, window: query.window) }
+        // Each row leads to its failed requests, not to all of them.
+        topErrors = payload.topErrors.map { row in
+            var view = MetricRowView(row, window: query.window)
+            view.href += "&status=\(SpanStatus.error.rawValue)"
+            return view
+        }
         failedTraces = payload.failedTraces.map(TraceRowView.init)
         recentTraces = payload.recentTraces.map(TraceRowView.init)
         failedTracesURL = link(
