@@ -21,7 +21,7 @@ unit: ## Unit tests only: no apt, PostgreSQL or Python; seconds after a build
 fmt: ## Format the Swift sources with swift-format (.swift-format); CI fails on a file left unformatted
 	scripts/check-format.sh --write
 
-bench-ingest: ## Benchmark OTLP ingestion against raw COPY of the same rows, MCP and small gateway spans (SPANS=1000000 CONCURRENCY=8 SHAPES="mcp gateway")
+bench-ingest: ## Benchmark OTLP/gRPC and OTLP/HTTP ingestion against raw COPY of the same rows, MCP and small gateway spans (SPANS=1000000 CONCURRENCY=8 SHAPES="mcp gateway" PROTOCOL=both)
 	scripts/bench-ingest.sh
 
 bench-query: ## Time every dashboard page and the metric refresh over 10M generated spans (SPANS TRACES DAYS REUSE=1)

@@ -4,7 +4,7 @@ import PackageDescription
 // One module per layer; see docs/architecture.md for the picture.
 let package = Package(
     name: "mcp-observatory",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "observatory", targets: ["ObservatoryCLI"]),
         // Benchmarks, apart from what operators run (`make bench-*` use it).
@@ -26,6 +26,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // OTLP/gRPC ingestion (TraceService/Export, port 4317).
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
     ],
     targets: [
         // Generated OTLP message types (scripts/generate-otlp.sh); nothing hand-written.
@@ -122,6 +126,10 @@ let package = Package(
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                // The OTLP/gRPC receiver: one hand-registered method, no generated stubs.
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
             ],
             resources: [.embedInCode("Resources")]
         ),
@@ -173,6 +181,9 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                // The OTLP/gRPC leg of `bench ingest`.
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ]
         ),
         // The `observatory-bench` command.
@@ -216,7 +227,11 @@ let package = Package(
         ),
         .testTarget(
             name: "ObservatoryWebTests",
-            dependencies: ["ObservatoryWeb", "ObservatoryStore"]
+            dependencies: [
+                "ObservatoryWeb", "ObservatoryStore", "ObservatoryIngest", "ObservatoryOTLP",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
         ),
         .testTarget(
             name: "ObservatoryTracingTests",

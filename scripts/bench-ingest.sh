@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# `make bench-ingest`: OTLP/HTTP protobuf ingestion through a release-built server against
-# raw COPY of the same rows, in one run, on a fresh database of the private cluster, for
-# each shape of spans in SHAPES (default "mcp gateway": rich MCP traces, then small
-# gateway spans), each with a freshly started server so its peak RSS is its own.
-# SPANS (default 1000000) and CONCURRENCY (default 8) tune it.
+# `make bench-ingest`: OTLP ingestion through a release-built server over OTLP/gRPC and
+# OTLP/HTTP protobuf (the same payloads, each leg from an empty spans table) against raw COPY
+# of the same rows, in one run, on a fresh database of the private cluster, for each shape
+# of spans in SHAPES (default "mcp gateway": rich MCP traces, then small gateway spans),
+# each with a freshly started server so its peak RSS is its own.
+# SPANS (default 1000000), CONCURRENCY (default 8) and PROTOCOL (grpc, http or both, the
+# default) tune it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bench-prepare.sh
 export OBSERVABILITY_DATABASE_URL="${admin/\/postgres\?/\/observatory_bench?}"
 export OBSERVABILITY_PORT="${BENCH_PORT:-54318}"
+export OBSERVABILITY_GRPC_PORT="${BENCH_GRPC_PORT:-54317}"
 export OBSERVABILITY_LOG_LEVEL=warning
 # Ingestion alone: the benchmark counts the spans stored, and self-spans would be among
 # them. What self-tracing costs is `make bench-overhead`'s question.
@@ -28,7 +31,8 @@ for shape in ${SHAPES:-mcp gateway}; do
   done
   echo
   echo "== $shape spans =="
-  "$bench" ingest --url "http://127.0.0.1:$OBSERVABILITY_PORT" --spans "${SPANS:-1000000}" --shape "$shape" \
+  "$bench" ingest --url "http://127.0.0.1:$OBSERVABILITY_PORT" --grpc-port "$OBSERVABILITY_GRPC_PORT" \
+    --protocol "${PROTOCOL:-both}" --spans "${SPANS:-1000000}" --shape "$shape" \
     --concurrency "${CONCURRENCY:-8}" --server-pid "$pid"
   kill -TERM "$pid"
   wait "$pid" || true

@@ -15,9 +15,9 @@ export OBSERVABILITY_CLEANUP_INTERVAL=7d OBSERVABILITY_METRICS_REFRESH_SECONDS=3
 "$bin" migrate >/dev/null
 
 on_port=54331 off_port=54332
-OBSERVABILITY_PORT=$on_port OBSERVABILITY_ENABLED=true "$bin" serve > var/bench-overhead-on.log 2>&1 &
+OBSERVABILITY_PORT=$on_port OBSERVABILITY_GRPC_PORT=0 OBSERVABILITY_ENABLED=true "$bin" serve > var/bench-overhead-on.log 2>&1 &
 on_pid=$!
-OBSERVABILITY_PORT=$off_port OBSERVABILITY_ENABLED=false "$bin" serve > var/bench-overhead-off.log 2>&1 &
+OBSERVABILITY_PORT=$off_port OBSERVABILITY_GRPC_PORT=0 OBSERVABILITY_ENABLED=false "$bin" serve > var/bench-overhead-off.log 2>&1 &
 off_pid=$!
 trap 'kill -TERM $on_pid $off_pid 2>/dev/null; wait $on_pid $off_pid 2>/dev/null || true' EXIT
 for port in $on_port $off_port; do

@@ -10,6 +10,7 @@ source scripts/bench-prepare.sh
 database=observatory_bench_query
 export OBSERVABILITY_DATABASE_URL="${admin/\/postgres\?/\/$database?}"
 export OBSERVABILITY_PORT="${BENCH_PORT:-54319}"
+export OBSERVABILITY_GRPC_PORT=0
 export OBSERVABILITY_LOG_LEVEL=warning
 url="${OBSERVABILITY_DATABASE_URL%%\?*}"
 

@@ -77,13 +77,16 @@ cp "$binary" "$root/usr/local/bin/observatory"
 database="obs_image_$$"
 psql -q "$admin_url" -c "CREATE DATABASE $database" >/dev/null
 database_url="$(sed -E "s|/postgres(\?\|$)|/$database\1|" <<<"$admin_url")"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port="$(free_port)"
+grpc_port="$(free_port)"
 
-# Only what the Dockerfile's ENV sets, plus the database and a loopback address instead of
-# the container's 0.0.0.0.
+# Only what the Dockerfile's ENV sets, plus the database, a loopback address instead of
+# the container's 0.0.0.0, and free ports (a local `make up` may hold 4318 and 4317).
 home="$root/home/observatory"
 image_env=(PATH=/usr/bin:/bin HOME="$home"
-  OBSERVABILITY_DATABASE_URL="$database_url" OBSERVABILITY_HOST=127.0.0.1 OBSERVABILITY_PORT="$port")
+  OBSERVABILITY_DATABASE_URL="$database_url" OBSERVABILITY_HOST=127.0.0.1 OBSERVABILITY_PORT="$port"
+  OBSERVABILITY_GRPC_PORT="$grpc_port")
 image() { (cd "$home" && exec env -i "${image_env[@]}" "$root/usr/local/bin/observatory" "$@"); }
 image migrate >"$root/migrate.log" 2>&1 || { cat "$root/migrate.log" >&2; fail "migrate failed"; }
 # Started without the function, so $! is the server itself and receives the SIGTERM below.

@@ -55,6 +55,7 @@ cat <<MSG
 MCP Observatory is up (pid $pid, log var/observatory.log).
   dashboards:        http://$host:$port/admin/observability
   OTLP/HTTP ingest:  http://$host:$port/v1/traces   (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
+  OTLP/gRPC ingest:  http://$host:${OBSERVABILITY_GRPC_PORT:-4317}   (with OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=grpc)
   JSON ingest:       http://$host:$port/api/v1/spans
   health:            http://$host:$port/healthz  http://$host:$port/readyz
   psql:              psql "$OBSERVABILITY_DATABASE_URL" -c "SELECT * FROM observability.tool_metrics WHERE time_window = '24h' ORDER BY p99_ms DESC"

@@ -13,16 +13,20 @@ import PostgresNIO
     import FoundationNetworking
 #endif
 
-/// `observatory-bench ingest`: OTLP/HTTP protobuf ingestion through a running server,
-/// against raw `COPY` of the very same rows into a scratch copy of the spans table.
+/// `observatory-bench ingest`: OTLP ingestion through a running server, over OTLP/HTTP
+/// protobuf, OTLP/gRPC or both in turn, against raw `COPY` of the very same rows into a
+/// scratch copy of the spans table.
 struct IngestBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest",
-        abstract: "Measure committed spans per second through POST /v1/traces against raw COPY of the same rows.",
+        abstract:
+            "Measure committed spans per second through POST /v1/traces and/or OTLP/gRPC Export against raw COPY of the same rows.",
         discussion: """
             Needs a running `observatory serve` on --url whose database is OBSERVABILITY_DATABASE_URL, \
             empty of spans (the benchmark counts what got committed). Payloads are generated and \
-            encoded before the clock starts. The baseline decodes the same payloads through the same \
+            encoded before the clock starts. With --protocol both, gRPC goes first, then the spans \
+            are truncated and the same payloads go over HTTP, so each leg starts from an empty table. \
+            The baseline decodes the same payloads through the same \
             pipeline offline, then times one COPY of all rows into bench_copy.spans: same columns, \
             same daily partitions, same indexes, without the traces fold the service does as well.
             """
@@ -40,7 +44,13 @@ struct IngestBenchmark: AsyncParsableCommand {
     @Option(help: "Which spans to send: mcp (rich MCP traces) or gateway (small gateway spans).")
     var shape = TrafficShape.mcp
 
-    @Option(help: "Requests in flight at once.")
+    @Option(name: .customLong("protocol"), help: "How to send: grpc (OTLP/gRPC Export), http (POST /v1/traces) or both.")
+    var transport = IngestProtocol.both
+
+    @Option(help: "The server's OTLP/gRPC port, on --url's host.")
+    var grpcPort = 4317
+
+    @Option(help: "Requests in flight at once (gRPC: one connection each, like HTTP).")
     var concurrency = 8
 
     @Option(help: "PID of the server, to report its peak resident memory.")
@@ -73,18 +83,13 @@ struct IngestBenchmark: AsyncParsableCommand {
                 throw ValidationError("observability.spans already holds \(before) spans; run against an empty database")
             }
 
-            // 2. Through the service, with a client that costs next to no CPU.
-            guard let poster = RawHTTPClient(url: base.appendingPathComponent("v1/traces"), token: configuration.ingestToken)
-            else { throw ValidationError("--url must be http://host:port") }
-            let progress = ProgressCounter(total: bodies.count)
-            let started = ContinuousClock.now
-            let (results, retries) = poster.postAll(bodies, connections: concurrency) { progress.update($0) }
-            let serviceSeconds = (ContinuousClock.now - started).seconds
-            progress.finish()
-            let committed = try await countSpans(client, table: "observability.spans")
-            let accepted = results.compactMap { $0 }.filter { $0.status == 200 }
-            let latencies = accepted.map(\.seconds).sorted()
-            let failed = results.count - accepted.count
+            // 2. Through the service, each protocol from an empty spans table.
+            var legs: [Leg] = []
+            for (number, leg) in transport.legs.enumerated() {
+                if number > 0 { try await emptySpans(client) }
+                legs.append(
+                    try await send(bodies, over: leg, base: base, token: configuration.ingestToken, client: client))
+            }
 
             // 3. Baseline: the same rows through raw COPY.
             let pipeline = IngestPipeline(configuration: ObservatoryConfiguration())
@@ -116,28 +121,82 @@ struct IngestBenchmark: AsyncParsableCommand {
             let copySeconds = (ContinuousClock.now - copyStarted).seconds
             let copied = try await countSpans(client, table: "bench_copy.spans")
 
-            let serviceRate = Double(committed) / serviceSeconds
             let copyRate = Double(copied) / copySeconds
             print("")
-            print(
-                "OTLP/HTTP protobuf ingest: \(committed) spans committed in \(format(serviceSeconds)) s = \(format(serviceRate, 0)) spans/s"
-            )
-            print("  requests: \(accepted.count) accepted, \(failed) failed, \(retries) retried after 429/503")
-            print(
-                "  request latency: p50 \(format(percentile(latencies, 0.5) * 1000, 1)) ms, p95 \(format(percentile(latencies, 0.95) * 1000, 1)) ms, concurrency \(concurrency)"
-            )
+            for leg in legs {
+                let rate = Double(leg.committed) / leg.seconds
+                print(
+                    "\(leg.name) ingest: \(leg.committed) spans committed in \(format(leg.seconds)) s = \(format(rate, 0)) spans/s (\(format(100 * rate / copyRate, 1)) % of COPY)"
+                )
+                print(
+                    "  requests: \(leg.accepted) accepted, \(leg.failed) failed, \(leg.retries) retried after \(leg.retriedAfter)"
+                )
+                print(
+                    "  request latency: p50 \(format(percentile(leg.latencies, 0.5) * 1000, 1)) ms, p95 \(format(percentile(leg.latencies, 0.95) * 1000, 1)) ms, concurrency \(concurrency)"
+                )
+                if leg.committed != total {
+                    print("  WARNING: sent \(total) spans but \(leg.committed) were committed")
+                }
+            }
             print(
                 "decode + pipeline alone:   \(format(Double(records.count) / pipelineSeconds, 0)) spans/s on one core (no HTTP, no database)"
             )
             print("raw COPY baseline:         \(copied) rows in \(format(copySeconds)) s = \(format(copyRate, 0)) rows/s")
-            print("ratio ingest / COPY:       \(format(100 * serviceRate / copyRate, 1)) %")
             if let serverPid, let peak = peakResidentMemory(pid: serverPid) {
                 print("server peak RSS (VmHWM):   \(peak / 1024) MiB")
             }
-            if committed != total {
-                print("WARNING: sent \(total) spans but \(committed) were committed")
-            }
         }
+    }
+
+    /// What one protocol's leg measured.
+    struct Leg {
+        var name: String
+        var committed: Int
+        var seconds: Double
+        var accepted: Int
+        var failed: Int
+        var retries: Int
+        var retriedAfter: String
+        var latencies: [Double]
+    }
+
+    /// Sends every body over `leg` and counts what got committed.
+    private func send(
+        _ bodies: [Data], over kind: IngestProtocol, base: URL, token: String?, client: PostgresClient
+    ) async throws -> Leg {
+        let progress = ProgressCounter(total: bodies.count)
+        let started = ContinuousClock.now
+        let leg: Leg
+        switch kind {
+        case .http, .both:
+            // A client that costs next to no CPU.
+            guard let poster = RawHTTPClient(url: base.appendingPathComponent("v1/traces"), token: token)
+            else { throw ValidationError("--url must be http://host:port") }
+            let (results, retries) = poster.postAll(bodies, connections: concurrency) { progress.update($0) }
+            let accepted = results.compactMap { $0 }.filter { $0.status == 200 }
+            leg = Leg(
+                name: "OTLP/HTTP protobuf", committed: 0, seconds: (ContinuousClock.now - started).seconds,
+                accepted: accepted.count, failed: results.count - accepted.count, retries: retries,
+                retriedAfter: "429/503", latencies: accepted.map(\.seconds).sorted())
+        case .grpc:
+            let exporter = GRPCExportClient(host: base.host ?? "127.0.0.1", port: grpcPort, token: token)
+            let (results, retries) = try await exporter.exportAll(bodies, connections: concurrency) { progress.update($0) }
+            let accepted = results.compactMap { $0 }.filter { $0.code == 0 }
+            leg = Leg(
+                name: "OTLP/gRPC", committed: 0, seconds: (ContinuousClock.now - started).seconds,
+                accepted: accepted.count, failed: results.count - accepted.count, retries: retries,
+                retriedAfter: "RESOURCE_EXHAUSTED/UNAVAILABLE", latencies: accepted.map(\.seconds).sorted())
+        }
+        progress.finish()
+        var measured = leg
+        measured.committed = try await countSpans(client, table: "observability.spans")
+        return measured
+    }
+
+    /// Empties the store between legs, so the next starts where the first did.
+    private func emptySpans(_ client: PostgresClient) async throws {
+        _ = try await client.query("TRUNCATE observability.spans, observability.traces CASCADE")
+        _ = try await client.query("CHECKPOINT")
     }
 
     private func countSpans(_ client: PostgresClient, table: String) async throws -> Int {
@@ -206,4 +265,17 @@ final class ProgressCounter: @unchecked Sendable {
     func update(_ done: Int) { lock.withLock { bar.update(done) } }
 
     func finish() { lock.withLock { bar.finish() } }
+}
+
+/// `--protocol`: which ingestion the benchmark measures.
+enum IngestProtocol: String, ExpressibleByArgument, CaseIterable {
+    case grpc, http, both
+
+    /// The legs run, in order.
+    var legs: [IngestProtocol] {
+        switch self {
+        case .both: [.grpc, .http]
+        default: [self]
+        }
+    }
 }

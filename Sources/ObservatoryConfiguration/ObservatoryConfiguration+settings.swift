@@ -50,6 +50,13 @@ extension ObservatoryConfiguration {
             ]),
         SettingGroup(
             "Listener",
+            rules: [
+                SettingRule(\.grpcPort, "not `\(key(for: \.port))`") { configuration in
+                    guard configuration.grpcPort == configuration.port else { return nil }
+                    return
+                        "\(key(for: \.grpcPort)) and \(key(for: \.port)) are both \(configuration.port); give gRPC another port, or 0 to turn it off"
+                }
+            ],
             [
                 .text(
                     "OBSERVABILITY_HOST", \.host, format: "a host name or IP address",
@@ -61,6 +68,16 @@ extension ObservatoryConfiguration {
                 .integer(
                     "OBSERVABILITY_PORT", \.port, in: 1...65_535,
                     summary: "The HTTP port; 4318 is OTLP/HTTP's usual port."),
+                .integer(
+                    "OBSERVABILITY_GRPC_PORT", \.grpcPort, in: 0...65_535,
+                    summary: """
+                        The OTLP/gRPC port (`TraceService/Export`), on the same address as HTTP; 4317 is OTLP/gRPC's \
+                        usual port. `0` turns the gRPC receiver off.
+                        """,
+                    details: """
+                        Same pipeline, writer, token, size limit and answers as `POST /v1/traces`, in gRPC status \
+                        codes. See [ingestion.md](ingestion.md#otlpgrpc).
+                        """),
             ]),
         SettingGroup(
             "Access",

@@ -33,6 +33,9 @@ public struct ObservatoryConfiguration: Sendable, Equatable {
     /// The HTTP port, OTLP/HTTP's usual one by default.
     public var port: Int = 4318
 
+    /// The OTLP/gRPC port, OTLP/gRPC's usual one by default; 0 turns the gRPC receiver off.
+    public var grpcPort: Int = 4317
+
     // MARK: Access
 
     /// The bearer token ingestion requires; nil leaves ingestion open.

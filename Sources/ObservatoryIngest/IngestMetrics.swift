@@ -19,6 +19,22 @@ public final class IngestMetrics: Sendable {
     private let droppedSampling = Counter(label: "observatory_spans_dropped_total", dimensions: [("reason", "sampling")])
     private let droppedExclusion = Counter(label: "observatory_spans_dropped_total", dimensions: [("reason", "exclusion")])
     private let targets = Mutex<[TargetKey: TargetCounters]>([:])
+    private let requests = Mutex<[RequestKey: Counter]>([:])
+
+    /// How an export arrived, the `protocol` label of `observatory_ingest_requests_total`.
+    public enum Transport: String, Sendable {
+        /// `POST /v1/traces`.
+        case otlpHTTP = "otlp_http"
+        /// OTLP/gRPC `TraceService/Export`.
+        case otlpGRPC = "otlp_grpc"
+        /// `POST /api/v1/spans`.
+        case native
+    }
+
+    private struct RequestKey: Hashable {
+        var transport: Transport
+        var status: String
+    }
 
     private struct TargetKey: Hashable {
         var operation: String
@@ -31,6 +47,21 @@ public final class IngestMetrics: Sendable {
     }
 
     public init() {}
+
+    /// Counts one answered ingestion request by transport and answer: the HTTP status code
+    /// (`200`, `429`), or the gRPC status (`ok`, `unavailable`). Both sets are small and fixed,
+    /// so the counter's series are bounded.
+    public func recordRequest(_ transport: Transport, status: String) {
+        let key = RequestKey(transport: transport, status: status)
+        let counter = requests.withLock { known in
+            if let counter = known[key] { return counter }
+            let counter = Counter(
+                label: "observatory_ingest_requests_total", dimensions: [("protocol", transport.rawValue), ("status", status)])
+            known[key] = counter
+            return counter
+        }
+        counter.increment()
+    }
 
     /// Records what became of one export: `stored` is false when the writer refused it
     /// (429/503), in which case its valid spans count as rejected.

@@ -115,10 +115,11 @@ public func buildApplication(
             selfBuffered.record(exporter?.statistics.buffered ?? 0)
         }
     }
+    let ingest = IngestController(
+        pipeline: pipeline, writer: writer,
+        maxBodyBytes: configuration.maxBodyBytes, ingestToken: configuration.ingestToken, logger: logger)
     let routes = ObservatoryRoutes(
-        ingest: IngestController(
-            pipeline: pipeline, writer: writer,
-            maxBodyBytes: configuration.maxBodyBytes, ingestToken: configuration.ingestToken, logger: logger),
+        ingest: ingest,
         health: HealthController(migrations: MigrationRunner(client: pools.query, migrations: migrations, logger: logger)),
         dashboard: DashboardController(
             metrics: metrics, traces: traces, calls: calls,
@@ -150,12 +151,21 @@ public func buildApplication(
     var services: [any Service] = [pools.query, pools.maintenance, pools.writer, writer]
     if let replica = pools.replica { services.insert(replica, at: 0) }
     if let exporter { services.append(exporter) }
-    if options.runsMaintenance {
-        services.append(
-            AfterStartup(
-                gate: started,
-                services: maintenanceServices(configuration: configuration, pools: pools, owner: options.owner, logger: logger)))
+    // OTLP/gRPC and maintenance wait for the startup checks; on shutdown they stop right
+    // after the HTTP server, before the writer drains.
+    var afterStartup: [any Service] = []
+    if configuration.grpcPort != 0 {
+        afterStartup.append(
+            GRPCIngestServer(
+                host: configuration.host, port: configuration.grpcPort, maxMessageBytes: configuration.maxBodyBytes,
+                service: OTLPGRPCService(
+                    ingest: ingest, tracesCalls: configuration.enabled && configuration.traceIngestRequests),
+                logger: logger))
     }
+    if options.runsMaintenance {
+        afterStartup += maintenanceServices(configuration: configuration, pools: pools, owner: options.owner, logger: logger)
+    }
+    if !afterStartup.isEmpty { services.append(AfterStartup(gate: started, services: afterStartup)) }
     warnAboutDashboardAccess(configuration, assets: assets, logger: logger)
     logStart(configuration, url: url, owner: options.owner, logger: logger)
     var app = makeApplication(
@@ -267,6 +277,7 @@ private func logStart(_ configuration: ObservatoryConfiguration, url: DatabaseUR
         "starting",
         metadata: [
             "address": "\(configuration.host):\(configuration.port)",
+            "grpc_address": "\(configuration.grpcPort == 0 ? "off" : "\(configuration.host):\(configuration.grpcPort)")",
             "database": "\(url.redactedDescription)",
             "read_database": "\(configuration.readDatabaseURL?.redactedDescription ?? "the primary")",
             "sample_rate": "\(configuration.sampleRate)",

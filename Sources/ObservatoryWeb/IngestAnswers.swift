@@ -1,4 +1,5 @@
 import Foundation
+import GRPCCore
 import Hummingbird
 import ObservatoryIngest
 import ObservatoryOTLP
@@ -20,7 +21,7 @@ enum OTLPAnswer {
         _ status: HTTPResponse.Status, _ text: String, format: IngestFormat, retryAfter: Int? = nil
     ) -> Response {
         var message = Google_Rpc_Status()
-        message.code = Int32(grpcCode(for: status))
+        message.code = Int32(grpcCode(for: status).rawValue)
         message.message = text
         var response = encode(message, status: status, format: format)
         if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }
@@ -42,15 +43,15 @@ enum OTLPAnswer {
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    /// The gRPC status code a `google.rpc.Status` carries for an HTTP status.
-    static func grpcCode(for status: HTTPResponse.Status) -> Int {
+    /// The gRPC status code for an HTTP status: what a `google.rpc.Status` body carries, and
+    /// what OTLP/gRPC answers where OTLP/HTTP answers that status.
+    static func grpcCode(for status: HTTPResponse.Status) -> RPCError.Code {
         switch status.code {
-        case 400, 413: 3  // INVALID_ARGUMENT
-        case 401: 16  // UNAUTHENTICATED
-        case 415: 3
-        case 429: 8  // RESOURCE_EXHAUSTED
-        case 503: 14  // UNAVAILABLE
-        default: 13  // INTERNAL
+        case 400, 413, 415: .invalidArgument
+        case 401: .unauthenticated
+        case 429: .resourceExhausted
+        case 503: .unavailable
+        default: .internalError
         }
     }
 }

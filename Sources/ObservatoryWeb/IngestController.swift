@@ -39,8 +39,16 @@ public struct IngestController: Sendable {
     }
 
     public func addRoutes(to router: Router<some RequestContext>) {
-        router.post(RouterPath(Self.otlpPath)) { request, _ in await otlp(request) }
-        router.post(RouterPath(Self.nativePath)) { request, _ in await native(request) }
+        router.post(RouterPath(Self.otlpPath)) { request, _ in
+            let response = await otlp(request)
+            metrics.recordRequest(.otlpHTTP, status: String(response.status.code))
+            return response
+        }
+        router.post(RouterPath(Self.nativePath)) { request, _ in
+            let response = await native(request)
+            metrics.recordRequest(.native, status: String(response.status.code))
+            return response
+        }
     }
 
     // MARK: OTLP/HTTP
@@ -57,26 +65,17 @@ public struct IngestController: Sendable {
                 "Content-Type must be application/x-protobuf or application/json, got \"\(request.headers[.contentType] ?? "none")\"",
                 format: answerFormat)
         }
-        let outcome: IngestPipeline.Outcome
+        let export: DecodedExport
         do {
             let body = try await IngestBody.read(request, limit: maxBodyBytes)
-            let export = format == .protobuf ? try OTLPProtobufDecoder.decode(body) : try OTLPJSONDecoder.decode(body)
-            outcome = pipeline.process(export)
+            export = format == .protobuf ? try OTLPProtobufDecoder.decode(body) : try OTLPJSONDecoder.decode(body)
         } catch {
             return OTLPAnswer.failure(error, format: format)
         }
-        // 413 is not among OTLP's retryable statuses: the exporter drops the batch.
-        if let message = outcome.expandedLimitMessage {
-            return OTLPAnswer.status(.contentTooLarge, message, format: format)
+        switch await store(export) {
+        case .committed(let outcome): return OTLPAnswer.success(outcome, format: format)
+        case .refused(let failure): return OTLPAnswer.failure(failure, format: format)
         }
-        do {
-            try await writer.submit(outcome.records)
-        } catch {
-            metrics.record(outcome, stored: false)
-            return OTLPAnswer.failure(error, format: format)
-        }
-        metrics.record(outcome, stored: true)
-        return OTLPAnswer.success(outcome, format: format)
     }
 
     // MARK: Native JSON
@@ -90,25 +89,52 @@ public struct IngestController: Sendable {
                 .unsupportedMediaType, "Content-Type must be application/json, got \"\(request.headers[.contentType] ?? "none")\""
             )
         }
-        let outcome: IngestPipeline.Outcome
+        let export: DecodedExport
         do {
-            let body = try await IngestBody.read(request, limit: maxBodyBytes)
-            outcome = pipeline.process(try NativeSpanDecoder.decode(body))
+            export = try NativeSpanDecoder.decode(try await IngestBody.read(request, limit: maxBodyBytes))
         } catch {
             return NativeAnswer.failure(error)
         }
-        if let message = outcome.expandedLimitMessage {
-            return NativeAnswer.error(.contentTooLarge, message)
+        switch await store(export) {
+        case .committed(let outcome): return NativeAnswer.success(outcome)
+        case .refused(let failure): return NativeAnswer.failure(failure)
         }
+    }
+
+    // MARK: Every protocol
+
+    /// What every ingestion protocol (OTLP/HTTP, the native API, OTLP/gRPC) does once a body
+    /// is decoded: run the pipeline, refuse an export whose rows would be over the expanded
+    /// limit, and wait until the span writer has committed the rest. Success means the
+    /// spans are on disk; each protocol renders either result in its own format.
+    func store(_ export: DecodedExport) async -> Stored {
+        let outcome = pipeline.process(export)
+        if let message = outcome.expandedLimitMessage { return .refused(ExpandedLimitExceeded(message: message)) }
         do {
             try await writer.submit(outcome.records)
         } catch {
             metrics.record(outcome, stored: false)
-            return NativeAnswer.failure(error)
+            return .refused(error)
         }
         metrics.record(outcome, stored: true)
-        return NativeAnswer.success(outcome)
+        return .committed(outcome)
     }
+
+    /// What ``store(_:)`` made of an export.
+    enum Stored {
+        /// The valid spans are committed; the outcome says which were rejected or dropped.
+        case committed(IngestPipeline.Outcome)
+        /// Nothing was stored, for this reason.
+        case refused(any RequestFailure)
+    }
+}
+
+/// An export whose rows would be over the expanded limit (`IngestLimits`). 413 is not among
+/// OTLP's retryable statuses: the exporter drops the batch rather than send it again.
+struct ExpandedLimitExceeded: RequestFailure {
+    var message: String
+    var status: HTTPResponse.Status { .contentTooLarge }
+    var clientMessage: String { message }
 }
 
 /// A configured bearer token, compared in constant time so response timing does not
@@ -118,8 +144,12 @@ struct BearerToken: Sendable {
 
     init(_ token: String) { expected = Array(token.utf8) }
 
-    func authorizes(_ request: Request) -> Bool {
-        guard let header = request.headers[.authorization], header.count > 7,
+    func authorizes(_ request: Request) -> Bool { authorizes(authorization: request.headers[.authorization]) }
+
+    /// Whether an `Authorization` value (an HTTP header, or gRPC's `authorization`
+    /// metadata) is `Bearer <token>`.
+    func authorizes(authorization header: String?) -> Bool {
+        guard let header, header.count > 7,
             header.prefix(7).lowercased() == "bearer "
         else { return false }
         return constantTimeEquals(Array(header.dropFirst(7).utf8), expected)

@@ -1,7 +1,8 @@
 import ServiceLifecycle
 
-/// Opens once the startup checks have passed. Maintenance waits behind it, so no job
-/// touches a database whose schema is behind this build or that cannot be reached.
+/// Opens once the startup checks have passed. Maintenance and the OTLP/gRPC listener wait
+/// behind it, so no job touches, and no gRPC call is accepted for, a database whose schema
+/// is behind this build or that cannot be reached.
 final class StartupGate: Sendable {
     private let stream: AsyncStream<Void>
     private let continuation: AsyncStream<Void>.Continuation

@@ -23,6 +23,8 @@ extension TestDatabase {
         configuration.batchMaxWaitMilliseconds = 1
         configuration.writerConnections = 2
         configuration.queryConnections = 2
+        // No OTLP/gRPC listener: tests run apps one after another, and others may hold 4317.
+        configuration.grpcPort = 0
         tune(&configuration)
         let tuned = configuration
         try await with { database, client in

@@ -162,6 +162,21 @@ final class ConfigurationTests: XCTestCase {
         }
     }
 
+    func testGRPCPortIsOffWithZeroAndNeverTheHTTPPort() throws {
+        XCTAssertEqual(try ObservatoryConfiguration.load(from: [:]).grpcPort, 4317)
+        XCTAssertEqual(try ObservatoryConfiguration.load(from: ["OBSERVABILITY_GRPC_PORT": "0"]).grpcPort, 0)
+        XCTAssertThrowsError(
+            try ObservatoryConfiguration.load(from: ["OBSERVABILITY_PORT": "9000", "OBSERVABILITY_GRPC_PORT": "9000"])
+        ) { error in
+            XCTAssertEqual(
+                (error as? ObservatoryConfiguration.Invalid)?.problems,
+                [
+                    "OBSERVABILITY_GRPC_PORT and OBSERVABILITY_PORT are both 9000; give gRPC another port, or 0 to turn it off"
+                ])
+        }
+        XCTAssertThrowsError(try ObservatoryConfiguration.load(from: ["OBSERVABILITY_GRPC_PORT": "65536"]))
+    }
+
     func testMissingDatabaseIsAProblemWhenRequired() {
         XCTAssertNoThrow(try ObservatoryConfiguration.load(from: [:]))
         XCTAssertThrowsError(

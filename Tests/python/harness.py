@@ -126,10 +126,14 @@ class Server:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.traces_url = self.base_url + "/v1/traces"
         self.spans_url = self.base_url + "/api/v1/spans"
+        # OTLP/gRPC on a free port of its own too: tests run several servers at once.
+        self.grpc_port = free_port()
+        self.grpc_target = f"127.0.0.1:{self.grpc_port}"
         self.environment = clean_environment(
             OBSERVABILITY_DATABASE_URL=database_url,
             OBSERVABILITY_HOST="127.0.0.1",
             OBSERVABILITY_PORT=str(self.port),
+            OBSERVABILITY_GRPC_PORT=str(self.grpc_port),
             **(env or {}),
         )
         handle, name = tempfile.mkstemp(prefix=f"observatory-{self.port}-", suffix=".log")
