@@ -354,6 +354,20 @@ def test_lying_length_prefixes(server, db, prefix):
     assert_still_serving(server, db)
 
 
+def test_a_call_without_a_message_or_with_two_is_invalid_argument(server, db):
+    none = RawCall(server.grpc_port, b"")
+    assert (none.grpc_status, none.headers.get("grpc-message")) == (
+        grpc.StatusCode.INVALID_ARGUMENT.value[0], "Export takes one request message; the stream had none")
+    spans = simple_trace("grpc-two-messages", spans=2)
+    body = export_bytes({"grpc-two-messages": spans})
+    message = b"\x00" + struct.pack(">I", len(body)) + body
+    two = RawCall(server.grpc_port, message + message)
+    assert (two.grpc_status, two.headers.get("grpc-message")) == (
+        grpc.StatusCode.INVALID_ARGUMENT.value[0], "Export takes one request message; the stream had more")
+    assert count_spans(db, spans[0].trace_id) == 0
+    assert_still_serving(server, db)
+
+
 def test_garbage_instead_of_http2(server, db):
     for garbage in (b"\x00" * 64, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", bytes(range(256)) * 64):
         with socket.create_connection(("127.0.0.1", server.grpc_port), timeout=10) as sock:
