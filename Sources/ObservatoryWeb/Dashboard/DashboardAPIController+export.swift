@@ -9,11 +9,8 @@ extension DashboardAPIController {
     /// The downloads: one trace as OTLP/JSON, a filtered trace list as NDJSON or CSV.
     func addExportRoutes<Context: RequestContext>(to group: RouterGroup<Context>) {
         group.get("traces/:id/otlp") { _, context in
-            let id = context.parameters.get("id") ?? ""
-            guard let traceID = TraceID(hex: id), traceID.isValid else {
-                return Self.error(.badRequest, "a trace id is 32 hexadecimal digits (got \(id.debugDescription))")
-            }
             do {
+                let traceID = try parseTraceID(context.parameters.get("id") ?? "")
                 guard let json = try await data.traces.otlp(traceID) else {
                     return Self.error(.notFound, "no trace with id \(traceID.hex)")
                 }

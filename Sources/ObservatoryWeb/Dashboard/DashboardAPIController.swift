@@ -60,11 +60,8 @@ public struct DashboardAPIController: Sendable {
         addExportRoutes(to: group)
         group.get("exemplar") { request, _ in await exemplar(request) }
         group.get("traces/:id") { _, context in
-            let id = context.parameters.get("id") ?? ""
-            guard let traceID = TraceID(hex: id), traceID.isValid else {
-                return Self.error(.badRequest, "a trace id is 32 hexadecimal digits (got \(id.debugDescription))")
-            }
             do {
+                let traceID = try parseTraceID(context.parameters.get("id") ?? "")
                 guard let payload = try await data.trace(traceID) else {
                     return Self.error(.notFound, "no trace with id \(traceID.hex)")
                 }

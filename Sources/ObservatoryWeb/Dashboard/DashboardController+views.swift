@@ -143,7 +143,7 @@ extension DashboardController {
         let name = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !name.isEmpty else { throw BadQuery(message: "a view needs a name") }
         guard name.count <= 100 else { throw BadQuery(message: "a view's name is at most 100 characters") }
-        guard !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+        guard !containsControlCharacters(name) else {
             throw BadQuery(message: "a view's name must not contain control characters")
         }
         return name

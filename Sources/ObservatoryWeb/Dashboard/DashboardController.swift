@@ -152,9 +152,7 @@ public struct DashboardController: Sendable {
 
     func trace(_ id: String, _ parameters: [String: String]) async -> Response {
         await answer(title: "Trace") {
-            guard let traceID = TraceID(hex: id), traceID.isValid else {
-                throw BadQuery(message: "a trace id is 32 hexadecimal digits (got \(id.debugDescription))")
-            }
+            let traceID = try parseTraceID(id)
             let query = try TracePageQuery(parameters)
             guard let payload = try await data.trace(traceID) else {
                 return message(

@@ -108,7 +108,7 @@ struct TraceListQuery: Sendable, Equatable {
         }
         // PostgreSQL text cannot hold NUL, and no name or target contains control characters.
         for name in ["target", "q"] {
-            if let value = parameters[name], value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            if let value = parameters[name], containsControlCharacters(value) {
                 throw BadQuery(message: "\(name) must not contain control characters")
             }
         }
@@ -200,13 +200,27 @@ let maxNameScalars = 500
 /// A name parameter (`server`, `service`, `session`): no control characters (PostgreSQL
 /// text cannot hold NUL, and no name has them) and at most ``maxNameScalars`` long.
 func parseName(_ value: String, parameter: String) throws(BadQuery) -> String {
-    guard !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+    guard !containsControlCharacters(value) else {
         throw BadQuery(message: "\(parameter) must not contain control characters")
     }
     guard value.unicodeScalars.count <= maxNameScalars else {
         throw BadQuery(message: "\(parameter) must be at most \(maxNameScalars) characters (Unicode scalar values)")
     }
     return value
+}
+
+/// Whether `text` holds a C0 control character or DEL: never part of a name, a target or
+/// a search (and NUL, which PostgreSQL text cannot hold, is one).
+func containsControlCharacters(_ text: String) -> Bool {
+    text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
+}
+
+/// The trace id of a `/traces/{id}` path: 32 hex digits, not all zero.
+func parseTraceID(_ id: String) throws(BadQuery) -> TraceID {
+    guard let traceID = TraceID(hex: id), traceID.isValid else {
+        throw BadQuery(message: "a trace id is 32 hexadecimal digits (got \(id.debugDescription))")
+    }
+    return traceID
 }
 
 /// The session id of a `/sessions/{id}` path, percent-decoded (the router hands the

@@ -28,7 +28,7 @@ struct ExemplarQuery: Sendable, Equatable {
         let server = parameters["server"] ?? ""
         self.server = server.isEmpty ? "" : try parseName(server, parameter: "server")
         guard let target = parameters["target"] else { throw BadQuery(message: "target is required (empty for unnamed)") }
-        guard !target.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+        guard !containsControlCharacters(target) else {
             throw BadQuery(message: "target must not contain control characters")
         }
         self.target = target
