@@ -235,11 +235,12 @@ extension PostgresQuery.StringInterpolation {
         appendInterpolation(filter.target)
         appendLiteral("::text IS NULL OR c.target = ")
         appendInterpolation(filter.target)
+        // The operation's MCP method (``SpanOperation/mcpMethod``); none for the others,
+        // and `c.method = NULL` then matches nothing.
         appendLiteral(") AND (")
         appendInterpolation(filter.operation)
-        appendLiteral("::text IS NULL OR c.method = CASE ")
-        appendInterpolation(filter.operation)
-        appendLiteral("::text WHEN 'tool_invoke' THEN 'tools/call' WHEN 'prompt_render' THEN 'prompts/get'")
-        appendLiteral(" WHEN 'resource_fetch' THEN 'resources/read' END)))")
+        appendLiteral("::text IS NULL OR c.method = ")
+        appendInterpolation(filter.operation?.mcpMethod)
+        appendLiteral("::text)))")
     }
 }
