@@ -138,18 +138,21 @@ public struct Redactor: Sendable {
         return String(text.prefix(maxValueLength)) + Self.truncationMarker(dropped: count - maxValueLength)
     }
 
-    /// What a cut value ends with: how many characters were dropped.
-    static func truncationMarker(dropped: Int) -> String { "…[truncated \(dropped) chars]" }
+    /// What a cut value ends with: how many characters were dropped, between these two.
+    static let truncationOpening = "…[truncated "
+    static let truncationClosing = " chars]"
+
+    static func truncationMarker(dropped: Int) -> String { truncationOpening + String(dropped) + truncationClosing }
 
     /// Whether `text` is a value this redactor already cut: the maximum length of
     /// characters followed by the marker. Such a value passes again unchanged, so a trace
     /// exported and sent back (docs/api.md, "Export") stores what it stored before, instead
     /// of a marker counting the first marker's characters.
     func isTruncatedHere(_ text: String) -> Bool {
-        guard let open = text.range(of: "…[truncated ", options: .backwards) else { return false }
+        guard let open = text.range(of: Self.truncationOpening, options: .backwards) else { return false }
         let rest = text[open.upperBound...]
-        guard rest.hasSuffix(" chars]") else { return false }
-        let digits = rest.dropLast(" chars]".count)
+        guard rest.hasSuffix(Self.truncationClosing) else { return false }
+        let digits = rest.dropLast(Self.truncationClosing.count)
         guard !digits.isEmpty, digits.count <= 19, digits.allSatisfy({ ("0"..."9").contains($0) }), (Int(digits) ?? 0) > 0 else {
             return false
         }

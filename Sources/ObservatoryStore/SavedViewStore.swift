@@ -36,23 +36,22 @@ public struct SavedViewStore: Sendable {
 
     /// Every view by name, at most ``listLimit``.
     public func list() async throws(DatabaseError) -> [SavedView] {
-        do {
-            let rows = try await reads.tracedQuery(
-                """
-                SELECT view_id, name, page, query FROM observability.saved_views
-                ORDER BY lower(name), name LIMIT \(Self.listLimit)
-                """, logger: logger)
-            return try rows.decode((Int64, String, String, String).self).map { SavedView(id: $0, name: $1, page: $2, query: $3) }
-        } catch {
-            throw DatabaseError(error)
-        }
+        try await views(
+            """
+            SELECT view_id, name, page, query FROM observability.saved_views
+            ORDER BY lower(name), name LIMIT \(Self.listLimit)
+            """)
     }
 
     public func find(_ id: Int64) async throws(DatabaseError) -> SavedView? {
+        try await views("SELECT view_id, name, page, query FROM observability.saved_views WHERE view_id = \(id)").first
+    }
+
+    /// The views a query of `view_id, name, page, query` returns, from the read client.
+    private func views(_ query: PostgresQuery) async throws(DatabaseError) -> [SavedView] {
         do {
-            let rows = try await reads.tracedQuery(
-                "SELECT view_id, name, page, query FROM observability.saved_views WHERE view_id = \(id)", logger: logger)
-            return try rows.decode((Int64, String, String, String).self).first.map {
+            let rows = try await reads.tracedQuery(query, logger: logger)
+            return try rows.decode((Int64, String, String, String).self).map {
                 SavedView(id: $0, name: $1, page: $2, query: $3)
             }
         } catch {
