@@ -340,6 +340,64 @@ WHERE i.inhparent = 'observability.spans'::regclass
 ORDER BY 4 NULLS LAST, 1
 $_$;
 
+CREATE FUNCTION observability.span_ranks(p_trace_id uuid) RETURNS TABLE(span_id bigint, operation text, server text, target text, side text, duration_ms double precision, rank_pct double precision, rank_low_pct double precision, rank_high_pct double precision, sample_count bigint, window_start timestamp with time zone, window_end timestamp with time zone)
+    LANGUAGE sql STABLE
+    AS $$
+    WITH trace AS (
+        SELECT t.start_time, t.end_time FROM observability.traces t WHERE t.trace_id = p_trace_id
+    ),
+    -- Each span of an assembled MCP call with its call's group and side; a span in two
+    -- chains (a re-assembly race could leave one) takes the counted one. A call starts
+    -- with its outermost span, so it lies within the trace's bounds (a millisecond either
+    -- side, as the trace page reads them).
+    call_spans AS (
+        SELECT DISTINCT ON (m.span_id) m.span_id,
+               CASE c.method WHEN 'tools/call' THEN 'tool_invoke' WHEN 'prompts/get' THEN 'prompt_render'
+                             ELSE 'resource_fetch' END AS operation,
+               coalesce(c.server_name, '') AS server, coalesce(c.target, '') AS target, c.side
+        FROM trace t, observability.calls c, unnest(c.span_ids) m(span_id)
+        WHERE c.trace_id = p_trace_id AND c.start_time >= t.start_time - interval '1 millisecond'
+          AND c.start_time <= t.end_time + interval '1 millisecond'
+          AND c.method IN ('tools/call', 'prompts/get', 'resources/read')
+        ORDER BY m.span_id, c.counted DESC
+    ),
+    probes AS (
+        SELECT s.span_id, coalesce(cs.operation, s.operation) AS operation, coalesce(cs.server, '') AS server,
+               coalesce(cs.target, s.target, '') AS target, coalesce(cs.side, 'server') AS side, s.duration_ms,
+               observability_internal.digest_key(s.duration_ms) AS key
+        FROM trace t
+        JOIN observability.spans s
+          ON s.trace_id = p_trace_id AND s.start_time >= t.start_time AND s.start_time <= t.end_time
+        LEFT JOIN call_spans cs ON cs.span_id = s.span_id
+        WHERE s.service_name <> 'mcp-observatory'
+          AND (cs.span_id IS NOT NULL OR s.operation NOT IN ('tool_invoke', 'prompt_render', 'resource_fetch'))
+    ),
+    -- i: the last bucket at or below the span's (0 when every bucket is above it).
+    found AS (
+        SELECT p.*, h.keys, h.counts, h.below, h.total, width_bucket(p.key, h.keys) AS i
+        FROM probes p
+        JOIN observability_internal.rank_histograms h
+          ON (h.operation, h.server, h.target, h.side) = (p.operation, p.server, p.target, p.side)
+    ),
+    counted AS (
+        SELECT f.*,
+               CASE WHEN f.i = 0 THEN 0 WHEN f.keys[f.i] = f.key THEN f.below[f.i] ELSE f.below[f.i] + f.counts[f.i] END
+                   AS n_below,
+               CASE WHEN f.i > 0 AND f.keys[f.i] = f.key THEN f.counts[f.i] ELSE 0 END AS n_same
+        FROM found f
+    )
+    SELECT c.span_id, c.operation, c.server, c.target, c.side, c.duration_ms,
+           100.0 * (c.n_below + c.n_same / 2.0) / c.total,
+           100.0 * c.n_below / c.total,
+           100.0 * (c.n_below + c.n_same) / c.total,
+           c.total, st.window_start, st.window_end
+    FROM counted c
+    CROSS JOIN observability_internal.rank_histogram_state st
+    WHERE c.total > 0
+$$;
+
+COMMENT ON FUNCTION observability.span_ranks(p_trace_id uuid) IS 'Percentile rank (0-100) of each span of a trace among its metric group''s and side''s durations over the 24 hours of rank_histogram_state: rank_pct the midpoint, the exact mid-rank within [rank_low_pct, rank_high_pct]. See docs/sql.md.';
+
 CREATE FUNCTION observability_internal.otlp_nested_value(p_value jsonb) RETURNS jsonb
     LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
     AS $$
@@ -1262,6 +1320,59 @@ CREATE FUNCTION observability_internal.max_future_skew() RETURNS interval
 CREATE FUNCTION observability_internal.metrics_now() RETURNS timestamp with time zone
     LANGUAGE sql STABLE PARALLEL SAFE
     RETURN COALESCE((NULLIF(current_setting('observability.metrics_now'::text, true), ''::text))::timestamp with time zone, now());
+
+CREATE FUNCTION observability_internal.refresh_rank_histograms(p_now timestamp with time zone DEFAULT now()) RETURNS boolean
+    LANGUAGE plpgsql
+    SET jit TO 'off'
+    AS $$
+DECLARE
+    v_rolled      timestamptz;
+    v_end         timestamptz;
+    v_start       timestamptz;
+    v_fingerprint text;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtext('observability.refresh_rank_histograms')) THEN
+        RETURN false;
+    END IF;
+    SELECT r.rolled_until INTO v_rolled FROM observability_internal.rollup_state r WHERE r.name = 'metrics';
+    IF v_rolled IS NULL THEN
+        RETURN false;
+    END IF;
+    v_end := date_trunc('hour', least(v_rolled, p_now), 'UTC');
+    v_start := v_end - interval '24 hours';
+    SELECT concat_ws('/', count(*), sum(d.request_count), sum(d.duration_count), sum(d.client_count),
+                     sum(d.duration_sum), sum(d.client_sum))
+      INTO v_fingerprint
+      FROM observability_internal.metric_digests d
+     WHERE d.unit = 'hour' AND d.bucket >= v_start AND d.bucket < v_end;
+    IF EXISTS (SELECT 1 FROM observability_internal.rank_histogram_state s
+                WHERE s.window_end = v_end AND s.fingerprint = v_fingerprint) THEN
+        RETURN false;
+    END IF;
+
+    DELETE FROM observability_internal.rank_histograms;
+    INSERT INTO observability_internal.rank_histograms (operation, server, target, side, keys, counts, below, total)
+    SELECT b.operation, b.server, b.target, b.side,
+           array_agg(b.key ORDER BY b.key), array_agg(b.n ORDER BY b.key),
+           array_agg(b.before ORDER BY b.key), sum(b.n)::bigint
+    FROM (SELECT m.*, (sum(m.n) OVER (PARTITION BY m.operation, m.server, m.target, m.side ORDER BY m.key) - m.n)::bigint
+                          AS before
+          FROM (SELECT d.operation, d.server, d.target, e.side, e.key, sum(e.n)::bigint AS n
+                FROM observability_internal.metric_digests d,
+                     observability_internal.digest_entries(d.duration_keys, d.duration_counts, d.client_keys,
+                                                           d.client_counts) e
+                WHERE d.unit = 'hour' AND d.bucket >= v_start AND d.bucket < v_end
+                GROUP BY 1, 2, 3, 4, 5) m) b
+    GROUP BY b.operation, b.server, b.target, b.side;
+
+    INSERT INTO observability_internal.rank_histogram_state AS s (window_start, window_end, fingerprint, built_at)
+    VALUES (v_start, v_end, v_fingerprint, p_now)
+    ON CONFLICT (only_row) DO UPDATE
+        SET window_start = excluded.window_start, window_end = excluded.window_end,
+            fingerprint = excluded.fingerprint, built_at = excluded.built_at;
+    RETURN true;
+END
+$$;
 
 CREATE FUNCTION observability_internal.rollup_digests(p_from timestamp with time zone, p_until timestamp with time zone) RETURNS bigint
     LANGUAGE plpgsql
@@ -2261,6 +2372,31 @@ UNION ALL
    FROM observability.calls c
   WHERE (c.counted AND (c.method = ANY (ARRAY['tools/call'::text, 'prompts/get'::text, 'resources/read'::text])));
 
+CREATE TABLE observability_internal.rank_histogram_state (
+    only_row boolean DEFAULT true NOT NULL,
+    window_start timestamp with time zone NOT NULL,
+    window_end timestamp with time zone NOT NULL,
+    fingerprint text NOT NULL,
+    built_at timestamp with time zone NOT NULL,
+    CONSTRAINT rank_histogram_state_only_row_check CHECK (only_row)
+);
+
+COMMENT ON TABLE observability_internal.rank_histogram_state IS 'The window rank_histograms covers (24 hours ending at the last hour rolled up) and the fingerprint of the hour digests it was merged from.';
+
+CREATE TABLE observability_internal.rank_histograms (
+    operation text NOT NULL,
+    server text NOT NULL,
+    target text NOT NULL,
+    side text NOT NULL,
+    keys integer[] NOT NULL,
+    counts bigint[] NOT NULL,
+    below bigint[] NOT NULL,
+    total bigint NOT NULL,
+    CONSTRAINT rank_histograms_side_check CHECK ((side = ANY (ARRAY['client'::text, 'server'::text])))
+);
+
+COMMENT ON TABLE observability_internal.rank_histograms IS 'Each metric group''s and side''s durations over the 24 hours of rank_histogram_state, merged from the hour digests: what span_ranks() ranks a span against. Rebuilt by refresh_rank_histograms().';
+
 CREATE TABLE observability_internal.rollup_state (
     name text NOT NULL,
     rolled_until timestamp with time zone NOT NULL
@@ -2317,6 +2453,12 @@ ALTER TABLE ONLY observability_internal.maintenance_jobs
 
 ALTER TABLE ONLY observability_internal.metric_digests
     ADD CONSTRAINT metric_digests_pkey PRIMARY KEY (unit, bucket, operation, server, target);
+
+ALTER TABLE ONLY observability_internal.rank_histogram_state
+    ADD CONSTRAINT rank_histogram_state_pkey PRIMARY KEY (only_row);
+
+ALTER TABLE ONLY observability_internal.rank_histograms
+    ADD CONSTRAINT rank_histograms_pkey PRIMARY KEY (operation, server, target, side);
 
 ALTER TABLE ONLY observability_internal.rollup_state
     ADD CONSTRAINT rollup_state_pkey PRIMARY KEY (name);

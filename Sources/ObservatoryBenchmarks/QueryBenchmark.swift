@@ -36,6 +36,13 @@ struct RefreshBenchmark: AsyncParsableCommand {
                     .collect()
             }
             print(String(format: "rollup_metrics, first run (30-day backfill): %9.1f ms", rollup))
+            // The trace pages below show each span's rank from these histograms.
+            let ranks = try await Self.timed {
+                _ = try await client.query(
+                    "SELECT observability_internal.refresh_rank_histograms(\(now))", logger: logger
+                ).collect()
+            }
+            print(String(format: "refresh_rank_histograms (24 h of digests):   %9.1f ms", ranks))
             let store = MetricsStore(client: client, logger: logger)
             let refreshed = try await store.refresh(force: true, now: now)
             for window in refreshed {

@@ -166,15 +166,21 @@ public struct MetricsStore: Sendable {
         }
     }
 
-    /// Rolls up the minutes and hours that are new since the last run; false when another
-    /// session was doing it.
+    /// Rolls up the minutes and hours that are new since the last run, then rebuilds the
+    /// trace page's 24-hour rank histograms if a finished hour changed them; false when
+    /// another session was rolling up.
     @discardableResult
     public func rollup(now: Date? = nil) async throws(DatabaseError) -> Bool {
         do {
             let rows = try await client.tracedQuery(
                 "SELECT ran FROM observability_internal.rollup_metrics(coalesce(\(now)::timestamptz, now()))", logger: logger)
-            for ran in try rows.decode(Bool.self) { return ran }
-            return false
+            var ran = false
+            for value in try rows.decode(Bool.self) { ran = value }
+            guard ran else { return false }
+            _ = try await client.tracedQuery(
+                "SELECT observability_internal.refresh_rank_histograms(coalesce(\(now)::timestamptz, now()))",
+                logger: logger)
+            return true
         } catch {
             throw DatabaseError(error)
         }

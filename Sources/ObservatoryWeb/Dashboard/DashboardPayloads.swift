@@ -172,8 +172,11 @@ struct DashboardData: Sendable {
     func trace(_ id: TraceID) async throws(DatabaseError) -> TraceDetailPayload? {
         guard let (summary, spans) = try await traces.trace(id) else { return nil }
         let calls = try await calls.calls(trace: id, from: summary.startTime, through: summary.endTime)
+        let ranks = try await traces.ranks(id)
         return await TraceWork.run {
-            TraceDetailPayload(trace: TraceTimeline(summary: summary, spans: spans), spans: spans, calls: calls)
+            var timeline = TraceTimeline(summary: summary, spans: spans)
+            timeline.attach(ranks: ranks)
+            return TraceDetailPayload(trace: timeline, spans: spans, calls: calls)
         }
     }
 

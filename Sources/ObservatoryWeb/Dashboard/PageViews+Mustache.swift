@@ -267,6 +267,7 @@ extension TraceView: MustacheFields {
         "timelineJSON": \.timelineJSON,
         "drawingNotice": \.drawingNotice,
         "tableNotice": \.tableNotice,
+        "rankNotice": \.rankNotice,
         "previousPageURL": \.previousPageURL,
         "nextPageURL": \.nextPageURL,
         "spanRowsHTML": \.spanRowsHTML,

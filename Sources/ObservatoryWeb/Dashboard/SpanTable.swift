@@ -98,6 +98,17 @@ enum SpanTable {
         html.text(Format.duration(span.startOffsetMs))
         html.markup("</td>\n<td class=\"num\">")
         html.text(Format.duration(span.durationMs))
+        if let rank = span.rank {
+            html.markup(" <span class=\"rank rank-")
+            html.text(rank.band.rawValue)
+            html.markup("\" data-percentile=\"")
+            html.text(Format.decimals(rank.percentile, 2))
+            html.markup("\" title=\"")
+            html.text(SpanRankText.title(rank))
+            html.markup("\">")
+            html.text(rank.label)
+            html.markup("</span>")
+        }
         html.markup("</td>\n<td><span class=\"badge status-")
         html.text(span.status.rawValue)
         html.markup("\">")

@@ -1,3 +1,5 @@
+import ObservatoryStore
+
 /// The trace answers written with `JSONText`: the same members, in the same (sorted)
 /// order, as JSONEncoder would write them, in a fraction of the time.
 extension TraceTimeline {
@@ -132,6 +134,10 @@ extension TraceTimeline.Span {
             json.key("parent_span_id")
             json.string(parentSpanID)
         }
+        if let rank {
+            json.key("rank")
+            rank.write(into: &json)
+        }
         if let row {
             json.key("row")
             json.number(row)
@@ -154,6 +160,37 @@ extension TraceTimeline.Span {
             json.key("target")
             json.string(target)
         }
+        json.endObject()
+    }
+}
+
+extension SpanRank {
+    func write(into json: inout JSONText) {
+        json.beginObject()
+        json.key("band")
+        json.string(band.rawValue)
+        json.key("high")
+        json.number(high)
+        json.key("label")
+        json.string(label)
+        json.key("low")
+        json.number(low)
+        json.key("operation")
+        json.string(operation)
+        json.key("percentile")
+        json.number(percentile)
+        json.key("sample_count")
+        json.number(sampleCount)
+        json.key("server")
+        json.string(server)
+        json.key("side")
+        json.string(side)
+        json.key("since")
+        json.string(APIJSON.timestamp(since))
+        json.key("target")
+        json.string(target)
+        json.key("until")
+        json.string(APIJSON.timestamp(until))
         json.endObject()
     }
 }

@@ -23,11 +23,14 @@ public struct TraceTimeline: Sendable, Codable, Equatable {
         public var critical: Bool
         /// A database span over ``SlowQuery/threshold``.
         public var slow: Bool
+        /// Where its duration falls among its target's over the last 24 hours; nil when
+        /// it has none (see `observability.span_ranks`).
+        public var rank: SpanRank? = nil
 
         enum CodingKeys: String, CodingKey {
             case spanID = "span_id", parentSpanID = "parent_span_id", name, operation, target, service, kind
             case startOffsetMs = "start_offset_ms", durationMs = "duration_ms", status
-            case statusMessage = "status_message", depth, critical, slow
+            case statusMessage = "status_message", depth, critical, slow, rank
         }
     }
 
@@ -72,5 +75,11 @@ public struct TraceTimeline: Sendable, Codable, Equatable {
                 critical: critical.contains(index),
                 slow: SlowQuery.isSlow(span.operation, durationMs: span.durationMs))
         }
+    }
+
+    /// Gives each span its rank from `ranks` (by span id).
+    public mutating func attach(ranks: [String: SpanRank]) {
+        guard !ranks.isEmpty else { return }
+        for index in spans.indices { spans[index].rank = ranks[spans[index].spanID] }
     }
 }

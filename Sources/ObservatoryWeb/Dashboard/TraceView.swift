@@ -43,6 +43,9 @@ struct TraceView: Sendable {
     var drawingNotice: String?
     /// Which spans the table lists, when the trace needs more than one page; nil otherwise.
     var tableNotice: String?
+    /// What the percentile ranks beside the durations are measured against, or why there
+    /// are none.
+    var rankNotice: String
     var previousPageURL: String?
     var nextPageURL: String?
     /// The span table's rows, escaped by `HTMLText`.
@@ -78,6 +81,7 @@ struct TraceView: Sendable {
         let drawing = TraceDrawing(trace)
         timelineJSON = trace.scriptJSON(drawing: drawing, tablePage: query.page)
         drawingNotice = Self.notice(drawing)
+        rankNotice = SpanRankText.notice(trace)
 
         let total = trace.spans.count
         let perPage = TracePageLimits.tableRows

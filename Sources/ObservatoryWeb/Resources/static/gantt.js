@@ -44,7 +44,7 @@
     return t.toFixed(Math.min(digits, 4)) + ' ms';
   }
 
-  const { el, num } = window.ObservatoryTraceModel;
+  const { el, num, count } = window.ObservatoryTraceModel;
 
   function statusOf(span) {
     return STATUSES.includes(span.status) ? span.status : 'unset';
@@ -58,6 +58,7 @@
       ['status-unset', 'Unset'],
       ['critical', 'red border = critical path'],
       ['slow', 'striped = slow'],
+      ['rank-high', 'p90 and up for its target'],
     ];
     for (const [cls, text] of items) {
       const item = el('span', 'legend-item');
@@ -80,7 +81,19 @@
       span.status_message != null ? 'message: ' + String(span.status_message) : null,
       span.critical ? 'on the critical path' : null,
       span.slow ? 'slow' : null,
+      rankLine(span.rank),
     ];
+  }
+
+  // "rank: p97 of 1,062 durations of its target in the last 24 hours"; null without one.
+  function rankLine(rank) {
+    if (!rank || typeof rank !== 'object' || typeof rank.label !== 'string') return null;
+    return 'rank: ' + rank.label + ' of ' + count(rank.sample_count) + ' durations of its target in the last 24 hours';
+  }
+
+  // The rank's band as a class name: only the two the page colours.
+  function rankClass(rank) {
+    return rank && (rank.band === 'high' || rank.band === 'extreme') ? 'rank-' + rank.band : null;
   }
 
   // Moves the highlight in the server-rendered span table to this span's row;
@@ -219,6 +232,12 @@
       bar.setAttribute('role', 'button');
       bar.setAttribute('aria-label', String(span.name ?? '') + ', ' + formatMs(span.duration_ms));
       const barLabel = el('span', 'gantt-bar-label', formatMs(span.duration_ms));
+      if (span.rank && typeof span.rank.label === 'string') {
+        const mark = el('span', 'rank', span.rank.label);
+        const band = rankClass(span.rank);
+        if (band) mark.classList.add(band);
+        barLabel.append(' ', mark);
+      }
       track.append(bar, barLabel);
 
       row.append(label, track);

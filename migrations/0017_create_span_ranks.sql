@@ -1,0 +1,183 @@
+-- Percentile rank on every span: where a span's duration falls among the same target's
+-- over the last 24 hours ("p97 for search_docs on server X"), so the trace page says
+-- which of its spans were unusually slow, not only which were long.
+--
+-- A trace page cannot merge the hour digests (0012) of its targets itself: a 1,000-span
+-- trace touches dozens of targets, each with 24 hours of digest entries (about 60 ms
+-- here at 1 M spans, more at 10 M). So the 24 hours are merged once, by the rollup job,
+-- into one cumulative histogram per target and side, and a span's rank is a binary
+-- search in its target's (width_bucket): a few milliseconds per page at any volume.
+
+-- MARK: The last 24 hours, merged
+
+-- One row per metric group (operation, server, target, as metric_rows names them) and
+-- side: its durations over the 24 whole hours before the last hour rolled up, as digest
+-- buckets (keys ascending), how many durations each holds (counts) and how many lie in
+-- lower buckets (below), and the total.
+CREATE TABLE observability_internal.rank_histograms (
+    operation  text      NOT NULL,
+    server     text      NOT NULL,
+    target     text      NOT NULL,
+    side       text      NOT NULL CHECK (side IN ('client', 'server')),
+    keys       integer[] NOT NULL,
+    counts     bigint[]  NOT NULL,
+    below      bigint[]  NOT NULL,
+    total      bigint    NOT NULL,
+    PRIMARY KEY (operation, server, target, side)
+);
+
+COMMENT ON TABLE observability_internal.rank_histograms IS
+    'Each metric group''s and side''s durations over the 24 hours of rank_histogram_state, merged from the hour digests: what span_ranks() ranks a span against. Rebuilt by refresh_rank_histograms().';
+
+-- Which 24 hours rank_histograms holds, and a fingerprint of the hour digests it was
+-- built from, so that a late trace rolled into one of those hours rebuilds it.
+CREATE TABLE observability_internal.rank_histogram_state (
+    only_row      boolean     PRIMARY KEY DEFAULT true CHECK (only_row),
+    window_start  timestamptz NOT NULL,
+    window_end    timestamptz NOT NULL,
+    fingerprint   text        NOT NULL,
+    built_at      timestamptz NOT NULL
+);
+
+COMMENT ON TABLE observability_internal.rank_histogram_state IS
+    'The window rank_histograms covers (24 hours ending at the last hour rolled up) and the fingerprint of the hour digests it was merged from.';
+
+-- Rebuilds rank_histograms when its 24 hours have moved (an hour was rolled up) or the
+-- hour digests inside them changed (a late trace re-rolled an hour); otherwise only
+-- reads the fingerprint, about 24 digest rows per group. The window ends at the last
+-- hour rollup_metrics() finished, never after p_now's hour. Called after each rollup;
+-- advisory-locked, so a concurrent call returns false at once. Returns whether it rebuilt.
+CREATE FUNCTION observability_internal.refresh_rank_histograms(p_now timestamptz DEFAULT now())
+    RETURNS boolean
+    LANGUAGE plpgsql
+    SET jit = off AS
+$$
+DECLARE
+    v_rolled      timestamptz;
+    v_end         timestamptz;
+    v_start       timestamptz;
+    v_fingerprint text;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtext('observability.refresh_rank_histograms')) THEN
+        RETURN false;
+    END IF;
+    SELECT r.rolled_until INTO v_rolled FROM observability_internal.rollup_state r WHERE r.name = 'metrics';
+    IF v_rolled IS NULL THEN
+        RETURN false;
+    END IF;
+    v_end := date_trunc('hour', least(v_rolled, p_now), 'UTC');
+    v_start := v_end - interval '24 hours';
+    SELECT concat_ws('/', count(*), sum(d.request_count), sum(d.duration_count), sum(d.client_count),
+                     sum(d.duration_sum), sum(d.client_sum))
+      INTO v_fingerprint
+      FROM observability_internal.metric_digests d
+     WHERE d.unit = 'hour' AND d.bucket >= v_start AND d.bucket < v_end;
+    IF EXISTS (SELECT 1 FROM observability_internal.rank_histogram_state s
+                WHERE s.window_end = v_end AND s.fingerprint = v_fingerprint) THEN
+        RETURN false;
+    END IF;
+
+    DELETE FROM observability_internal.rank_histograms;
+    INSERT INTO observability_internal.rank_histograms (operation, server, target, side, keys, counts, below, total)
+    SELECT b.operation, b.server, b.target, b.side,
+           array_agg(b.key ORDER BY b.key), array_agg(b.n ORDER BY b.key),
+           array_agg(b.before ORDER BY b.key), sum(b.n)::bigint
+    FROM (SELECT m.*, (sum(m.n) OVER (PARTITION BY m.operation, m.server, m.target, m.side ORDER BY m.key) - m.n)::bigint
+                          AS before
+          FROM (SELECT d.operation, d.server, d.target, e.side, e.key, sum(e.n)::bigint AS n
+                FROM observability_internal.metric_digests d,
+                     observability_internal.digest_entries(d.duration_keys, d.duration_counts, d.client_keys,
+                                                           d.client_counts) e
+                WHERE d.unit = 'hour' AND d.bucket >= v_start AND d.bucket < v_end
+                GROUP BY 1, 2, 3, 4, 5) m) b
+    GROUP BY b.operation, b.server, b.target, b.side;
+
+    INSERT INTO observability_internal.rank_histogram_state AS s (window_start, window_end, fingerprint, built_at)
+    VALUES (v_start, v_end, v_fingerprint, p_now)
+    ON CONFLICT (only_row) DO UPDATE
+        SET window_start = excluded.window_start, window_end = excluded.window_end,
+            fingerprint = excluded.fingerprint, built_at = excluded.built_at;
+    RETURN true;
+END
+$$;
+
+-- MARK: Ranks of a trace's spans
+
+-- Each ranked span of trace p_trace_id, with its percentile rank among the durations of
+-- its metric group and side over rank_histograms' 24 hours. A span's group is the one
+-- metric_rows counts it in: an MCP tool, prompt or resource span by its call's method,
+-- server and target, against that side's durations (server side: the requests' server
+-- durations; client side: their client durations); any other span of a user's service
+-- by its operation and target. Spans of the service itself, MCP spans no call was
+-- assembled from, and groups with no duration in those hours get no row.
+--
+-- rank_pct is the midpoint rank 100 * (below + same / 2) / total, where below counts the
+-- durations in lower digest buckets and same those in the span's own bucket (2 % wide).
+-- The exact mid-rank, 100 * (shorter + equal / 2) / total over the real durations, lies
+-- in [rank_low_pct, rank_high_pct] = 100 * [below, below + same] / total: a rank is exact
+-- up to the share of durations within 2 % of the span's. The span itself is counted when
+-- it started in those hours.
+CREATE FUNCTION observability.span_ranks(p_trace_id uuid)
+    RETURNS TABLE (span_id bigint, operation text, server text, target text, side text, duration_ms double precision,
+                   rank_pct double precision, rank_low_pct double precision, rank_high_pct double precision,
+                   sample_count bigint, window_start timestamptz, window_end timestamptz)
+    LANGUAGE sql STABLE
+    AS $$
+    WITH trace AS (
+        SELECT t.start_time, t.end_time FROM observability.traces t WHERE t.trace_id = p_trace_id
+    ),
+    -- Each span of an assembled MCP call with its call's group and side; a span in two
+    -- chains (a re-assembly race could leave one) takes the counted one. A call starts
+    -- with its outermost span, so it lies within the trace's bounds (a millisecond either
+    -- side, as the trace page reads them).
+    call_spans AS (
+        SELECT DISTINCT ON (m.span_id) m.span_id,
+               CASE c.method WHEN 'tools/call' THEN 'tool_invoke' WHEN 'prompts/get' THEN 'prompt_render'
+                             ELSE 'resource_fetch' END AS operation,
+               coalesce(c.server_name, '') AS server, coalesce(c.target, '') AS target, c.side
+        FROM trace t, observability.calls c, unnest(c.span_ids) m(span_id)
+        WHERE c.trace_id = p_trace_id AND c.start_time >= t.start_time - interval '1 millisecond'
+          AND c.start_time <= t.end_time + interval '1 millisecond'
+          AND c.method IN ('tools/call', 'prompts/get', 'resources/read')
+        ORDER BY m.span_id, c.counted DESC
+    ),
+    probes AS (
+        SELECT s.span_id, coalesce(cs.operation, s.operation) AS operation, coalesce(cs.server, '') AS server,
+               coalesce(cs.target, s.target, '') AS target, coalesce(cs.side, 'server') AS side, s.duration_ms,
+               observability_internal.digest_key(s.duration_ms) AS key
+        FROM trace t
+        JOIN observability.spans s
+          ON s.trace_id = p_trace_id AND s.start_time >= t.start_time AND s.start_time <= t.end_time
+        LEFT JOIN call_spans cs ON cs.span_id = s.span_id
+        WHERE s.service_name <> 'mcp-observatory'
+          AND (cs.span_id IS NOT NULL OR s.operation NOT IN ('tool_invoke', 'prompt_render', 'resource_fetch'))
+    ),
+    -- i: the last bucket at or below the span's (0 when every bucket is above it).
+    found AS (
+        SELECT p.*, h.keys, h.counts, h.below, h.total, width_bucket(p.key, h.keys) AS i
+        FROM probes p
+        JOIN observability_internal.rank_histograms h
+          ON (h.operation, h.server, h.target, h.side) = (p.operation, p.server, p.target, p.side)
+    ),
+    counted AS (
+        SELECT f.*,
+               CASE WHEN f.i = 0 THEN 0 WHEN f.keys[f.i] = f.key THEN f.below[f.i] ELSE f.below[f.i] + f.counts[f.i] END
+                   AS n_below,
+               CASE WHEN f.i > 0 AND f.keys[f.i] = f.key THEN f.counts[f.i] ELSE 0 END AS n_same
+        FROM found f
+    )
+    SELECT c.span_id, c.operation, c.server, c.target, c.side, c.duration_ms,
+           100.0 * (c.n_below + c.n_same / 2.0) / c.total,
+           100.0 * c.n_below / c.total,
+           100.0 * (c.n_below + c.n_same) / c.total,
+           c.total, st.window_start, st.window_end
+    FROM counted c
+    CROSS JOIN observability_internal.rank_histogram_state st
+    WHERE c.total > 0
+$$;
+
+COMMENT ON FUNCTION observability.span_ranks(uuid) IS
+    'Percentile rank (0-100) of each span of a trace among its metric group''s and side''s durations over the 24 hours of rank_histogram_state: rank_pct the midpoint, the exact mid-rank within [rank_low_pct, rank_high_pct]. See docs/sql.md.';
+
+-- Ranks from the digests already rolled up.
+SELECT observability_internal.refresh_rank_histograms();
