@@ -55,6 +55,23 @@ def test_percentile_links_land_on_the_request_at_that_rank(db, start_server, bro
         assert page.locator(f"#span-{span}").count() == 1
     # PERCENTILE_CONT's p95 lies between the p95 request and the next one.
     assert expected_rank(list(durations.values()), 0.95) <= shown_p95 <= 20
+
+    # The latency chart marks each tool's p95; clicking the marker opens the same request.
+    page.goto(f"{ADMIN}/tools?window=1h")
+    page.wait_for_function("() => window.Chart && Chart.getChart(document.getElementById('chart-latency'))")
+    marker = page.evaluate(
+        """name => {
+            const chart = Chart.getChart(document.getElementById('chart-latency'));
+            const index = chart.data.labels.indexOf(name);
+            const point = chart.getDatasetMeta(1).data[index];
+            return {x: point.x, y: point.y, value: chart.data.datasets[1].data[index], label: chart.data.datasets[1].label};
+        }""", "exemplar_tool")
+    assert marker["label"] == "p95" and marker["value"] == shown_p95
+    box = page.locator("#chart-latency").bounding_box()
+    page.mouse.click(box["x"] + marker["x"], box["y"] + marker["y"])
+    page.wait_for_url("**/traces/**")
+    trace_id = page.url.split("/traces/")[1].partition("#span-")[0]
+    assert durations[trace_id] == expected_rank(list(durations.values()), 0.95)
     watch.assert_clean()
 
     answer = requests.get(

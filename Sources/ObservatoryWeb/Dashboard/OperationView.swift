@@ -32,7 +32,10 @@ struct OperationView: Sendable {
             var name: String
             var count: Int
             var avg_ms: Double?
+            var p95_ms: Double?
             var p99_ms: Double?
+            /// The request at p95 (``ExemplarQuery``): the latency chart's marker opens it.
+            var p95_url: String?
             var error_pct: Double
             var health: Health
         }
@@ -112,7 +115,8 @@ struct OperationView: Sendable {
             Charts(
                 rows: payload.rows.map {
                     .init(
-                        name: name($0), count: $0.requestCount, avg_ms: $0.avgMs, p99_ms: $0.p99Ms, error_pct: $0.errorPct,
+                        name: name($0), count: $0.requestCount, avg_ms: $0.avgMs, p95_ms: $0.p95Ms, p99_ms: $0.p99Ms,
+                        p95_url: ExemplarQuery.link($0, window: query.window, percentile: 95), error_pct: $0.errorPct,
                         health: $0.health)
                 },
                 top_errors: payload.topErrors.map {

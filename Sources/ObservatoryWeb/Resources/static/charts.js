@@ -138,27 +138,58 @@
     };
   }
 
+  // opts.markers, optional: points drawn over the bars ({label, values, urls, color,
+  // hint}); clicking one opens its url, the example trace behind the figure.
   function barChart(canvas, colors, names, values, opts) {
     const options = baseOptions(colors);
     options.scales.x.ticks.callback = truncatedTicks();
+    const markers = opts.markers;
     options.plugins.tooltip.callbacks = {
-      label: (ctx) => ' ' + opts.format(ctx.parsed.y),
+      label: (ctx) => {
+        if (markers && ctx.datasetIndex === 1) {
+          return ' ' + markers.label + ': ' + opts.format(ctx.parsed.y) +
+            (markers.urls[ctx.dataIndex] ? ' (' + markers.hint + ')' : '');
+        }
+        return ' ' + opts.format(ctx.parsed.y);
+      },
     };
     if (opts.max !== undefined) options.scales.y.suggestedMax = opts.max;
-    create(canvas, {
-      type: 'bar',
-      data: {
-        labels: names,
-        datasets: [{
-          label: opts.label,
-          data: values,
-          backgroundColor: opts.color,
-          borderRadius: 2,
-          maxBarThickness: 48,
-        }],
-      },
-      options,
-    });
+    const datasets = [{
+      label: opts.label,
+      data: values,
+      backgroundColor: opts.color,
+      borderRadius: 2,
+      maxBarThickness: 48,
+    }];
+    if (markers) {
+      datasets.push({
+        type: 'line',
+        label: markers.label,
+        data: markers.values,
+        showLine: false,
+        pointStyle: 'rectRot',
+        pointRadius: 6,
+        pointHoverRadius: 8,
+        backgroundColor: markers.color,
+        borderColor: markers.color,
+      });
+      options.plugins.legend = { display: true, labels: { color: colors.text, boxWidth: 12 } };
+      options.onClick = (event, elements) => {
+        const hit = elements.find((e) => e.datasetIndex === 1);
+        const url = hit ? markers.urls[hit.index] : null;
+        if (url) window.location.assign(url);
+      };
+      options.onHover = (event, elements) => {
+        const hit = elements.some((e) => e.datasetIndex === 1 && markers.urls[e.index]);
+        event.native.target.style.cursor = hit ? 'pointer' : '';
+      };
+    }
+    create(canvas, { type: 'bar', data: { labels: names, datasets }, options });
+  }
+
+  // A same-origin path the server wrote, or null: a marker never navigates elsewhere.
+  function localPath(value) {
+    return typeof value === 'string' && value.startsWith('/') && !value.startsWith('//') ? value : null;
   }
 
   function drawKind(data, colors) {
@@ -176,6 +207,10 @@
     if (latency) {
       barChart(latency, colors, names, rows.map((r) => num(r.avg_ms)), {
         label: 'Average latency', color: colors.series2, format: (v) => formatNumber(v, 1) + ' ms',
+        markers: {
+          label: 'p95', values: rows.map((r) => num(r.p95_ms)), urls: rows.map((r) => localPath(r.p95_url)),
+          color: colors.series3, hint: 'click for an example trace',
+        },
       });
     }
     const errors = canvasById('chart-errors');
