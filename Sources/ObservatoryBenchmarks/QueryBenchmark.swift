@@ -134,7 +134,7 @@ struct QueryBenchmark: AsyncParsableCommand {
         // few percent of traces, and a combination with a resource attribute.
         for (label, attributes) in [
             ("no match", ["http.response.status_code>599"]), ("5xx", ["http.response.status_code>499"]),
-            ("tool + resource", ["gen_ai.tool.name exists", "resource:deployment.environment.name=production"]),
+            ("tool + resource", ["gen_ai.tool.name exists", "resource:service.version=1.4.2"]),
         ] {
             let query = attributes.map {
                 "attr="

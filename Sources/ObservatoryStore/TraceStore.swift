@@ -12,9 +12,9 @@ public struct TraceStore: Sendable {
     public static let targetScanLimit = 5_000
 
     /// An attribute search checks at most this many of the newest traces of the window
-    /// (those passing the other filters): about 35 ms when none matches, measured in
+    /// (those passing the other filters): about 20 ms of PostgreSQL when none matches, measured in
     /// docs/performance.md, however long the window. The page says when it stopped here.
-    public static let attributeScanLimit = 2_000
+    public static let attributeScanLimit = 1_000
 
     public init(client: PostgresClient, logger: Logger) {
         self.client = client

@@ -117,7 +117,7 @@ final class RecordJSONTests: XCTestCase {
             hasNext: false, bounded: true, traces: [])
         XCTAssertEqual(
             try Self.encoded(searched),
-            #"{"attr":["resource:a b>2"],"bounded":true,"has_next":false,"limit":20,"max_ms":10,"page":1,"scan_limit":2000,"#
+            #"{"attr":["resource:a b>2"],"bounded":true,"has_next":false,"limit":20,"max_ms":10,"page":1,"scan_limit":1000,"#
                 + #""session":"s","traces":[],"window":"24h"}"#)
     }
 }

@@ -5,7 +5,7 @@ Known traces are sent through the native span endpoint with span and resource
 attributes of every JSON type; for each search the test computes the matching traces
 itself, in Python, from what it sent (a trace matches when one of its spans meets every
 condition), and the JSON API, the page and the NDJSON export must list exactly those.
-The bound of the search (the newest 2,000 traces checked) is shown by a store with more
+The bound of the search (the newest 1,000 traces checked) is shown by a store with more
 traces than that, where only the export (which checks every trace) finds an old match.
 """
 
@@ -24,7 +24,7 @@ from browser import ADMIN, MS, new_span_id, new_trace_id, refresh_metrics
 HOSTILE_KEY = "<img src=x onerror=alert(1)>"
 HOSTILE_VALUE = "\"'><script>alert(2)</script>"
 INJECTION = "x'); DROP TABLE observability.spans; --"
-SCAN_LIMIT = 2_000
+SCAN_LIMIT = 1_000
 
 
 def post(server, spans: list[dict], resource: dict) -> None:
@@ -359,7 +359,7 @@ def test_a_search_past_its_bound_says_so(make_database, start_server, browse):
     page, watch = browse(server.base_url)
     page.goto(f"{ADMIN}/traces?window=24h&attr=needle%3Dyes")
     notice = page.locator("#search-bounded")
-    assert notice.count() == 1 and "newest 2,000 traces" in notice.inner_text()
+    assert notice.count() == 1 and "newest 1,000 traces" in notice.inner_text()
     watch.assert_clean()
     # The export checks every trace of the window, and another filter narrows the search.
     export = requests.get(f"{server.base_url}/api/v1/traces.ndjson", params={"window": "24h", "attr": "needle=yes"},
