@@ -136,6 +136,23 @@ struct QueryBenchmark: AsyncParsableCommand {
             routes.append((label, "/admin/observability/traces?\(query)"))
             routes.append(("  json", "/api/v1/traces?\(query)"))
         }
+        // Attribute searches (`attr=`): one that no trace meets, so the search reads its
+        // whole bound (the newest TraceStore.attributeScanLimit traces), one that meets a
+        // few percent of traces, and a combination with a resource attribute.
+        for (label, attributes) in [
+            ("no match", ["http.response.status_code>599"]), ("5xx", ["http.response.status_code>499"]),
+            ("tool + resource", ["gen_ai.tool.name exists", "resource:service.version=1.4.2"]),
+        ] {
+            let query = attributes.map {
+                "attr="
+                    + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: ".-_")))
+                        ?? $0)
+            }.joined(separator: "&")
+            for window in ["24h", "30d"] {
+                routes.append(("attr \(window) \(label)", "/admin/observability/traces?window=\(window)&\(query)"))
+                routes.append(("  json", "/api/v1/traces?window=\(window)&\(query)"))
+            }
+        }
         if let tool {
             let encoded = tool.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? tool
             routes.append(

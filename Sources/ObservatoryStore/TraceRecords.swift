@@ -111,12 +111,22 @@ public struct TraceFilter: Sendable, Equatable {
     /// server of the tools, prompts and resources pages), of `operation` and `target`
     /// when those are set too.
     public var server: String?
+    /// Only traces with at most this duration.
+    public var maxDurationMs: Double?
+    /// Only traces with an MCP request of this session (`calls.session_id`, the span
+    /// attribute `mcp.session.id`).
+    public var session: String?
+    /// Only traces with one span that meets every one of these conditions. The trace list
+    /// checks them on the newest ``TraceStore/attributeScanLimit`` traces of the window
+    /// that pass the other filters; an export checks every trace of the window.
+    public var attributes: [AttributeCondition]
     public var limit: Int
     public var offset: Int
 
     public init(
         since: Date, until: Date? = nil, status: SpanStatus? = nil, operation: SpanOperation? = nil, target: String? = nil,
         minDurationMs: Double? = nil, search: String? = nil, service: String? = nil, server: String? = nil,
+        maxDurationMs: Double? = nil, session: String? = nil, attributes: [AttributeCondition] = [],
         limit: Int = 50, offset: Int = 0
     ) {
         self.since = since
@@ -128,6 +138,9 @@ public struct TraceFilter: Sendable, Equatable {
         self.search = search
         self.service = service
         self.server = server
+        self.maxDurationMs = maxDurationMs
+        self.session = session
+        self.attributes = attributes
         self.limit = limit
         self.offset = offset
     }

@@ -43,8 +43,8 @@ extension TraceStore {
 
     /// The page of the traces matching `filter` that follows `cursor` (the first page when
     /// nil), newest first, at most `limit`. Unlike the trace list, a target filter here
-    /// checks each trace of the window instead of a bounded number of the newest spans: an
-    /// export is complete, not a first page. Pages are read by position, not by offset,
+    /// checks each trace of the window instead of a bounded number of the newest spans, and
+    /// so does an attribute search: an export is complete, not a first page. Pages are read by position, not by offset,
     /// so each costs the same however deep into the export it is.
     public func exportPage(_ filter: TraceFilter, after cursor: ExportCursor?, limit: Int) async throws(DatabaseError)
         -> [ExportedTrace]
@@ -59,7 +59,7 @@ extension TraceStore {
               AND (\(cursor?.startTime)::timestamptz IS NULL
                    OR (t.start_time <= \(cursor?.startTime)::timestamptz
                        AND (t.start_time, t.trace_id) < (\(cursor?.startTime)::timestamptz, \(cursor?.traceID))))
-              AND \(traceConditions: filter)
+              AND \(traceConditions: filter) AND \(attributesOf: filter)
               AND (\(filter.operation)::text IS NULL OR EXISTS (
                     SELECT 1 FROM observability.spans s
                     WHERE s.trace_id = t.trace_id AND s.operation = \(filter.operation)

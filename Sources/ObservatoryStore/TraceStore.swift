@@ -11,6 +11,11 @@ public struct TraceStore: Sendable {
     /// page of a trace list, and bounded however popular the target is.
     public static let targetScanLimit = 5_000
 
+    /// An attribute search checks at most this many of the newest traces of the window
+    /// (those passing the other filters): about 20 ms of PostgreSQL when none matches, measured in
+    /// docs/performance.md, however long the window. The page says when it stopped here.
+    public static let attributeScanLimit = 1_000
+
     public init(client: PostgresClient, logger: Logger) {
         self.client = client
         self.logger = logger
@@ -51,19 +56,32 @@ public struct TraceStore: Sendable {
                     ) m
                 )
                 SELECT t.* FROM matched JOIN observability.traces t ON t.trace_id = matched.trace_id
-                WHERE \(traceConditions: filter)
+                WHERE \(traceConditions: filter) AND \(attributesOf: filter)
+                ORDER BY t.start_time DESC, t.trace_id
+                LIMIT \(filter.limit + 1) OFFSET \(filter.offset)
+                """
+        } else if filter.attributes.isEmpty {
+            page = """
+                SELECT t.* FROM observability.traces t
+                WHERE t.start_time >= \(filter.since) AND t.start_time <= \(filter.until)
+                  AND \(traceConditions: filter) AND \(operationOf: filter)
                 ORDER BY t.start_time DESC, t.trace_id
                 LIMIT \(filter.limit + 1) OFFSET \(filter.offset)
                 """
         } else {
+            // An attribute search reads spans, which no index answers: it checks the newest
+            // traces of the window one by one through their trace-id index and stops at
+            // the page's end, or after ``attributeScanLimit`` traces (see
+            // ``searchWasBounded(_:)`` and docs/performance.md).
             page = """
-                SELECT t.* FROM observability.traces t
-                WHERE t.start_time >= \(filter.since) AND t.start_time <= \(filter.until)
-                  AND \(traceConditions: filter)
-                  AND (\(filter.operation)::text IS NULL OR EXISTS (
-                        SELECT 1 FROM observability.spans s
-                        WHERE s.trace_id = t.trace_id AND s.operation = \(filter.operation)
-                          AND s.start_time >= t.start_time AND s.start_time <= t.end_time))
+                SELECT t.* FROM (
+                    SELECT t.* FROM observability.traces t
+                    WHERE t.start_time >= \(filter.since) AND t.start_time <= \(filter.until)
+                      AND \(traceConditions: filter) AND \(operationOf: filter)
+                    ORDER BY t.start_time DESC, t.trace_id
+                    LIMIT \(Self.attributeScanLimit)
+                ) t
+                WHERE \(attributesOf: filter)
                 ORDER BY t.start_time DESC, t.trace_id
                 LIMIT \(filter.limit + 1) OFFSET \(filter.offset)
                 """
@@ -72,6 +90,30 @@ public struct TraceStore: Sendable {
         var query = page
         query.sql = "SELECT \(Self.summaryColumns) FROM (\(page.sql)) t ORDER BY t.start_time DESC, t.trace_id"
         return query
+    }
+
+    /// Whether the trace list's attribute search under `filter` stopped at
+    /// ``attributeScanLimit``: more traces of the window pass the other filters than it
+    /// checked, so older matches may exist. Asked only when a page came back short (a full
+    /// page holds the newest matches, whatever lies beyond the bound). Never for a target
+    /// filter, which is bounded by its spans instead (``targetScanLimit``).
+    public func searchWasBounded(_ filter: TraceFilter) async throws(DatabaseError) -> Bool {
+        guard !filter.attributes.isEmpty, filter.target == nil else { return false }
+        let query: PostgresQuery = """
+            SELECT count(*) > \(Self.attributeScanLimit) FROM (
+                SELECT 1 FROM observability.traces t
+                WHERE t.start_time >= \(filter.since) AND t.start_time <= \(filter.until)
+                  AND \(traceConditions: filter) AND \(operationOf: filter)
+                LIMIT \(Self.attributeScanLimit + 1)
+            ) candidates
+            """
+        do {
+            let rows = try await client.tracedQuery(query, logger: logger)
+            for bounded in try rows.decode(Bool.self) { return bounded }
+            return false
+        } catch {
+            throw DatabaseError(error)
+        }
     }
 
     /// Spans of one trace decoded between two yields to other tasks.
@@ -215,8 +257,74 @@ extension PostgresQuery.StringInterpolation {
         appendInterpolation(SelfService.name)
         appendLiteral(" ELSE t.service_name = ")
         appendInterpolation(filter.service)
-        appendLiteral(" END) AND ")
+        appendLiteral(" END) AND (")
+        appendInterpolation(filter.maxDurationMs)
+        appendLiteral("::float8 IS NULL OR t.duration_ms <= ")
+        appendInterpolation(filter.maxDurationMs)
+        // A session's traces, read once through the calls' session index (a hashed
+        // subplan), not once per trace.
+        appendLiteral(") AND (")
+        appendInterpolation(filter.session)
+        appendLiteral("::text IS NULL OR t.trace_id IN (SELECT c.trace_id FROM observability.calls c WHERE c.session_id = ")
+        appendInterpolation(filter.session)
+        appendLiteral(" AND c.start_time >= ")
+        appendInterpolation(filter.since)
+        appendLiteral(")) AND ")
         appendInterpolation(serverOf: filter)
+    }
+
+    /// The operation filter without a target as a condition on trace `t`: one of its
+    /// spans is of that operation (read through the spans' trace-id index, its own days).
+    mutating func appendInterpolation(operationOf filter: TraceFilter) {
+        appendLiteral("(")
+        appendInterpolation(filter.operation)
+        appendLiteral("::text IS NULL OR EXISTS (SELECT 1 FROM observability.spans s")
+        appendLiteral(" WHERE s.trace_id = t.trace_id AND s.operation = ")
+        appendInterpolation(filter.operation)
+        appendLiteral(" AND s.start_time >= t.start_time AND s.start_time <= t.end_time))")
+    }
+
+    /// The attribute conditions as a condition on trace `t`: one span of the trace meets
+    /// them all (`TRUE` without any). Keys and values are bound; only the column name,
+    /// one of two fixed spellings, is part of the text. A numeric comparison looks at a
+    /// JSON number only (a string holding digits is text, and never raises a cast error).
+    mutating func appendInterpolation(attributesOf filter: TraceFilter) {
+        guard !filter.attributes.isEmpty else {
+            appendLiteral("TRUE")
+            return
+        }
+        appendLiteral("EXISTS (SELECT 1 FROM observability.spans s WHERE s.trace_id = t.trace_id")
+        appendLiteral(" AND s.start_time >= t.start_time AND s.start_time <= t.end_time")
+        for condition in filter.attributes {
+            let column = condition.scope == .resource ? "s.resource_attributes" : "s.attributes"
+            appendLiteral(" AND ")
+            switch condition.comparison {
+            case .equals(let value):
+                appendLiteral("\(column) ->> ")
+                appendInterpolation(condition.key)
+                appendLiteral(" = ")
+                appendInterpolation(value)
+            case .notEquals(let value):
+                appendLiteral("\(column) ->> ")
+                appendInterpolation(condition.key)
+                appendLiteral(" <> ")
+                appendInterpolation(value)
+            case .exists:
+                appendLiteral("(\(column) -> ")
+                appendInterpolation(condition.key)
+                appendLiteral(") IS NOT NULL")
+            case .greaterThan(let number), .lessThan(let number):
+                let comparison = if case .greaterThan = condition.comparison { " > " } else { " < " }
+                appendLiteral("CASE WHEN jsonb_typeof(\(column) -> ")
+                appendInterpolation(condition.key)
+                appendLiteral(") = 'number' THEN (\(column) -> ")
+                appendInterpolation(condition.key)
+                appendLiteral(")::numeric\(comparison)")
+                appendInterpolation(number)
+                appendLiteral("::numeric ELSE false END")
+            }
+        }
+        appendLiteral(")")
     }
 
     /// The server filter as a condition on trace `t`, written into both page queries of

@@ -107,7 +107,17 @@ final class RecordJSONTests: XCTestCase {
             page: 2, hasNext: false, traces: [])
         XCTAssertEqual(
             try Self.encoded(list),
-            #"{"has_next":false,"limit":50,"min_ms":250,"operation":"db_query","page":2,"status":"error","traces":[],"#
-                + #""window":"30d"}"#)
+            #"{"attr":[],"bounded":false,"has_next":false,"limit":50,"min_ms":250,"operation":"db_query","page":2,"#
+                + #""status":"error","traces":[],"window":"30d"}"#)
+
+        // A bounded attribute search says how many traces it checked.
+        let searched = TraceListPayload(
+            window: .day, target: nil, search: nil, maxDurationMs: 10, session: "s",
+            attributes: [AttributeCondition(scope: .resource, key: "a b", comparison: .greaterThan(2))], limit: 20, page: 1,
+            hasNext: false, bounded: true, traces: [])
+        XCTAssertEqual(
+            try Self.encoded(searched),
+            #"{"attr":["resource:a b>2"],"bounded":true,"has_next":false,"limit":20,"max_ms":10,"page":1,"scan_limit":1000,"#
+                + #""session":"s","traces":[],"window":"24h"}"#)
     }
 }

@@ -44,7 +44,9 @@ public struct DashboardAPIController: Sendable {
             }
         }
         group.get("traces") { request, _ in
-            await answer { try await data.traceList(try TraceListQuery(request.queryDictionary)) }
+            await answer {
+                try await data.traceList(try TraceListQuery(request.queryDictionary, attributes: request.queryValues("attr")))
+            }
         }
         group.get("sessions/:id") { _, context in
             do {

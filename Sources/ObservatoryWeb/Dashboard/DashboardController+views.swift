@@ -59,10 +59,12 @@ extension DashboardController {
                 throw BadQuery(message: "page must be one of \(allowed) (got \((form["page"] ?? "").debugDescription))")
             }
             let name = try Self.viewName(form["name"] ?? "")
-            guard let parameters = formParameters(form["query"] ?? "") else {
+            guard let parameters = formParameters(form["query"] ?? ""),
+                let attributes = formParameterValues(form["query"] ?? "", name: "attr")
+            else {
                 throw BadQuery(message: "the query holds a malformed %-escape")
             }
-            let query = try page.canonicalQuery(parameters)
+            let query = try page.canonicalQuery(parameters, attributes: attributes)
             let view: SavedView
             do {
                 view = try await views.create(name: name, page: page.rawValue, query: query)

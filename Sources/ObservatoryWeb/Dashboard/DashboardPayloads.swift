@@ -79,13 +79,21 @@ struct TraceListPayload: Sendable, Encodable {
     var search: String?
     var service: String?
     var server: String?
+    var maxDurationMs: Double?
+    var session: String?
+    var attributes: [AttributeCondition] = []
     var limit: Int
     var page: Int
     var hasNext: Bool
+    /// The attribute search stopped after ``TraceStore/attributeScanLimit`` traces: older
+    /// matches may exist (a narrower window finds them).
+    var bounded = false
     var traces: [TraceSummary]
 
     enum CodingKeys: String, CodingKey {
         case window, status, operation, target, minDurationMs = "min_ms", search = "q", service, server, limit, page
+        case maxDurationMs = "max_ms", session, attributes = "attr", bounded
+        case scanLimit = "scan_limit"
         case hasNext = "has_next", traces
     }
 
@@ -99,9 +107,14 @@ struct TraceListPayload: Sendable, Encodable {
         try json.encodeIfPresent(search, forKey: .search)
         try json.encodeIfPresent(service, forKey: .service)
         try json.encodeIfPresent(server, forKey: .server)
+        try json.encodeIfPresent(maxDurationMs, forKey: .maxDurationMs)
+        try json.encodeIfPresent(session, forKey: .session)
+        try json.encode(attributes.map(\.text), forKey: .attributes)
         try json.encode(limit, forKey: .limit)
         try json.encode(page, forKey: .page)
         try json.encode(hasNext, forKey: .hasNext)
+        try json.encode(bounded, forKey: .bounded)
+        if bounded { try json.encode(TraceStore.attributeScanLimit, forKey: .scanLimit) }
         try json.encode(traces.map(TraceSummaryJSON.init), forKey: .traces)
     }
 }
@@ -160,12 +173,16 @@ struct DashboardData: Sendable {
     }
 
     func traceList(_ query: TraceListQuery) async throws(DatabaseError) -> TraceListPayload {
-        let found = try await traces.list(query.filter(now: now()))
+        let filter = query.filter(now: now())
+        let found = try await traces.list(filter)
+        // A full page holds the newest matches; only a short one may have stopped early.
+        let bounded = found.count <= query.limit ? try await traces.searchWasBounded(filter) : false
         return TraceListPayload(
             window: query.window, status: query.status, operation: query.operation, target: query.target,
             minDurationMs: query.minDurationMs, search: query.search, service: query.service, server: query.server,
+            maxDurationMs: query.maxDurationMs, session: query.session, attributes: query.attributes,
             limit: query.limit, page: query.page,
-            hasNext: found.count > query.limit, traces: Array(found.prefix(query.limit)))
+            hasNext: found.count > query.limit, bounded: bounded, traces: Array(found.prefix(query.limit)))
     }
 
     /// nil when no trace has this id.

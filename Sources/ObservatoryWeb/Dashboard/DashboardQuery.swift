@@ -92,6 +92,11 @@ struct TraceListQuery: Sendable, Equatable {
     var service: String?
     /// The MCP server of the requests (a tools, prompts or resources row's server).
     var server: String?
+    var maxDurationMs: Double?
+    /// The MCP session (`mcp.session.id`) of the requests.
+    var session: String?
+    /// `attr` conditions (AttributeCondition+parse.swift), in the order given.
+    var attributes: [AttributeCondition] = []
     var limit = 50
     var page = 1
 
@@ -101,7 +106,9 @@ struct TraceListQuery: Sendable, Equatable {
     /// The statuses a trace can have (never `unset`).
     static let statuses: [SpanStatus] = [.ok, .error]
 
-    init(_ parameters: [String: String]) throws(BadQuery) {
+    /// `parameters` are the single-valued ones; `attributes` every `attr` value
+    /// (``Request/queryValues(_:)``), as a repeated parameter.
+    init(_ parameters: [String: String], attributes: [String] = []) throws(BadQuery) {
         func nonEmpty(_ name: String) -> String? {
             guard let value = parameters[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
             return value
@@ -133,12 +140,18 @@ struct TraceListQuery: Sendable, Equatable {
         if target != nil, operation == nil {
             throw BadQuery(message: "target needs operation as well (a target is named within its operation kind)")
         }
-        if let value = nonEmpty("min_ms") {
+        for name in ["min_ms", "max_ms"] {
+            guard let value = nonEmpty(name) else { continue }
             guard let ms = Double(value), ms.isFinite, ms >= 0 else {
-                throw BadQuery(message: "min_ms must be a number of milliseconds, 0 or more (got \(value.debugDescription))")
+                throw BadQuery(message: "\(name) must be a number of milliseconds, 0 or more (got \(value.debugDescription))")
             }
-            minDurationMs = ms
+            if name == "min_ms" { minDurationMs = ms } else { maxDurationMs = ms }
         }
+        if let min = minDurationMs, let max = maxDurationMs, max < min {
+            throw BadQuery(message: "max_ms must not be less than min_ms")
+        }
+        if let value = nonEmpty("session") { session = try parseName(value, parameter: "session") }
+        self.attributes = try AttributeCondition.parseAll(attributes)
         if let value = nonEmpty("q") {
             // Unicode scalars, not Characters: one grapheme can hold any number of combining
             // marks, so counting graphemes bounds nothing.
@@ -160,7 +173,8 @@ struct TraceListQuery: Sendable, Equatable {
         TraceFilter(
             since: now.addingTimeInterval(-Double(window.seconds)), until: SpanTimeRange.latestShown(now: now),
             status: status, operation: operation, target: target, minDurationMs: minDurationMs, search: search,
-            service: service, server: server, limit: limit, offset: (page - 1) * limit)
+            service: service, server: server, maxDurationMs: maxDurationMs, session: session, attributes: attributes,
+            limit: limit, offset: (page - 1) * limit)
     }
 
     /// The query string of this filter on another page.
@@ -181,6 +195,9 @@ struct TraceListQuery: Sendable, Equatable {
         if let search { items.append(URLQueryItem(name: "q", value: search)) }
         if let service { items.append(URLQueryItem(name: "service", value: service)) }
         if let server { items.append(URLQueryItem(name: "server", value: server)) }
+        if let maxDurationMs { items.append(URLQueryItem(name: "max_ms", value: Format.plainNumber(maxDurationMs))) }
+        if let session { items.append(URLQueryItem(name: "session", value: session)) }
+        items += attributes.map { URLQueryItem(name: "attr", value: $0.text) }
         return items
     }
 }
@@ -253,6 +270,27 @@ extension Request {
         for (name, value) in uri.queryParameters { result[String(name)] = String(value) }
         return result
     }
+
+    /// Every value of the repeated query parameter `name`, in order, read as
+    /// ``queryDictionary`` reads them (a malformed escape: as Hummingbird keeps it).
+    func queryValues(_ name: String) -> [String] {
+        if let values = formParameterValues(uri.query ?? "", name: name) { return values }
+        return uri.queryParameters.getAll(name)
+    }
+}
+
+/// Every value of `name` in an `application/x-www-form-urlencoded` text, in order, for
+/// a parameter that repeats (``formParameters(_:)`` keeps the last one); nil when an
+/// escape is malformed.
+func formParameterValues(_ encoded: String, name: String) -> [String]? {
+    var values: [String] = []
+    for pair in encoded.split(separator: "&", omittingEmptySubsequences: true) {
+        let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        let decoded = parts.map { $0.replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
+        guard let key = decoded[0], let value = decoded.count > 1 ? decoded[1] : "" else { return nil }
+        if key == name { values.append(value) }
+    }
+    return values
 }
 
 /// The fields of an `application/x-www-form-urlencoded` text (a form body, or a query

@@ -12,12 +12,13 @@ enum SavedViewPage: String, CaseIterable, Sendable {
 
     /// The page's query string, checked and rewritten in its canonical form; paging left
     /// out (a view is its filters, not a page of them). Throws the page's own 400 message.
-    func canonicalQuery(_ parameters: [String: String]) throws(BadQuery) -> String {
+    /// `attributes` are the query's repeated `attr` values (only the trace list takes them).
+    func canonicalQuery(_ parameters: [String: String], attributes: [String] = []) throws(BadQuery) -> String {
         let items: [URLQueryItem]
         switch self {
         case .metrics: items = try MetricsQuery(parameters, defaultLimit: 10).queryItems
         case .tools, .prompts, .resources: items = try MetricsQuery(parameters).queryItems
-        case .traces: items = try TraceListQuery(parameters).queryItems(page: 1)
+        case .traces: items = try TraceListQuery(parameters, attributes: attributes).queryItems(page: 1)
         }
         return queryString(items)
     }

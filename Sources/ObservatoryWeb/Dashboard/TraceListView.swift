@@ -19,6 +19,14 @@ struct TraceListView: Sendable {
     var service: String
     /// The MCP server filter; empty for any.
     var server: String
+    var maxMs: String
+    /// The MCP session filter; empty for any.
+    var session: String
+    /// One text field per `attr` condition, and one empty for another (`value` the
+    /// condition's text, `label` the field's placeholder).
+    var attributeFields: [Option]
+    /// Set when the attribute search stopped at its bound: says so, and how to see more.
+    var boundedNotice: String?
     var hasRows: Bool
     var rows: [TraceRowView]
     var page: Int
@@ -44,6 +52,17 @@ struct TraceListView: Sendable {
         search = query.search ?? ""
         service = query.service ?? ""
         server = query.server ?? ""
+        maxMs = query.maxDurationMs.map(Format.plainNumber) ?? ""
+        session = query.session ?? ""
+        attributeFields = query.attributes.map { Option(value: $0.text, label: "", selected: true) }
+        if attributeFields.count < AttributeCondition.maxCount {
+            attributeFields.append(Option(value: "", label: "http.route=/mcp, key exists, key>5", selected: false))
+        }
+        if payload.bounded {
+            boundedNotice =
+                "Searched the newest \(Format.count(TraceStore.attributeScanLimit)) traces of the window that pass the "
+                + "other filters; older traces may match as well. Narrow the window (or add filters) for a complete answer."
+        }
         hasRows = !payload.traces.isEmpty
         rows = payload.traces.map(TraceRowView.init)
         page = query.page
@@ -54,9 +73,14 @@ struct TraceListView: Sendable {
         if let status = query.status { parts.append(Self.label(status).lowercased()) }
         if let operation = query.operation?.rawValue { parts.append(query.target.map { "\(operation) \($0)" } ?? operation) }
         if let ms = query.minDurationMs { parts.append("≥ \(Format.duration(ms))") }
+        if let ms = query.maxDurationMs { parts.append("≤ \(Format.duration(ms))") }
         if let search = query.search { parts.append("name contains “\(search)”") }
         if let service = query.service { parts.append("service \(service)") }
         if let server = query.server { parts.append("server \(server)") }
+        if let session = query.session { parts.append("session \(session)") }
+        if !query.attributes.isEmpty {
+            parts.append("a span with " + query.attributes.map(\.text).joined(separator: " and "))
+        }
         filterSummary = parts.joined(separator: ", ")
         if query.target != nil {
             filterSummary += " (among the newest \(Format.count(TraceStore.targetScanLimit)) spans of this target)"
