@@ -189,7 +189,7 @@ struct DashboardData: Sendable {
     func trace(_ id: TraceID) async throws(DatabaseError) -> TraceDetailPayload? {
         guard let (summary, spans) = try await traces.trace(id) else { return nil }
         let calls = try await calls.calls(trace: id, from: summary.startTime, through: summary.endTime)
-        let ranks = try await traces.ranks(id)
+        let ranks = try await traces.ranks(id, from: summary.startTime, through: summary.endTime)
         return await TraceWork.run {
             var timeline = TraceTimeline(summary: summary, spans: spans)
             timeline.attach(ranks: ranks)
