@@ -13,25 +13,30 @@ CREATE INDEX traces_kind_start_time_idx ON observability.traces (service_name, r
 -- order among its siblings with the same (service, name, target). Two spans of different
 -- traces align exactly when their nodes are equal, so matching is an equality join, and a
 -- repeated span (a loop of 3 queries) aligns its first, second and third occurrences in
--- order. The hash keeps each node O(1) wide however deep the trace; the fields are length-
--- prefixed before hashing, so no name can imitate another chain. A parent id names the
+-- order. The node is a 64-bit hash (hashtextextended) of the span's own fields seeded with
+-- its parent's node, so it stays one bigint however deep the trace and costs one hash per
+-- span; the fields are length-prefixed, so no name can imitate another chain. (A collision
+-- would need 2^32 nodes for even odds; a comparison holds thousands.) A parent id names the
 -- earliest span with that id; a span whose parent is absent (or itself) is a root; spans
 -- only reachable through a parent cycle have no root and are left out (the callers count
 -- them). Reads each trace's spans within its own start and end, so only its days'
 -- partitions are searched.
 CREATE FUNCTION observability_internal.span_alignment(p_trace_ids uuid[])
-    RETURNS TABLE(trace_id uuid, span_id bigint, node uuid, parent_node uuid, depth integer, service_name text,
+    RETURNS TABLE(trace_id uuid, span_id bigint, node bigint, parent_node bigint, depth integer, service_name text,
                   name text, target text, operation text, ordinal integer, repeats integer,
                   offset_ms double precision, duration_ms double precision, status text)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET enable_nestloop = off
     AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     WITH RECURSIVE bounds AS MATERIALIZED (
         SELECT t.trace_id, t.start_time, t.end_time FROM observability.traces t WHERE t.trace_id = ANY (p_trace_ids)
     ), stored AS (
         SELECT s.trace_id, s.span_id, s.parent_span_id, s.service_name, s.name, s.target, s.operation, s.start_time,
                s.duration_ms, s.status,
-               extract(epoch FROM s.start_time - t.start_time) * 1000 AS offset_ms,
+               date_part('epoch', s.start_time - t.start_time) * 1000 AS offset_ms,
                row_number() OVER (PARTITION BY s.trace_id, s.span_id ORDER BY s.start_time) AS copy
         FROM observability.spans s
         JOIN bounds t ON t.trace_id = s.trace_id
@@ -53,20 +58,20 @@ CREATE FUNCTION observability_internal.span_alignment(p_trace_ids uuid[])
         WINDOW same_key AS (PARTITION BY l.trace_id, l.parent, l.service_name, l.name, l.target
                             ORDER BY l.start_time, l.span_id)
     ), tree AS (
-        SELECT n.trace_id, n.span_id, n.copy, md5(n.key || '#' || n.ordinal)::uuid AS node, NULL::uuid AS parent_node,
-               0 AS depth
+        SELECT n.trace_id, n.span_id, n.copy, hashtextextended(n.key || '#' || n.ordinal, 0) AS node,
+               NULL::bigint AS parent_node, 0 AS depth
         FROM numbered n
         WHERE n.parent IS NULL
         UNION ALL
-        SELECT n.trace_id, n.span_id, n.copy, md5(p.node::text || '/' || n.key || '#' || n.ordinal)::uuid, p.node,
-               p.depth + 1
+        SELECT n.trace_id, n.span_id, n.copy, hashtextextended(n.key || '#' || n.ordinal, p.node), p.node, p.depth + 1
         FROM tree p
         JOIN numbered n ON n.trace_id = p.trace_id AND n.parent = p.span_id AND p.copy = 1
     )
     SELECT n.trace_id, n.span_id, t.node, t.parent_node, t.depth, n.service_name, n.name, n.target, n.operation,
            n.ordinal::integer, n.repeats::integer, n.offset_ms, n.duration_ms, n.status
     FROM tree t
-    JOIN numbered n ON n.trace_id = t.trace_id AND n.span_id = t.span_id AND n.copy = t.copy
+    JOIN numbered n ON n.trace_id = t.trace_id AND n.span_id = t.span_id AND n.copy = t.copy;
+END
 $$;
 
 COMMENT ON FUNCTION observability_internal.span_alignment(uuid[]) IS 'Each span of the given traces with its alignment node (a hash of the chain of service, name, target and ordinal among same-named siblings from its root). Internal to trace_compare and trace_typical.';
@@ -115,7 +120,7 @@ COMMENT ON FUNCTION observability.typical_trace_sample(text, text, timestamp wit
 -- had the node at all. A node most traces lack is still listed, with its count, so the
 -- page can say "in 3 of 200 traces".
 CREATE FUNCTION observability.trace_typical(p_trace_ids uuid[])
-    RETURNS TABLE(node uuid, parent_node uuid, depth integer, service_name text, name text, target text,
+    RETURNS TABLE(node bigint, parent_node bigint, depth integer, service_name text, name text, target text,
                   operation text, ordinal integer, repeats integer, offset_ms double precision,
                   duration_ms double precision, traces integer)
     LANGUAGE sql STABLE
@@ -136,14 +141,17 @@ COMMENT ON FUNCTION observability.trace_typical(uuid[]) IS 'The typical trace of
 -- node's span in each side (NULL on the side that lacks it), its duration there, and the
 -- difference A - B. Siblings are ordered by their earlier offset from their trace start.
 CREATE FUNCTION observability_internal.compare_aligned(p_a uuid, p_b uuid, p_sample uuid[])
-    RETURNS TABLE(line integer, depth integer, node uuid, parent_node uuid, service_name text, name text,
+    RETURNS TABLE(line integer, depth integer, node bigint, parent_node bigint, service_name text, name text,
                   target text, operation text, ordinal integer, repeats_a integer, repeats_b integer,
                   span_id_a bigint, span_id_b bigint, offset_a_ms double precision, offset_b_ms double precision,
                   duration_a_ms double precision, duration_b_ms double precision, difference_ms double precision,
                   status_a text, status_b text, traces_b integer)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET enable_nestloop = off
     AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     WITH RECURSIVE spans AS (
         SELECT * FROM observability_internal.span_alignment(
             CASE WHEN p_sample IS NULL THEN ARRAY[p_a, p_b] ELSE ARRAY[p_a] END)
@@ -180,7 +188,8 @@ CREATE FUNCTION observability_internal.compare_aligned(p_a uuid, p_b uuid, p_sam
            j.offset_b_ms, j.duration_a_ms, j.duration_b_ms, j.duration_a_ms - j.duration_b_ms, j.status_a, j.status_b,
            j.traces_b
     FROM ordered o JOIN joined j ON j.node = o.node
-    ORDER BY o.sort
+    ORDER BY o.sort;
+END
 $$;
 
 COMMENT ON FUNCTION observability_internal.compare_aligned(uuid, uuid, uuid[]) IS 'Trace p_a aligned with trace p_b or with the typical trace of p_sample, in tree order. Internal to trace_compare and trace_compare_typical.';
@@ -190,7 +199,7 @@ COMMENT ON FUNCTION observability_internal.compare_aligned(uuid, uuid, uuid[]) I
 -- or span_id_b is NULL is a span only the other trace has. No rows when neither trace is
 -- stored. The same trace twice aligns every span with itself.
 CREATE FUNCTION observability.trace_compare(p_a uuid, p_b uuid)
-    RETURNS TABLE(line integer, depth integer, node uuid, parent_node uuid, service_name text, name text,
+    RETURNS TABLE(line integer, depth integer, node bigint, parent_node bigint, service_name text, name text,
                   target text, operation text, ordinal integer, repeats_a integer, repeats_b integer,
                   span_id_a bigint, span_id_b bigint, offset_a_ms double precision, offset_b_ms double precision,
                   duration_a_ms double precision, duration_b_ms double precision, difference_ms double precision,
@@ -207,7 +216,7 @@ COMMENT ON FUNCTION observability.trace_compare(uuid, uuid) IS 'Two traces'' spa
 -- median over the sample, traces_b how many of the sample's traces had it, and span_id_b
 -- and status_b are NULL (no one span stands for a median).
 CREATE FUNCTION observability.trace_compare_typical(p_a uuid, p_sample uuid[])
-    RETURNS TABLE(line integer, depth integer, node uuid, parent_node uuid, service_name text, name text,
+    RETURNS TABLE(line integer, depth integer, node bigint, parent_node bigint, service_name text, name text,
                   target text, operation text, ordinal integer, repeats_a integer, repeats_b integer,
                   span_id_a bigint, span_id_b bigint, offset_a_ms double precision, offset_b_ms double precision,
                   duration_a_ms double precision, duration_b_ms double precision, difference_ms double precision,

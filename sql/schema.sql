@@ -340,7 +340,7 @@ WHERE i.inhparent = 'observability.spans'::regclass
 ORDER BY 4 NULLS LAST, 1
 $_$;
 
-CREATE FUNCTION observability.trace_compare(p_a uuid, p_b uuid) RETURNS TABLE(line integer, depth integer, node uuid, parent_node uuid, service_name text, name text, target text, operation text, ordinal integer, repeats_a integer, repeats_b integer, span_id_a bigint, span_id_b bigint, offset_a_ms double precision, offset_b_ms double precision, duration_a_ms double precision, duration_b_ms double precision, difference_ms double precision, status_a text, status_b text, traces_b integer)
+CREATE FUNCTION observability.trace_compare(p_a uuid, p_b uuid) RETURNS TABLE(line integer, depth integer, node bigint, parent_node bigint, service_name text, name text, target text, operation text, ordinal integer, repeats_a integer, repeats_b integer, span_id_a bigint, span_id_b bigint, offset_a_ms double precision, offset_b_ms double precision, duration_a_ms double precision, duration_b_ms double precision, difference_ms double precision, status_a text, status_b text, traces_b integer)
     LANGUAGE sql STABLE
     AS $$
     SELECT * FROM observability_internal.compare_aligned(p_a, p_b, NULL)
@@ -348,7 +348,7 @@ $$;
 
 COMMENT ON FUNCTION observability.trace_compare(p_a uuid, p_b uuid) IS 'Two traces'' span trees aligned by span path (service, name, target, ordinal among same-named siblings), with each side''s duration and the difference A - B. See docs/sql.md.';
 
-CREATE FUNCTION observability.trace_compare_typical(p_a uuid, p_sample uuid[]) RETURNS TABLE(line integer, depth integer, node uuid, parent_node uuid, service_name text, name text, target text, operation text, ordinal integer, repeats_a integer, repeats_b integer, span_id_a bigint, span_id_b bigint, offset_a_ms double precision, offset_b_ms double precision, duration_a_ms double precision, duration_b_ms double precision, difference_ms double precision, status_a text, status_b text, traces_b integer)
+CREATE FUNCTION observability.trace_compare_typical(p_a uuid, p_sample uuid[]) RETURNS TABLE(line integer, depth integer, node bigint, parent_node bigint, service_name text, name text, target text, operation text, ordinal integer, repeats_a integer, repeats_b integer, span_id_a bigint, span_id_b bigint, offset_a_ms double precision, offset_b_ms double precision, duration_a_ms double precision, duration_b_ms double precision, difference_ms double precision, status_a text, status_b text, traces_b integer)
     LANGUAGE sql STABLE
     AS $$
     SELECT * FROM observability_internal.compare_aligned(p_a, NULL, coalesce(p_sample, '{}'))
@@ -451,7 +451,7 @@ CREATE FUNCTION observability.trace_otlp(p_trace_id uuid) RETURNS jsonb
 
 COMMENT ON FUNCTION observability.trace_otlp(p_trace_id uuid) IS 'One trace as an OTLP/JSON export request (the body POST /v1/traces accepts): what is stored, times to the microsecond. NULL for an unknown trace. See docs/sql.md.';
 
-CREATE FUNCTION observability.trace_typical(p_trace_ids uuid[]) RETURNS TABLE(node uuid, parent_node uuid, depth integer, service_name text, name text, target text, operation text, ordinal integer, repeats integer, offset_ms double precision, duration_ms double precision, traces integer)
+CREATE FUNCTION observability.trace_typical(p_trace_ids uuid[]) RETURNS TABLE(node bigint, parent_node bigint, depth integer, service_name text, name text, target text, operation text, ordinal integer, repeats integer, offset_ms double precision, duration_ms double precision, traces integer)
     LANGUAGE sql STABLE
     AS $$
     SELECT a.node, a.parent_node, a.depth, a.service_name, a.name, a.target, min(a.operation), a.ordinal,
@@ -765,10 +765,13 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION observability_internal.compare_aligned(p_a uuid, p_b uuid, p_sample uuid[]) RETURNS TABLE(line integer, depth integer, node uuid, parent_node uuid, service_name text, name text, target text, operation text, ordinal integer, repeats_a integer, repeats_b integer, span_id_a bigint, span_id_b bigint, offset_a_ms double precision, offset_b_ms double precision, duration_a_ms double precision, duration_b_ms double precision, difference_ms double precision, status_a text, status_b text, traces_b integer)
-    LANGUAGE sql STABLE
+CREATE FUNCTION observability_internal.compare_aligned(p_a uuid, p_b uuid, p_sample uuid[]) RETURNS TABLE(line integer, depth integer, node bigint, parent_node bigint, service_name text, name text, target text, operation text, ordinal integer, repeats_a integer, repeats_b integer, span_id_a bigint, span_id_b bigint, offset_a_ms double precision, offset_b_ms double precision, duration_a_ms double precision, duration_b_ms double precision, difference_ms double precision, status_a text, status_b text, traces_b integer)
+    LANGUAGE plpgsql STABLE
     SET enable_nestloop TO 'off'
     AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     WITH RECURSIVE spans AS (
         SELECT * FROM observability_internal.span_alignment(
             CASE WHEN p_sample IS NULL THEN ARRAY[p_a, p_b] ELSE ARRAY[p_a] END)
@@ -805,7 +808,8 @@ CREATE FUNCTION observability_internal.compare_aligned(p_a uuid, p_b uuid, p_sam
            j.offset_b_ms, j.duration_a_ms, j.duration_b_ms, j.duration_a_ms - j.duration_b_ms, j.status_a, j.status_b,
            j.traces_b
     FROM ordered o JOIN joined j ON j.node = o.node
-    ORDER BY o.sort
+    ORDER BY o.sort;
+END
 $$;
 
 COMMENT ON FUNCTION observability_internal.compare_aligned(p_a uuid, p_b uuid, p_sample uuid[]) IS 'Trace p_a aligned with trace p_b or with the typical trace of p_sample, in tree order. Internal to trace_compare and trace_compare_typical.';
@@ -1554,16 +1558,19 @@ CREATE FUNCTION observability_internal.self_service() RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN 'mcp-observatory'::text;
 
-CREATE FUNCTION observability_internal.span_alignment(p_trace_ids uuid[]) RETURNS TABLE(trace_id uuid, span_id bigint, node uuid, parent_node uuid, depth integer, service_name text, name text, target text, operation text, ordinal integer, repeats integer, offset_ms double precision, duration_ms double precision, status text)
-    LANGUAGE sql STABLE
+CREATE FUNCTION observability_internal.span_alignment(p_trace_ids uuid[]) RETURNS TABLE(trace_id uuid, span_id bigint, node bigint, parent_node bigint, depth integer, service_name text, name text, target text, operation text, ordinal integer, repeats integer, offset_ms double precision, duration_ms double precision, status text)
+    LANGUAGE plpgsql STABLE
     SET enable_nestloop TO 'off'
     AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     WITH RECURSIVE bounds AS MATERIALIZED (
         SELECT t.trace_id, t.start_time, t.end_time FROM observability.traces t WHERE t.trace_id = ANY (p_trace_ids)
     ), stored AS (
         SELECT s.trace_id, s.span_id, s.parent_span_id, s.service_name, s.name, s.target, s.operation, s.start_time,
                s.duration_ms, s.status,
-               extract(epoch FROM s.start_time - t.start_time) * 1000 AS offset_ms,
+               date_part('epoch', s.start_time - t.start_time) * 1000 AS offset_ms,
                row_number() OVER (PARTITION BY s.trace_id, s.span_id ORDER BY s.start_time) AS copy
         FROM observability.spans s
         JOIN bounds t ON t.trace_id = s.trace_id
@@ -1585,20 +1592,20 @@ CREATE FUNCTION observability_internal.span_alignment(p_trace_ids uuid[]) RETURN
         WINDOW same_key AS (PARTITION BY l.trace_id, l.parent, l.service_name, l.name, l.target
                             ORDER BY l.start_time, l.span_id)
     ), tree AS (
-        SELECT n.trace_id, n.span_id, n.copy, md5(n.key || '#' || n.ordinal)::uuid AS node, NULL::uuid AS parent_node,
-               0 AS depth
+        SELECT n.trace_id, n.span_id, n.copy, hashtextextended(n.key || '#' || n.ordinal, 0) AS node,
+               NULL::bigint AS parent_node, 0 AS depth
         FROM numbered n
         WHERE n.parent IS NULL
         UNION ALL
-        SELECT n.trace_id, n.span_id, n.copy, md5(p.node::text || '/' || n.key || '#' || n.ordinal)::uuid, p.node,
-               p.depth + 1
+        SELECT n.trace_id, n.span_id, n.copy, hashtextextended(n.key || '#' || n.ordinal, p.node), p.node, p.depth + 1
         FROM tree p
         JOIN numbered n ON n.trace_id = p.trace_id AND n.parent = p.span_id AND p.copy = 1
     )
     SELECT n.trace_id, n.span_id, t.node, t.parent_node, t.depth, n.service_name, n.name, n.target, n.operation,
            n.ordinal::integer, n.repeats::integer, n.offset_ms, n.duration_ms, n.status
     FROM tree t
-    JOIN numbered n ON n.trace_id = t.trace_id AND n.span_id = t.span_id AND n.copy = t.copy
+    JOIN numbered n ON n.trace_id = t.trace_id AND n.span_id = t.span_id AND n.copy = t.copy;
+END
 $$;
 
 COMMENT ON FUNCTION observability_internal.span_alignment(p_trace_ids uuid[]) IS 'Each span of the given traces with its alignment node (a hash of the chain of service, name, target and ordinal among same-named siblings from its root). Internal to trace_compare and trace_typical.';
