@@ -93,6 +93,37 @@ extension TraceStore {
         }
     }
 
+    /// One trace and its spans with only what the trace's shape needs (ids, parent, start
+    /// and end; the other fields empty): the comparison's critical paths. Attributes,
+    /// events and resources, most of a full load (`trace(_:)`), are left in the database.
+    /// nil when the id is unknown.
+    public func traceShape(_ id: TraceID) async throws(DatabaseError) -> (TraceSummary, [StoredSpan])? {
+        let summaryQuery: PostgresQuery = """
+            SELECT \(unescaped: Self.summaryColumns) FROM observability.traces t WHERE t.trace_id = \(id)
+            """
+        guard let summary = try await summaries(summaryQuery, withFirstErrors: false).first else { return nil }
+        let spansQuery: PostgresQuery = """
+            SELECT observability.hex_span_id(s.span_id), observability.hex_span_id(s.parent_span_id), s.start_time, s.end_time
+            FROM observability.spans s
+            WHERE s.trace_id = \(id) AND s.start_time >= \(summary.startTime) AND s.start_time <= \(summary.endTime)
+            ORDER BY s.start_time, s.span_id
+            """
+        do {
+            let rows = try await client.tracedQuery(spansQuery, logger: logger).decode((String, String?, Date, Date).self)
+            var spans: [StoredSpan] = []
+            for (spanID, parent, start, end) in rows {
+                spans.append(
+                    StoredSpan(
+                        spanID: spanID, parentSpanID: parent, name: "", kind: .unspecified, operation: .internal, target: nil,
+                        serviceName: "", scopeName: nil, startTime: start, endTime: end, durationMs: 0, status: .unset,
+                        statusMessage: nil, attributesJSON: "{}", resourceAttributesJSON: "{}", eventsJSON: "[]"))
+            }
+            return (summary, spans)
+        } catch {
+            throw DatabaseError(error)
+        }
+    }
+
     static let alignedColumns = """
         c.depth, c.service_name, c.name, c.target, c.operation, c.ordinal, c.repeats_a, c.repeats_b,
         observability.hex_span_id(c.span_id_a), observability.hex_span_id(c.span_id_b), c.duration_a_ms, c.duration_b_ms,

@@ -77,7 +77,7 @@ final class CompareTests: XCTestCase {
             spanID: "00000000000000aa", parentSpanID: nil, name: "r", kind: .server, operation: .internal, target: nil,
             serviceName: "s", scopeName: nil, startTime: now, endTime: now.addingTimeInterval(0.01), durationMs: 10,
             status: .ok, statusMessage: nil, attributesJSON: "{}", resourceAttributesJSON: "{}", eventsJSON: "[]")
-        let timeline = TraceTimeline(summary: summary, spans: [root])
+        let trace = ComparePayload.Trace(summary: summary, spans: [root])
         func span(_ name: String, _ durationA: Double?, _ durationB: Double?, ordinal: Int = 1) -> AlignedSpan {
             AlignedSpan(
                 depth: 1, serviceName: "s<i>", name: name, target: "t\"x", operation: .dbQuery, ordinal: ordinal,
@@ -86,7 +86,7 @@ final class CompareTests: XCTestCase {
                 durationB: durationB, statusA: nil, statusB: nil, tracesB: nil)
         }
         let payload = ComparePayload(
-            query: CompareQuery(a: TraceID(hex: a)!, against: .trace(TraceID(hex: a)!)), a: timeline, b: timeline,
+            query: CompareQuery(a: TraceID(hex: a)!, against: .trace(TraceID(hex: a)!)), a: trace, b: trace,
             typical: nil,
             aligned: [
                 span("<script>alert(1)</script>", 30, 10), span("gone", nil, 4), span("new", 2, nil, ordinal: 3),

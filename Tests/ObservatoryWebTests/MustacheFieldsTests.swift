@@ -71,11 +71,11 @@ final class MustacheFieldsTests: XCTestCase {
         Self.check(resource)
         XCTAssertTrue(trace.spanRowsHTML.contains("<pre class=\"stacktrace\">at x</pre>"))
         XCTAssertTrue(trace.spanRowsHTML.contains("<dt>k</dt><dd>v</dd>"))
-        let timeline = TraceTimeline(summary: summary, spans: [span])
+        let comparedTrace = ComparePayload.Trace(summary: summary, spans: [span])
         let compareQuery = CompareQuery(a: TraceID(high: 1, low: 1), against: .typical(.day))
         let compared = CompareView(
             payload: ComparePayload(
-                query: compareQuery, a: timeline, b: timeline, typical: nil,
+                query: compareQuery, a: comparedTrace, b: comparedTrace, typical: nil,
                 aligned: [
                     AlignedSpan(
                         depth: 0, serviceName: "s", name: "r", target: nil, operation: .internal, ordinal: 1, repeatsA: 1,

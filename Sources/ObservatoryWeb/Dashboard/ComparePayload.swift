@@ -36,6 +36,20 @@ struct ComparePayload: Sendable {
         case a, b
     }
 
+    /// One compared trace: its summary and the spans on its critical path, found as the
+    /// trace page finds them (`SpanTree.criticalPath`).
+    struct Trace: Sendable {
+        var summary: TraceSummary
+        var spanCount: Int
+        var critical: Set<String>
+
+        init(summary: TraceSummary, spans: [StoredSpan]) {
+            self.summary = summary
+            spanCount = spans.count
+            critical = Set(SpanTree(spans).criticalPath().map { spans[$0].spanID })
+        }
+    }
+
     /// What a typical side was built from.
     struct Typical: Sendable {
         var window: MetricWindow
@@ -47,9 +61,9 @@ struct ComparePayload: Sendable {
     }
 
     var query: CompareQuery
-    var a: TraceTimeline
+    var a: Trace
     /// Trace B; nil against a typical trace.
-    var b: TraceTimeline?
+    var b: Trace?
     var typical: Typical?
     var rows: [Row]
 
@@ -58,15 +72,15 @@ struct ComparePayload: Sendable {
     var unalignedA: Int { a.spanCount - rows.filter { $0.span.spanIDA != nil }.count }
     var unalignedB: Int { b.map { $0.spanCount - rows.filter { $0.span.spanIDB != nil }.count } ?? 0 }
 
-    var durationB: Double? { b?.durationMs ?? typical?.medianDurationMs }
+    var durationB: Double? { b?.summary.durationMs ?? typical?.medianDurationMs }
 
-    init(query: CompareQuery, a: TraceTimeline, b: TraceTimeline?, typical: Typical?, aligned: [AlignedSpan]) {
+    init(query: CompareQuery, a: Trace, b: Trace?, typical: Typical?, aligned: [AlignedSpan]) {
         self.query = query
         self.a = a
         self.b = b
         self.typical = typical
-        let criticalA = Set(a.spans.lazy.filter(\.critical).map(\.spanID))
-        let criticalB = Set((b?.spans ?? []).lazy.filter(\.critical).map(\.spanID))
+        let criticalA = a.critical
+        let criticalB = b?.critical ?? []
         rows = aligned.map {
             Row(
                 span: $0, criticalA: $0.spanIDA.map(criticalA.contains) ?? false,
@@ -89,22 +103,23 @@ struct CompareJSON: Encodable {
     var payload: ComparePayload
 
     struct TraceSide: Encodable {
-        var trace: TraceTimeline
-        var criticalSpans: Int
+        var trace: ComparePayload.Trace
 
         enum CodingKeys: String, CodingKey {
-            case traceID = "trace_id", start, durationMs = "duration_ms", spanCount = "span_count", status
-            case criticalSpans = "critical_spans"
+            case traceID = "trace_id", rootName = "root_name", service, start, durationMs = "duration_ms"
+            case spanCount = "span_count", status, criticalSpans = "critical_spans"
         }
 
         func encode(to encoder: any Encoder) throws {
             var json = encoder.container(keyedBy: CodingKeys.self)
-            try json.encode(trace.traceID, forKey: .traceID)
-            try json.encode(trace.start, forKey: .start)
-            try json.encode(trace.durationMs, forKey: .durationMs)
+            try json.encode(trace.summary.traceID, forKey: .traceID)
+            try json.encode(trace.summary.rootName, forKey: .rootName)
+            try json.encode(trace.summary.serviceName, forKey: .service)
+            try json.encode(trace.summary.startTime, forKey: .start)
+            try json.encode(trace.summary.durationMs, forKey: .durationMs)
             try json.encode(trace.spanCount, forKey: .spanCount)
-            try json.encode(trace.status, forKey: .status)
-            try json.encode(criticalSpans, forKey: .criticalSpans)
+            try json.encode(trace.summary.status, forKey: .status)
+            try json.encode(trace.critical.count, forKey: .criticalSpans)
         }
     }
 
@@ -177,15 +192,14 @@ struct CompareJSON: Encodable {
 
     func encode(to encoder: any Encoder) throws {
         var json = encoder.container(keyedBy: CodingKeys.self)
-        let critical = { (trace: TraceTimeline) in trace.spans.filter(\.critical).count }
-        try json.encode(TraceSide(trace: payload.a, criticalSpans: critical(payload.a)), forKey: .a)
-        try json.encode(payload.b.map { TraceSide(trace: $0, criticalSpans: critical($0)) }, forKey: .b)
+        try json.encode(TraceSide(trace: payload.a), forKey: .a)
+        try json.encode(payload.b.map(TraceSide.init), forKey: .b)
         try json.encode(payload.typical.map(TypicalSide.init), forKey: .typical)
         try json.encode(payload.rows.map(RowJSON.init), forKey: .rows)
         var totals = json.nestedContainer(keyedBy: TotalKeys.self, forKey: .totals)
-        try totals.encode(payload.a.durationMs, forKey: .durationA)
+        try totals.encode(payload.a.summary.durationMs, forKey: .durationA)
         try totals.encode(payload.durationB, forKey: .durationB)
-        try totals.encode(payload.durationB.map { payload.a.durationMs - $0 }, forKey: .difference)
+        try totals.encode(payload.durationB.map { payload.a.summary.durationMs - $0 }, forKey: .difference)
         try totals.encode(payload.rows.filter { $0.only == nil }.count, forKey: .matched)
         try totals.encode(payload.rows.filter { $0.only == .a }.count, forKey: .onlyA)
         try totals.encode(payload.rows.filter { $0.only == .b }.count, forKey: .onlyB)

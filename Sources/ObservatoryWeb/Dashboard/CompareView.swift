@@ -60,15 +60,15 @@ struct CompareView: Sendable {
             typicalNotice = Self.notice(typical)
             windows = MetricWindow.allCases.map {
                 Option(
-                    value: CompareQuery.typicalLink(payload.a.traceID, window: $0), label: $0.rawValue,
+                    value: CompareQuery.typicalLink(payload.a.summary.traceID, window: $0), label: $0.rawValue,
                     selected: $0 == typical.window)
             }
         } else {
             windows = []
         }
-        totalA = Format.duration(payload.a.durationMs)
+        totalA = Format.duration(payload.a.summary.durationMs)
         totalB = Format.duration(payload.durationB)
-        totalDifference = payload.durationB.map { Self.difference(payload.a.durationMs - $0, base: $0) } ?? "–"
+        totalDifference = payload.durationB.map { Self.difference(payload.a.summary.durationMs - $0, base: $0) } ?? "–"
         matchedCount = Format.count(payload.rows.filter { $0.only == nil }.count)
         onlyACount = Format.count(payload.rows.filter { $0.only == .a }.count)
         onlyBCount = Format.count(payload.rows.filter { $0.only == .b }.count)
@@ -80,13 +80,13 @@ struct CompareView: Sendable {
         rowsHTML = Self.rows(payload)
     }
 
-    static func side(_ label: String, _ trace: TraceTimeline) -> Side {
-        let root = trace.spans.first { $0.depth == 0 }
-        let critical = trace.spans.filter(\.critical).count
+    static func side(_ label: String, _ trace: ComparePayload.Trace) -> Side {
+        let summary = trace.summary
+        let critical = trace.critical.count
         return Side(
-            label: label, href: "/admin/observability/traces/\(trace.traceID)", traceID: trace.traceID,
-            description: (root?.name ?? "") + " · " + (root?.service ?? "") + " · " + Format.time(trace.start),
-            durationText: Format.duration(trace.durationMs), spanCount: Format.count(trace.spanCount),
+            label: label, href: "/admin/observability/traces/\(summary.traceID)", traceID: summary.traceID,
+            description: summary.rootName + " · " + summary.serviceName + " · " + Format.time(summary.startTime),
+            durationText: Format.duration(summary.durationMs), spanCount: Format.count(trace.spanCount),
             criticalText: "\(Format.count(critical)) \(critical == 1 ? "span" : "spans")")
     }
 
@@ -123,8 +123,8 @@ struct CompareView: Sendable {
 
     static func rows(_ payload: ComparePayload) -> String {
         var html = HTMLText(capacity: payload.rows.count * 600)
-        let traceA = "/admin/observability/traces/" + payload.a.traceID + "#span-"
-        let traceB = payload.b.map { "/admin/observability/traces/" + $0.traceID + "#span-" }
+        let traceA = "/admin/observability/traces/" + payload.a.summary.traceID + "#span-"
+        let traceB = payload.b.map { "/admin/observability/traces/" + $0.summary.traceID + "#span-" }
         let typical = payload.typical != nil
         for (index, row) in payload.rows.enumerated() {
             let span = row.span

@@ -15,12 +15,13 @@ struct CompareTraceMissing: Error {
 extension DashboardData {
     /// The comparison `query` asks for. The alignment is SQL's (`trace_compare`,
     /// `trace_compare_typical`); each trace's critical path is the trace page's own
-    /// (`TraceTimeline`, from `SpanTree.criticalPath`), so the two pages mark the same spans.
+    /// (`SpanTree.criticalPath`), so the two pages mark the same spans.
     func compare(_ query: CompareQuery) async throws -> ComparePayload {
-        guard let (summary, a) = try await timeline(query.a) else { throw CompareTraceMissing(side: "A", traceID: query.a) }
+        guard let a = try await trace(shapeOf: query.a) else { throw CompareTraceMissing(side: "A", traceID: query.a) }
+        let summary = a.summary
         switch query.against {
         case .trace(let id):
-            guard let (_, b) = try await timeline(id) else { throw CompareTraceMissing(side: "B", traceID: id) }
+            guard let b = try await trace(shapeOf: id) else { throw CompareTraceMissing(side: "B", traceID: id) }
             let aligned = try await traces.compare(query.a, id)
             return await TraceWork.run { ComparePayload(query: query, a: a, b: b, typical: nil, aligned: aligned) }
         case .typical(let window):
@@ -37,11 +38,10 @@ extension DashboardData {
         }
     }
 
-    /// One trace's summary, and the trace laid out as the trace page lays it out; nil when
-    /// it is not stored.
-    private func timeline(_ id: TraceID) async throws(DatabaseError) -> (TraceSummary, TraceTimeline)? {
-        guard let (summary, spans) = try await traces.trace(id) else { return nil }
-        return await TraceWork.run { (summary, TraceTimeline(summary: summary, spans: spans)) }
+    /// One trace's summary and critical path; nil when it is not stored.
+    private func trace(shapeOf id: TraceID) async throws(DatabaseError) -> ComparePayload.Trace? {
+        guard let (summary, spans) = try await traces.traceShape(id) else { return nil }
+        return await TraceWork.run { ComparePayload.Trace(summary: summary, spans: spans) }
     }
 }
 
