@@ -66,6 +66,12 @@ struct ComparePayload: Sendable {
     var b: Trace?
     var typical: Typical?
     var rows: [Row]
+    /// Span paths of the typical trace that this trace lacks and fewer than half of the
+    /// sample's traces had: left out of `rows`, counted here. A kind whose traces vary
+    /// (a different tool per request) has hundreds of such paths, each "in 1 of 100",
+    /// which would bury the rows that say what is unusual about this trace. A child path
+    /// is never more common than its parent's, so what is left is still a tree.
+    var rareTypicalPaths = 0
 
     /// Spans of a side that no row shows: only spans in a parent cycle, which have no root
     /// to hang from (the trace page cuts such cycles; the alignment leaves them out).
@@ -81,6 +87,13 @@ struct ComparePayload: Sendable {
         self.typical = typical
         let criticalA = a.critical
         let criticalB = b?.critical ?? []
+        var aligned = aligned
+        if let typical {
+            let sampled = typical.sample.traceIDs.count
+            let before = aligned.count
+            aligned.removeAll { $0.durationA == nil && ($0.tracesB ?? 0) * 2 < sampled }
+            rareTypicalPaths = before - aligned.count
+        }
         rows = aligned.map {
             Row(
                 span: $0, criticalA: $0.spanIDA.map(criticalA.contains) ?? false,
@@ -188,6 +201,7 @@ struct CompareJSON: Encodable {
     enum TotalKeys: String, CodingKey {
         case durationA = "duration_a_ms", durationB = "duration_b_ms", difference = "difference_ms", matched
         case onlyA = "only_a", onlyB = "only_b", unalignedA = "unaligned_a", unalignedB = "unaligned_b"
+        case rareTypicalPaths = "rare_typical_paths"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -205,5 +219,6 @@ struct CompareJSON: Encodable {
         try totals.encode(payload.rows.filter { $0.only == .b }.count, forKey: .onlyB)
         try totals.encode(payload.unalignedA, forKey: .unalignedA)
         try totals.encode(payload.unalignedB, forKey: .unalignedB)
+        try totals.encode(payload.rareTypicalPaths, forKey: .rareTypicalPaths)
     }
 }

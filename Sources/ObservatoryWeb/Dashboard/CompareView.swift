@@ -38,6 +38,8 @@ struct CompareView: Sendable {
     var onlyBCount: String
     /// Spans the alignment could not place (parent cycles); nil when none.
     var unalignedNotice: String?
+    /// How many rare paths of the typical trace are not listed; nil when none.
+    var rareNotice: String?
     /// The aligned rows, escaped by `HTMLText`.
     var rowsHTML: String
 
@@ -77,6 +79,11 @@ struct CompareView: Sendable {
             unaligned == 0
             ? nil
             : "\(Format.count(unaligned)) \(unaligned == 1 ? "span is" : "spans are") left out: their parents form a cycle, so they hang from no root."
+        let rare = payload.rareTypicalPaths
+        rareNotice =
+            rare == 0
+            ? nil
+            : "\(Format.count(rare)) span \(rare == 1 ? "path" : "paths") of the typical trace that this trace lacks and fewer than half of its traces had \(rare == 1 ? "is" : "are") not listed."
         rowsHTML = Self.rows(payload)
     }
 

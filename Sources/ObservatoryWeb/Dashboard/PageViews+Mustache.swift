@@ -298,6 +298,7 @@ extension CompareView: MustacheFields {
         "onlyACount": \.onlyACount,
         "onlyBCount": \.onlyBCount,
         "unalignedNotice": \.unalignedNotice,
+        "rareNotice": \.rareNotice,
         "rowsHTML": \.rowsHTML,
     ]
 }
