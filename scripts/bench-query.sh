@@ -50,7 +50,37 @@ psql -q "$url" -c "TRUNCATE observability.metrics_minute, observability.metrics_
   -c "UPDATE observability.metric_windows SET last_refreshed_at = NULL"
 "$bench" refresh
 
-trace=$(psql -tAq "$url" -c "SELECT observability.hex_trace_id(trace_id) FROM observability.traces WHERE span_count = 1000 LIMIT 1")
+# A second 1,000-span trace for the comparison: a copy of the generated one five minutes
+# later, with every duration scaled by 0.5-1.5 and about one leaf span in 30 renamed, so the two
+# differ in time and in shape (spans only in one of them). Made once per database.
+if [ "$(psql -tAq "$url" -c "SELECT count(*) FROM observability.traces WHERE span_count = 1000")" = 1 ]; then
+  psql -q "$url" <<'SQL'
+BEGIN;
+CREATE TEMP TABLE wide_copy AS
+SELECT md5('bench-query compare')::uuid AS trace_id, s.span_id, s.parent_span_id,
+       CASE WHEN s.span_id % 30 = 7 AND NOT EXISTS (
+                SELECT 1 FROM observability.spans c WHERE c.trace_id = s.trace_id AND c.parent_span_id = s.span_id)
+            THEN s.name || ' (changed)' ELSE s.name END AS name, s.kind, s.operation, s.target,
+       s.service_name, s.scope_name, s.start_time + interval '5 minutes' AS start_time,
+       s.start_time + interval '5 minutes' + (s.end_time - s.start_time) * (0.5 + (abs(s.span_id) % 1000) / 1000.0) AS end_time,
+       s.status, s.status_message, s.attributes, s.resource_attributes, s.events
+FROM observability.spans s JOIN observability.traces t ON t.trace_id = s.trace_id AND t.span_count = 1000
+WHERE s.start_time >= t.start_time AND s.start_time <= t.end_time;
+INSERT INTO observability.spans (trace_id, span_id, parent_span_id, name, kind, operation, target, service_name, scope_name,
+                                 start_time, end_time, duration_ms, status, status_message, attributes, resource_attributes, events)
+SELECT trace_id, span_id, parent_span_id, name, kind, operation, target, service_name, scope_name, start_time, end_time,
+       extract(epoch FROM end_time - start_time) * 1000, status, status_message, attributes, resource_attributes, events
+FROM wide_copy;
+INSERT INTO observability.traces (trace_id, root_span_id, root_name, service_name, start_time, end_time, span_count, error_count)
+SELECT c.trace_id, r.span_id, r.name, r.service_name, min(c.start_time), max(c.end_time), count(*),
+       count(*) FILTER (WHERE c.status = 'error')
+FROM wide_copy c JOIN wide_copy r ON r.parent_span_id IS NULL
+GROUP BY c.trace_id, r.span_id, r.name, r.service_name;
+COMMIT;
+SQL
+fi
+trace=$(psql -tAq "$url" -c "SELECT observability.hex_trace_id(trace_id) FROM observability.traces WHERE span_count = 1000 AND trace_id <> md5('bench-query compare')::uuid LIMIT 1")
+other=$(psql -tAq "$url" -c "SELECT observability.hex_trace_id(md5('bench-query compare')::uuid)")
 tool=$(psql -tAq "$url" -c "SELECT target FROM observability.metrics_30d WHERE level = 'target' AND operation = 'tool_invoke' ORDER BY request_count DESC LIMIT 1")
 
 # The views were just refreshed; the server's own refresh then only rolls up new minutes.
@@ -69,7 +99,7 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 "$bench" query --url "http://127.0.0.1:$OBSERVABILITY_PORT" --requests "${REQUESTS:-50}" \
-  ${trace:+--trace-id "$trace"} ${tool:+--tool "$tool"}
+  ${trace:+--trace-id "$trace"} ${trace:+--compare-trace-id "$other"} ${tool:+--tool "$tool"}
 spans_after=$(psql -tAq "$url" -c "$users_spans")
 if [ "$spans_after" != "$spans_before" ]; then
   echo "bench-query: the store changed while the routes were timed ($spans_before spans before, $spans_after after)" >&2

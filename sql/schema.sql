@@ -414,6 +414,22 @@ $$;
 
 COMMENT ON FUNCTION observability.span_ranks(p_trace_id uuid, p_from timestamp with time zone, p_through timestamp with time zone) IS 'Percentile rank (0-100) of each span of a trace (its first start and last end given) among its metric group''s and side''s durations over the 24 hours of rank_histogram_state: rank_pct the midpoint, the exact mid-rank within [rank_low_pct, rank_high_pct]. See docs/sql.md.';
 
+CREATE FUNCTION observability.trace_compare(p_a uuid, p_b uuid) RETURNS TABLE(line integer, depth integer, node bigint, parent_node bigint, service_name text, name text, target text, operation text, ordinal integer, repeats_a integer, repeats_b integer, span_id_a bigint, span_id_b bigint, offset_a_ms double precision, offset_b_ms double precision, duration_a_ms double precision, duration_b_ms double precision, difference_ms double precision, status_a text, status_b text, traces_b integer)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT * FROM observability_internal.compare_aligned(p_a, p_b, NULL)
+$$;
+
+COMMENT ON FUNCTION observability.trace_compare(p_a uuid, p_b uuid) IS 'Two traces'' span trees aligned by span path (service, name, target, ordinal among same-named siblings), with each side''s duration and the difference A - B. See docs/sql.md.';
+
+CREATE FUNCTION observability.trace_compare_typical(p_a uuid, p_sample uuid[]) RETURNS TABLE(line integer, depth integer, node bigint, parent_node bigint, service_name text, name text, target text, operation text, ordinal integer, repeats_a integer, repeats_b integer, span_id_a bigint, span_id_b bigint, offset_a_ms double precision, offset_b_ms double precision, duration_a_ms double precision, duration_b_ms double precision, difference_ms double precision, status_a text, status_b text, traces_b integer)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT * FROM observability_internal.compare_aligned(p_a, NULL, coalesce(p_sample, '{}'))
+$$;
+
+COMMENT ON FUNCTION observability.trace_compare_typical(p_a uuid, p_sample uuid[]) IS 'A trace aligned with the typical trace of a sample of its kind: per span path the median duration over the sample and how many of its traces had the path. See docs/sql.md.';
+
 CREATE FUNCTION observability_internal.otlp_nested_value(p_value jsonb) RETURNS jsonb
     LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
     AS $$
@@ -508,6 +524,48 @@ CREATE FUNCTION observability.trace_otlp(p_trace_id uuid) RETURNS jsonb
     RETURN (WITH trace AS (SELECT t.start_time, t.end_time FROM observability.traces t WHERE (t.trace_id = trace_otlp.p_trace_id)), span AS (SELECT s.resource_attributes, s.scope_name, s.start_time, s.span_id, (((jsonb_strip_nulls(jsonb_build_object('traceId', observability.hex_trace_id(s.trace_id), 'spanId', observability.hex_span_id(s.span_id), 'parentSpanId', observability.hex_span_id(s.parent_span_id), 'name', s.name, 'kind', array_position(ARRAY['internal'::text, 'server'::text, 'client'::text, 'producer'::text, 'consumer'::text], s.kind), 'startTimeUnixNano', (t.start_ns)::text, 'endTimeUnixNano', ((t.start_ns + (round((s.duration_ms * (1000000)::double precision)))::bigint))::text)) || jsonb_build_object('attributes', observability_internal.otlp_key_values(s.attributes))) || CASE WHEN (jsonb_array_length(s.events) > 0) THEN jsonb_build_object('events', (SELECT jsonb_agg(jsonb_build_object('timeUnixNano', observability_internal.otlp_unix_nano(((e.value ->> 'time'::text))::timestamp with time zone), 'name', (e.value ->> 'name'::text), 'attributes', observability_internal.otlp_key_values(COALESCE((e.value -> 'attributes'::text), '{}'::jsonb))) ORDER BY e.ordinality) AS jsonb_agg FROM jsonb_array_elements(s.events) WITH ORDINALITY e(value, ordinality))) ELSE '{}'::jsonb END) || jsonb_build_object('status', jsonb_strip_nulls(jsonb_build_object('code', (array_position(ARRAY['unset'::text, 'ok'::text, 'error'::text], s.status) - 1), 'message', s.status_message)))) AS otlp FROM observability.spans s, trace, LATERAL (SELECT observability_internal.otlp_start_nano(s.start_time, s.end_time, s.duration_ms) AS start_ns) t WHERE ((s.trace_id = trace_otlp.p_trace_id) AND (s.start_time >= trace.start_time) AND (s.start_time <= trace.end_time))), scope AS (SELECT sp.resource_attributes, sp.scope_name, min(sp.start_time) AS first_start, jsonb_strip_nulls(jsonb_build_object('scope', CASE WHEN (sp.scope_name IS NOT NULL) THEN jsonb_build_object('name', sp.scope_name) ELSE NULL::jsonb END, 'spans', jsonb_agg(sp.otlp ORDER BY sp.start_time, sp.span_id))) AS otlp FROM span sp GROUP BY sp.resource_attributes, sp.scope_name), resource AS (SELECT min(sc.first_start) AS first_start, jsonb_build_object('resource', jsonb_build_object('attributes', observability_internal.otlp_key_values(sc.resource_attributes)), 'scopeSpans', jsonb_agg(sc.otlp ORDER BY sc.first_start, sc.scope_name)) AS otlp FROM scope sc GROUP BY sc.resource_attributes) SELECT CASE WHEN (EXISTS (SELECT 1 FROM trace)) THEN jsonb_build_object('resourceSpans', COALESCE((SELECT jsonb_agg(r.otlp ORDER BY r.first_start, r.otlp) AS jsonb_agg FROM resource r), '[]'::jsonb)) ELSE NULL::jsonb END AS "case");
 
 COMMENT ON FUNCTION observability.trace_otlp(p_trace_id uuid) IS 'One trace as an OTLP/JSON export request (the body POST /v1/traces accepts): what is stored, times to the microsecond. NULL for an unknown trace. See docs/sql.md.';
+
+CREATE FUNCTION observability.trace_typical(p_trace_ids uuid[]) RETURNS TABLE(node bigint, parent_node bigint, depth integer, service_name text, name text, target text, operation text, ordinal integer, repeats integer, offset_ms double precision, duration_ms double precision, traces integer)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT a.node, a.parent_node, a.depth, a.service_name, a.name, a.target, min(a.operation), a.ordinal,
+           percentile_disc(0.5) WITHIN GROUP (ORDER BY a.repeats),
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY a.offset_ms),
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY a.duration_ms),
+           count(DISTINCT a.trace_id)::integer
+    FROM observability_internal.span_alignment(p_trace_ids) a
+    GROUP BY a.node, a.parent_node, a.depth, a.service_name, a.name, a.target, a.ordinal
+$$;
+
+COMMENT ON FUNCTION observability.trace_typical(p_trace_ids uuid[]) IS 'The typical trace of a sample of traces (see typical_trace_sample): per aligned span node, the median duration and offset and how many of the traces had it.';
+
+CREATE FUNCTION observability.typical_trace_sample(p_service text, p_root_name text, p_since timestamp with time zone, p_until timestamp with time zone, p_exclude uuid, p_max_traces integer, p_max_spans integer) RETURNS TABLE(trace_id uuid, start_time timestamp with time zone, duration_ms double precision, span_count integer, bounded boolean)
+    LANGUAGE sql STABLE
+    AS $$
+    WITH candidates AS (
+        SELECT t.trace_id, t.start_time, t.duration_ms, t.span_count,
+               row_number() OVER w AS n,
+               sum(t.span_count) OVER w AS spans
+        FROM (
+            SELECT t.trace_id, t.start_time, t.duration_ms, t.span_count
+            FROM observability.traces t
+            WHERE t.service_name = p_service AND t.root_name = p_root_name
+              AND t.start_time >= p_since AND t.start_time < p_until
+              AND t.trace_id IS DISTINCT FROM p_exclude
+            ORDER BY t.start_time DESC, t.trace_id
+            LIMIT p_max_traces + 1
+        ) t
+        WINDOW w AS (ORDER BY t.start_time DESC, t.trace_id)
+    ), chosen AS (
+        SELECT c.* FROM candidates c WHERE c.n <= p_max_traces AND (c.n = 1 OR c.spans <= p_max_spans)
+    )
+    SELECT c.trace_id, c.start_time, c.duration_ms, c.span_count,
+           (SELECT count(*) FROM candidates) > (SELECT count(*) FROM chosen)
+    FROM chosen c
+    ORDER BY c.start_time DESC, c.trace_id
+$$;
+
+COMMENT ON FUNCTION observability.typical_trace_sample(p_service text, p_root_name text, p_since timestamp with time zone, p_until timestamp with time zone, p_exclude uuid, p_max_traces integer, p_max_spans integer) IS 'The newest traces of one kind (root span name and service) in a time range, bounded by a trace count and a span budget: the sample of a typical trace. See docs/sql.md.';
 
 CREATE FUNCTION observability.window_metrics(p_window interval) RETURNS TABLE(level text, operation text, server text, target text, request_count bigint, error_count bigint, error_pct double precision, avg_ms double precision, p50_ms double precision, p90_ms double precision, p95_ms double precision, p99_ms double precision, max_ms double precision, client_avg_ms double precision, client_p50_ms double precision, client_p90_ms double precision, client_p95_ms double precision, client_p99_ms double precision, overhead_ms double precision, first_seen timestamp with time zone, last_seen timestamp with time zone, example_error text)
     LANGUAGE sql STABLE
@@ -780,6 +838,55 @@ BEGIN
     RETURN coalesce(v_claimed, false);
 END
 $$;
+
+CREATE FUNCTION observability_internal.compare_aligned(p_a uuid, p_b uuid, p_sample uuid[]) RETURNS TABLE(line integer, depth integer, node bigint, parent_node bigint, service_name text, name text, target text, operation text, ordinal integer, repeats_a integer, repeats_b integer, span_id_a bigint, span_id_b bigint, offset_a_ms double precision, offset_b_ms double precision, duration_a_ms double precision, duration_b_ms double precision, difference_ms double precision, status_a text, status_b text, traces_b integer)
+    LANGUAGE plpgsql STABLE
+    SET enable_nestloop TO 'off'
+    AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    WITH RECURSIVE spans AS (
+        SELECT * FROM observability_internal.span_alignment(
+            CASE WHEN p_sample IS NULL THEN ARRAY[p_a, p_b] ELSE ARRAY[p_a] END)
+    ), a AS (
+        SELECT * FROM spans s WHERE s.trace_id = p_a
+    ), b AS (
+        SELECT s.node, s.parent_node, s.depth, s.service_name, s.name, s.target, s.operation, s.ordinal, s.repeats,
+               s.span_id, s.offset_ms, s.duration_ms, s.status, 1 AS traces
+        FROM spans s WHERE p_sample IS NULL AND s.trace_id = p_b
+        UNION ALL
+        SELECT t.node, t.parent_node, t.depth, t.service_name, t.name, t.target, t.operation, t.ordinal, t.repeats,
+               NULL, t.offset_ms, t.duration_ms, NULL, t.traces
+        FROM observability.trace_typical(p_sample) t WHERE p_sample IS NOT NULL
+    ), joined AS (
+        SELECT coalesce(a.node, b.node) AS node, coalesce(a.parent_node, b.parent_node) AS parent_node,
+               coalesce(a.depth, b.depth) AS depth, coalesce(a.service_name, b.service_name) AS service_name,
+               coalesce(a.name, b.name) AS name, coalesce(a.target, b.target) AS target,
+               coalesce(a.operation, b.operation) AS operation, coalesce(a.ordinal, b.ordinal) AS ordinal,
+               a.repeats AS repeats_a, b.repeats AS repeats_b, a.span_id AS span_id_a, b.span_id AS span_id_b,
+               a.offset_ms AS offset_a_ms, b.offset_ms AS offset_b_ms, a.duration_ms AS duration_a_ms,
+               b.duration_ms AS duration_b_ms, a.status AS status_a, b.status AS status_b, b.traces AS traces_b,
+               row_number() OVER (PARTITION BY coalesce(a.parent_node, b.parent_node)
+                                  ORDER BY least(a.offset_ms, b.offset_ms), coalesce(a.node, b.node)) AS sibling
+        FROM a FULL JOIN b ON b.node = a.node
+    ), links AS MATERIALIZED (
+        SELECT j.node, j.parent_node, j.sibling::integer AS sibling FROM joined j
+    ), ordered AS (
+        SELECT l.node, ARRAY[l.sibling] AS sort FROM links l WHERE l.parent_node IS NULL
+        UNION ALL
+        SELECT l.node, o.sort || l.sibling FROM ordered o JOIN links l ON l.parent_node = o.node
+    )
+    SELECT (row_number() OVER (ORDER BY o.sort))::integer, j.depth, j.node, j.parent_node, j.service_name, j.name,
+           j.target, j.operation, j.ordinal, j.repeats_a, j.repeats_b, j.span_id_a, j.span_id_b, j.offset_a_ms,
+           j.offset_b_ms, j.duration_a_ms, j.duration_b_ms, j.duration_a_ms - j.duration_b_ms, j.status_a, j.status_b,
+           j.traces_b
+    FROM ordered o JOIN joined j ON j.node = o.node
+    ORDER BY o.sort;
+END
+$$;
+
+COMMENT ON FUNCTION observability_internal.compare_aligned(p_a uuid, p_b uuid, p_sample uuid[]) IS 'Trace p_a aligned with trace p_b or with the typical trace of p_sample, in tree order. Internal to trace_compare and trace_compare_typical.';
 
 CREATE FUNCTION observability_internal.digest_entries(p_duration_keys integer[], p_duration_counts bigint[], p_client_keys integer[], p_client_counts bigint[]) RETURNS TABLE(side text, key integer, n bigint)
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -1577,6 +1684,58 @@ $_$;
 CREATE FUNCTION observability_internal.self_service() RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN 'mcp-observatory'::text;
+
+CREATE FUNCTION observability_internal.span_alignment(p_trace_ids uuid[]) RETURNS TABLE(trace_id uuid, span_id bigint, node bigint, parent_node bigint, depth integer, service_name text, name text, target text, operation text, ordinal integer, repeats integer, offset_ms double precision, duration_ms double precision, status text)
+    LANGUAGE plpgsql STABLE
+    SET enable_nestloop TO 'off'
+    AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    WITH RECURSIVE bounds AS MATERIALIZED (
+        SELECT t.trace_id, t.start_time, t.end_time FROM observability.traces t WHERE t.trace_id = ANY (p_trace_ids)
+    ), stored AS (
+        SELECT s.trace_id, s.span_id, s.parent_span_id, s.service_name, s.name, s.target, s.operation, s.start_time,
+               s.duration_ms, s.status,
+               date_part('epoch', s.start_time - t.start_time) * 1000 AS offset_ms,
+               row_number() OVER (PARTITION BY s.trace_id, s.span_id ORDER BY s.start_time) AS copy
+        FROM observability.spans s
+        JOIN bounds t ON t.trace_id = s.trace_id
+        WHERE s.trace_id = ANY (p_trace_ids) AND s.start_time >= t.start_time AND s.start_time <= t.end_time
+          AND s.start_time >= (SELECT min(b.start_time) FROM bounds b)
+          AND s.start_time <= (SELECT max(b.end_time) FROM bounds b)
+    ), linked AS (
+        SELECT c.*, p.span_id AS parent
+        FROM stored c
+        LEFT JOIN stored p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id AND p.copy = 1
+                          AND c.parent_span_id <> c.span_id
+    ), numbered AS (
+        SELECT l.*,
+               row_number() OVER same_key AS ordinal,
+               count(*) OVER (PARTITION BY l.trace_id, l.parent, l.service_name, l.name, l.target) AS repeats,
+               length(l.service_name) || ':' || l.service_name || length(l.name) || ':' || l.name
+                   || coalesce(length(l.target) || ':' || l.target, '-') AS key
+        FROM linked l
+        WINDOW same_key AS (PARTITION BY l.trace_id, l.parent, l.service_name, l.name, l.target
+                            ORDER BY l.start_time, l.span_id)
+    ), tree AS (
+        SELECT n.trace_id, n.span_id, n.copy, hashtextextended(n.key || '#' || n.ordinal, 0) AS node,
+               NULL::bigint AS parent_node, 0 AS depth
+        FROM numbered n
+        WHERE n.parent IS NULL
+        UNION ALL
+        SELECT n.trace_id, n.span_id, n.copy, hashtextextended(n.key || '#' || n.ordinal, p.node), p.node, p.depth + 1
+        FROM tree p
+        JOIN numbered n ON n.trace_id = p.trace_id AND n.parent = p.span_id AND p.copy = 1
+    )
+    SELECT n.trace_id, n.span_id, t.node, t.parent_node, t.depth, n.service_name, n.name, n.target, n.operation,
+           n.ordinal::integer, n.repeats::integer, n.offset_ms, n.duration_ms, n.status
+    FROM tree t
+    JOIN numbered n ON n.trace_id = t.trace_id AND n.span_id = t.span_id AND n.copy = t.copy;
+END
+$$;
+
+COMMENT ON FUNCTION observability_internal.span_alignment(p_trace_ids uuid[]) IS 'Each span of the given traces with its alignment node (a hash of the chain of service, name, target and ordinal among same-named siblings from its root). Internal to trace_compare and trace_typical.';
 
 CREATE FUNCTION observability_internal.span_partition_name(p_day date) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT
@@ -2556,6 +2715,8 @@ CREATE UNIQUE INDEX spans_trace_span_idx ON ONLY observability.spans USING btree
 CREATE UNIQUE INDEX spans_default_trace_id_span_id_start_time_idx ON observability.spans_default USING btree (trace_id, span_id, start_time);
 
 CREATE INDEX traces_errors_start_time_idx ON observability.traces USING btree (start_time DESC) WHERE (error_count > 0);
+
+CREATE INDEX traces_kind_start_time_idx ON observability.traces USING btree (service_name, root_name, start_time DESC);
 
 CREATE INDEX traces_self_start_time_idx ON observability.traces USING btree (start_time DESC, trace_id DESC) WHERE (service_name = 'mcp-observatory'::text);
 

@@ -19,6 +19,7 @@ enum EmbeddedMigrations {
         ("0013_create_trace_export.sql", PackageResources._013_create_trace_export_sql),
         ("0014_create_saved_views.sql", PackageResources._014_create_saved_views_sql),
         ("0015_create_exemplars.sql", PackageResources._015_create_exemplars_sql),
+        ("0016_create_trace_compare.sql", PackageResources._016_create_trace_compare_sql),
         ("0017_create_span_ranks.sql", PackageResources._017_create_span_ranks_sql),
     ]
 }

@@ -181,7 +181,7 @@ public struct TraceStore: Sendable {
     }
 
     /// The traces of `query`, with where each failed one's failure began.
-    private func summaries(_ query: PostgresQuery, withFirstErrors: Bool = true) async throws(DatabaseError) -> [TraceSummary] {
+    func summaries(_ query: PostgresQuery, withFirstErrors: Bool = true) async throws(DatabaseError) -> [TraceSummary] {
         do {
             var result: [TraceSummary] = []
             let rows = try await client.tracedQuery(query, logger: logger).decode(

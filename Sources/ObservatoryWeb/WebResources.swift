@@ -12,6 +12,7 @@ enum WebResources {
         "operations_body": PackageResources.operations_body_mustache,
         "traces": PackageResources.traces_mustache,
         "trace": PackageResources.trace_mustache,
+        "compare": PackageResources.compare_mustache,
         "session": PackageResources.session_mustache,
         "calls_table": PackageResources.calls_table_mustache,
         "message": PackageResources.message_mustache,

@@ -71,6 +71,19 @@ final class MustacheFieldsTests: XCTestCase {
         Self.check(resource)
         XCTAssertTrue(trace.spanRowsHTML.contains("<pre class=\"stacktrace\">at x</pre>"))
         XCTAssertTrue(trace.spanRowsHTML.contains("<dt>k</dt><dd>v</dd>"))
+        let comparedTrace = ComparePayload.Trace(summary: summary, spans: [span])
+        let compareQuery = CompareQuery(a: TraceID(high: 1, low: 1), against: .typical(.day))
+        let compared = CompareView(
+            payload: ComparePayload(
+                query: compareQuery, a: comparedTrace, b: comparedTrace, typical: nil,
+                aligned: [
+                    AlignedSpan(
+                        depth: 0, serviceName: "s", name: "r", target: nil, operation: .internal, ordinal: 1, repeatsA: 1,
+                        repeatsB: 1, spanIDA: span.spanID, spanIDB: span.spanID, durationA: 0, durationB: 0, statusA: .ok,
+                        statusB: .ok, tracesB: 1)
+                ]), chrome: chrome)
+        Self.check(compared)
+        Self.check(compared.a)
         let call = StoredCall(
             traceID: String(repeating: "a", count: 32), side: .server, spanID: String(repeating: "b", count: 16),
             spanIDs: [String(repeating: "b", count: 16)], method: "tools/call", target: "add", server: "demo",

@@ -61,6 +61,7 @@ public struct DashboardAPIController: Sendable {
         }
         addExportRoutes(to: group)
         group.get("exemplar") { request, _ in await exemplar(request) }
+        group.get("compare") { request, _ in await compare(request) }
         group.get("traces/:id") { _, context in
             do {
                 let traceID = try parseTraceID(context.parameters.get("id") ?? "")

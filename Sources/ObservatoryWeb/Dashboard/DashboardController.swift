@@ -76,6 +76,7 @@ public struct DashboardController: Sendable {
         }
         addViewRoutes(to: group)
         group.get("observability/exemplar") { request, context in await reading(context).exemplar(request) }
+        group.get("observability/compare") { request, context in await reading(context).compare(request) }
     }
 
     /// The chrome of a page with the saved views in its navigation, and on a list page

@@ -283,14 +283,7 @@ extension Request {
 /// a parameter that repeats (``formParameters(_:)`` keeps the last one); nil when an
 /// escape is malformed.
 func formParameterValues(_ encoded: String, name: String) -> [String]? {
-    var values: [String] = []
-    for pair in encoded.split(separator: "&", omittingEmptySubsequences: true) {
-        let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-        let decoded = parts.map { $0.replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
-        guard let key = decoded[0], let value = decoded.count > 1 ? decoded[1] : "" else { return nil }
-        if key == name { values.append(value) }
-    }
-    return values
+    formPairs(encoded).map { pairs in pairs.filter { $0.0 == name }.map(\.1) }
 }
 
 /// The fields of an `application/x-www-form-urlencoded` text (a form body, or a query
@@ -298,14 +291,20 @@ func formParameterValues(_ encoded: String, name: String) -> [String]? {
 /// escape is malformed. Parsed here rather than by `URLComponents`, whose setter stops the
 /// process on a malformed escape.
 func formParameters(_ encoded: String) -> [String: String]? {
-    var parameters: [String: String] = [:]
+    formPairs(encoded).map { Dictionary($0, uniquingKeysWith: { $1 }) }
+}
+
+/// The fields of a form-encoded text in order, repeated names kept (``formParameters(_:)`` keeps only the
+/// last of a repeated name); nil when an escape is malformed.
+func formPairs(_ encoded: String) -> [(String, String)]? {
+    var pairs: [(String, String)] = []
     for pair in encoded.split(separator: "&", omittingEmptySubsequences: true) {
         let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
         let decoded = parts.map { $0.replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
         guard let name = decoded[0], let value = decoded.count > 1 ? decoded[1] : "" else { return nil }
-        parameters[name] = value
+        pairs.append((name, value))
     }
-    return parameters
+    return pairs
 }
 
 /// `items` as a query string without the `?`, encoded as ``link(_:_:)`` encodes it.

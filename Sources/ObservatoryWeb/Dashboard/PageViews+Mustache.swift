@@ -286,3 +286,36 @@ extension TraceView.ServiceResource: MustacheFields {
         "attributes": \.attributes,
     ]
 }
+
+extension CompareView: MustacheFields {
+    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
+        "chrome": \.chrome,
+        "apiURL": \.apiURL,
+        "a": \.a,
+        "b": \.b,
+        "isTypical": \.isTypical,
+        "typicalNotice": \.typicalNotice,
+        "windows": \.windows,
+        "totalA": \.totalA,
+        "totalB": \.totalB,
+        "totalDifference": \.totalDifference,
+        "matchedCount": \.matchedCount,
+        "onlyACount": \.onlyACount,
+        "onlyBCount": \.onlyBCount,
+        "unalignedNotice": \.unalignedNotice,
+        "rareNotice": \.rareNotice,
+        "rowsHTML": \.rowsHTML,
+    ]
+}
+
+extension CompareView.Side: MustacheFields {
+    nonisolated(unsafe) static let mustacheFields: [String: PartialKeyPath<Self>] = [
+        "label": \.label,
+        "href": \.href,
+        "traceID": \.traceID,
+        "description": \.description,
+        "durationText": \.durationText,
+        "spanCount": \.spanCount,
+        "criticalText": \.criticalText,
+    ]
+}
