@@ -118,11 +118,13 @@ def test_db_spans_count_the_rows_a_trace_page_read(db, server, http):
     span = wait_http_span(db, agent)
     assert span["attributes"]["http.route"] == "/api/v1/traces/{id}"
     queries = children(db, span)
-    # The trace's row, then its spans, then its MCP calls (none: these spans are no MCP request).
-    assert [q["attributes"]["db.response.returned_rows"] for q in queries] == [1, 4, 0], queries
+    # The trace's row, then its spans, then its MCP calls (none: these spans are no MCP
+    # request), then its spans' percentile ranks (none: nothing is rolled up yet).
+    assert [q["attributes"]["db.response.returned_rows"] for q in queries] == [1, 4, 0, 0], queries
     assert "FROM observability.traces" in queries[0]["attributes"]["db.query.text"]
     assert "FROM observability.spans" in queries[1]["attributes"]["db.query.text"]
     assert "FROM observability.calls" in queries[2]["attributes"]["db.query.text"]
+    assert "FROM observability.span_ranks" in queries[3]["attributes"]["db.query.text"]
 
 
 def test_db_span_names_the_relation_read_not_a_function(db, server, http):
@@ -132,7 +134,9 @@ def test_db_span_names_the_relation_read_not_a_function(db, server, http):
     queries = children(db, wait_http_span(db, agent))
     assert [(q["name"], q["attributes"].get("db.collection.name")) for q in queries] == [
         ("SELECT observability.traces", "observability.traces"), ("SELECT observability.spans", "observability.spans"),
-        ("SELECT observability.calls", "observability.calls")]
+        ("SELECT observability.calls", "observability.calls"),
+        # Ranks are read from a function, which the summary names as one (no collection).
+        ("SELECT observability.span_ranks()", None)]
 
 
 def test_client_errors_are_not_server_errors(db, server):
@@ -174,8 +178,8 @@ def test_a_query_over_one_second_is_flagged_slow(db, server, http):
         holder.close()
     assert answer.status == 200
     queries = children(db, wait_http_span(db, agent))
-    assert len(queries) == 3, queries  # the trace's row, its spans, its calls
-    summary, spans, _ = queries
+    assert len(queries) == 4, queries  # the trace's row, its spans, its calls, its ranks
+    summary, spans, _, _ = queries
     assert summary["attributes"].get("observatory.slow_query") is True and summary["duration_ms"] >= 1000, summary
     assert "observatory.slow_query" not in spans["attributes"] and spans["duration_ms"] < 1000, spans
 
