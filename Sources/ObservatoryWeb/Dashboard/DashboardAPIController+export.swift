@@ -40,7 +40,7 @@ extension DashboardAPIController {
         let filter: TraceFilter
         let first: [ExportedTrace]
         do {
-            let query = try TraceListQuery(request.queryDictionary, attributes: request.queryValues("attr"))
+            let query = try TraceListQuery(request)
             filter = query.filter(now: data.now())
             first = try await data.traces.exportPage(filter, after: nil, limit: TraceStore.exportPageSize)
         } catch {

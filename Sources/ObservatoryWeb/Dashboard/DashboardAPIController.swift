@@ -45,7 +45,7 @@ public struct DashboardAPIController: Sendable {
         }
         group.get("traces") { request, _ in
             await answer {
-                try await data.traceList(try TraceListQuery(request.queryDictionary, attributes: request.queryValues("attr")))
+                try await data.traceList(try TraceListQuery(request))
             }
         }
         group.get("sessions/:id") { _, context in

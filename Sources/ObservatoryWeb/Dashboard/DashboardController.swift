@@ -144,7 +144,7 @@ public struct DashboardController: Sendable {
 
     func traceList(_ request: Request) async -> Response {
         await answer(title: "Traces") {
-            let query = try TraceListQuery(request.queryDictionary, attributes: request.queryValues("attr"))
+            let query = try TraceListQuery(request)
             let payload = try await data.traceList(query)
             let chrome = await chrome("Traces", active: \.navTraces, save: (.traces, query.queryItems(page: 1)))
             return renderer.html("traces", TraceListView(query: query, payload: payload, chrome: chrome))

@@ -258,6 +258,14 @@ func parseLimit(_ value: String, allowed: [Int]) throws(BadQuery) -> Int {
     return limit
 }
 
+extension TraceListQuery {
+    /// The trace list's filters from a request's query string, `attr` conditions included:
+    /// what the page, its JSON twin and the exports all read.
+    init(_ request: Request) throws(BadQuery) {
+        try self.init(request.queryDictionary, attributes: request.queryValues("attr"))
+    }
+}
+
 extension Request {
     /// The query parameters as a dictionary; the last value of a repeated name wins. Read
     /// as a form sends them, `+` for a space: the filter forms are `method="get"`, so a
