@@ -16,7 +16,7 @@ log=$(OBSERVABILITY_DATABASE_URL="$url" "$bin" migrate 2>&1) || { printf "%s\n" 
 
 # Daily partitions are named by date, so they are left out; the rest is the schema.
 dump=$(pg_dump --schema-only --no-owner --no-privileges --schema=observability --schema=observability_internal \
-         --exclude-table='observability.spans_p*' "${url%%\?*}" \
+         --exclude-table='observability.spans_p*' --exclude-table='observability.calls_p*' "${url%%\?*}" \
        | grep -vE '^(--|SET |SELECT pg_catalog.set_config|\\(un)?restrict )' | cat -s)
 
 if [ "${1:-}" = "--write" ]; then

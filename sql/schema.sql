@@ -1824,166 +1824,6 @@ CREATE TABLE observability.calls_default (
     CONSTRAINT calls_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'error'::text])))
 );
 
-CREATE TABLE observability.calls_p20261202 (
-    trace_id uuid NOT NULL,
-    side text NOT NULL,
-    span_id bigint NOT NULL,
-    span_ids bigint[] NOT NULL,
-    client_span_id bigint,
-    server_span_id bigint,
-    method text NOT NULL,
-    target text,
-    server_name text,
-    client_name text,
-    service_name text NOT NULL,
-    session_id text,
-    protocol_version text,
-    transport text,
-    request_id text,
-    start_time timestamp with time zone NOT NULL,
-    end_time timestamp with time zone NOT NULL,
-    duration_ms double precision NOT NULL,
-    client_duration_ms double precision,
-    server_duration_ms double precision,
-    status text NOT NULL,
-    error_type text,
-    error_message text,
-    request_status text NOT NULL,
-    counted boolean NOT NULL,
-    assembled_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT calls_request_status_check CHECK ((request_status = ANY (ARRAY['ok'::text, 'error'::text]))),
-    CONSTRAINT calls_side_check CHECK ((side = ANY (ARRAY['client'::text, 'server'::text]))),
-    CONSTRAINT calls_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'error'::text])))
-);
-
-CREATE TABLE observability.calls_p20261203 (
-    trace_id uuid NOT NULL,
-    side text NOT NULL,
-    span_id bigint NOT NULL,
-    span_ids bigint[] NOT NULL,
-    client_span_id bigint,
-    server_span_id bigint,
-    method text NOT NULL,
-    target text,
-    server_name text,
-    client_name text,
-    service_name text NOT NULL,
-    session_id text,
-    protocol_version text,
-    transport text,
-    request_id text,
-    start_time timestamp with time zone NOT NULL,
-    end_time timestamp with time zone NOT NULL,
-    duration_ms double precision NOT NULL,
-    client_duration_ms double precision,
-    server_duration_ms double precision,
-    status text NOT NULL,
-    error_type text,
-    error_message text,
-    request_status text NOT NULL,
-    counted boolean NOT NULL,
-    assembled_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT calls_request_status_check CHECK ((request_status = ANY (ARRAY['ok'::text, 'error'::text]))),
-    CONSTRAINT calls_side_check CHECK ((side = ANY (ARRAY['client'::text, 'server'::text]))),
-    CONSTRAINT calls_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'error'::text])))
-);
-
-CREATE TABLE observability.calls_p20261204 (
-    trace_id uuid NOT NULL,
-    side text NOT NULL,
-    span_id bigint NOT NULL,
-    span_ids bigint[] NOT NULL,
-    client_span_id bigint,
-    server_span_id bigint,
-    method text NOT NULL,
-    target text,
-    server_name text,
-    client_name text,
-    service_name text NOT NULL,
-    session_id text,
-    protocol_version text,
-    transport text,
-    request_id text,
-    start_time timestamp with time zone NOT NULL,
-    end_time timestamp with time zone NOT NULL,
-    duration_ms double precision NOT NULL,
-    client_duration_ms double precision,
-    server_duration_ms double precision,
-    status text NOT NULL,
-    error_type text,
-    error_message text,
-    request_status text NOT NULL,
-    counted boolean NOT NULL,
-    assembled_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT calls_request_status_check CHECK ((request_status = ANY (ARRAY['ok'::text, 'error'::text]))),
-    CONSTRAINT calls_side_check CHECK ((side = ANY (ARRAY['client'::text, 'server'::text]))),
-    CONSTRAINT calls_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'error'::text])))
-);
-
-CREATE TABLE observability.calls_p20261205 (
-    trace_id uuid NOT NULL,
-    side text NOT NULL,
-    span_id bigint NOT NULL,
-    span_ids bigint[] NOT NULL,
-    client_span_id bigint,
-    server_span_id bigint,
-    method text NOT NULL,
-    target text,
-    server_name text,
-    client_name text,
-    service_name text NOT NULL,
-    session_id text,
-    protocol_version text,
-    transport text,
-    request_id text,
-    start_time timestamp with time zone NOT NULL,
-    end_time timestamp with time zone NOT NULL,
-    duration_ms double precision NOT NULL,
-    client_duration_ms double precision,
-    server_duration_ms double precision,
-    status text NOT NULL,
-    error_type text,
-    error_message text,
-    request_status text NOT NULL,
-    counted boolean NOT NULL,
-    assembled_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT calls_request_status_check CHECK ((request_status = ANY (ARRAY['ok'::text, 'error'::text]))),
-    CONSTRAINT calls_side_check CHECK ((side = ANY (ARRAY['client'::text, 'server'::text]))),
-    CONSTRAINT calls_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'error'::text])))
-);
-
-CREATE TABLE observability.calls_p20261206 (
-    trace_id uuid NOT NULL,
-    side text NOT NULL,
-    span_id bigint NOT NULL,
-    span_ids bigint[] NOT NULL,
-    client_span_id bigint,
-    server_span_id bigint,
-    method text NOT NULL,
-    target text,
-    server_name text,
-    client_name text,
-    service_name text NOT NULL,
-    session_id text,
-    protocol_version text,
-    transport text,
-    request_id text,
-    start_time timestamp with time zone NOT NULL,
-    end_time timestamp with time zone NOT NULL,
-    duration_ms double precision NOT NULL,
-    client_duration_ms double precision,
-    server_duration_ms double precision,
-    status text NOT NULL,
-    error_type text,
-    error_message text,
-    request_status text NOT NULL,
-    counted boolean NOT NULL,
-    assembled_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT calls_request_status_check CHECK ((request_status = ANY (ARRAY['ok'::text, 'error'::text]))),
-    CONSTRAINT calls_side_check CHECK ((side = ANY (ARRAY['client'::text, 'server'::text]))),
-    CONSTRAINT calls_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'error'::text])))
-);
-
 CREATE TABLE observability.maintenance_log (
     id bigint NOT NULL,
     job text NOT NULL,
@@ -2581,16 +2421,6 @@ COMMENT ON TABLE observability_internal.rollup_state IS 'How far rollup_metrics(
 
 ALTER TABLE ONLY observability.calls ATTACH PARTITION observability.calls_default DEFAULT;
 
-ALTER TABLE ONLY observability.calls ATTACH PARTITION observability.calls_p20261202 FOR VALUES FROM ('2026-12-02 00:00:00+00') TO ('2026-12-03 00:00:00+00');
-
-ALTER TABLE ONLY observability.calls ATTACH PARTITION observability.calls_p20261203 FOR VALUES FROM ('2026-12-03 00:00:00+00') TO ('2026-12-04 00:00:00+00');
-
-ALTER TABLE ONLY observability.calls ATTACH PARTITION observability.calls_p20261204 FOR VALUES FROM ('2026-12-04 00:00:00+00') TO ('2026-12-05 00:00:00+00');
-
-ALTER TABLE ONLY observability.calls ATTACH PARTITION observability.calls_p20261205 FOR VALUES FROM ('2026-12-05 00:00:00+00') TO ('2026-12-06 00:00:00+00');
-
-ALTER TABLE ONLY observability.calls ATTACH PARTITION observability.calls_p20261206 FOR VALUES FROM ('2026-12-06 00:00:00+00') TO ('2026-12-07 00:00:00+00');
-
 ALTER TABLE ONLY observability.spans ATTACH PARTITION observability.spans_default DEFAULT;
 
 ALTER TABLE ONLY observability.maintenance_log
@@ -2650,36 +2480,6 @@ CREATE INDEX calls_trace_idx ON ONLY observability.calls USING btree (trace_id);
 
 CREATE INDEX calls_default_trace_id_idx ON observability.calls_default USING btree (trace_id);
 
-CREATE INDEX calls_p20261202_session_id_start_time_idx ON observability.calls_p20261202 USING btree (session_id, start_time) WHERE (session_id IS NOT NULL);
-
-CREATE INDEX calls_p20261202_start_time_idx ON observability.calls_p20261202 USING btree (start_time) WHERE counted;
-
-CREATE INDEX calls_p20261202_trace_id_idx ON observability.calls_p20261202 USING btree (trace_id);
-
-CREATE INDEX calls_p20261203_session_id_start_time_idx ON observability.calls_p20261203 USING btree (session_id, start_time) WHERE (session_id IS NOT NULL);
-
-CREATE INDEX calls_p20261203_start_time_idx ON observability.calls_p20261203 USING btree (start_time) WHERE counted;
-
-CREATE INDEX calls_p20261203_trace_id_idx ON observability.calls_p20261203 USING btree (trace_id);
-
-CREATE INDEX calls_p20261204_session_id_start_time_idx ON observability.calls_p20261204 USING btree (session_id, start_time) WHERE (session_id IS NOT NULL);
-
-CREATE INDEX calls_p20261204_start_time_idx ON observability.calls_p20261204 USING btree (start_time) WHERE counted;
-
-CREATE INDEX calls_p20261204_trace_id_idx ON observability.calls_p20261204 USING btree (trace_id);
-
-CREATE INDEX calls_p20261205_session_id_start_time_idx ON observability.calls_p20261205 USING btree (session_id, start_time) WHERE (session_id IS NOT NULL);
-
-CREATE INDEX calls_p20261205_start_time_idx ON observability.calls_p20261205 USING btree (start_time) WHERE counted;
-
-CREATE INDEX calls_p20261205_trace_id_idx ON observability.calls_p20261205 USING btree (trace_id);
-
-CREATE INDEX calls_p20261206_session_id_start_time_idx ON observability.calls_p20261206 USING btree (session_id, start_time) WHERE (session_id IS NOT NULL);
-
-CREATE INDEX calls_p20261206_start_time_idx ON observability.calls_p20261206 USING btree (start_time) WHERE counted;
-
-CREATE INDEX calls_p20261206_trace_id_idx ON observability.calls_p20261206 USING btree (trace_id);
-
 CREATE INDEX maintenance_log_job_started_idx ON observability.maintenance_log USING btree (job, started_at DESC);
 
 CREATE UNIQUE INDEX metrics_1h_key ON observability.metrics_1h USING btree (level, operation, server, target);
@@ -2729,36 +2529,6 @@ ALTER INDEX observability.calls_session_time_idx ATTACH PARTITION observability.
 ALTER INDEX observability.calls_counted_time_idx ATTACH PARTITION observability.calls_default_start_time_idx;
 
 ALTER INDEX observability.calls_trace_idx ATTACH PARTITION observability.calls_default_trace_id_idx;
-
-ALTER INDEX observability.calls_session_time_idx ATTACH PARTITION observability.calls_p20261202_session_id_start_time_idx;
-
-ALTER INDEX observability.calls_counted_time_idx ATTACH PARTITION observability.calls_p20261202_start_time_idx;
-
-ALTER INDEX observability.calls_trace_idx ATTACH PARTITION observability.calls_p20261202_trace_id_idx;
-
-ALTER INDEX observability.calls_session_time_idx ATTACH PARTITION observability.calls_p20261203_session_id_start_time_idx;
-
-ALTER INDEX observability.calls_counted_time_idx ATTACH PARTITION observability.calls_p20261203_start_time_idx;
-
-ALTER INDEX observability.calls_trace_idx ATTACH PARTITION observability.calls_p20261203_trace_id_idx;
-
-ALTER INDEX observability.calls_session_time_idx ATTACH PARTITION observability.calls_p20261204_session_id_start_time_idx;
-
-ALTER INDEX observability.calls_counted_time_idx ATTACH PARTITION observability.calls_p20261204_start_time_idx;
-
-ALTER INDEX observability.calls_trace_idx ATTACH PARTITION observability.calls_p20261204_trace_id_idx;
-
-ALTER INDEX observability.calls_session_time_idx ATTACH PARTITION observability.calls_p20261205_session_id_start_time_idx;
-
-ALTER INDEX observability.calls_counted_time_idx ATTACH PARTITION observability.calls_p20261205_start_time_idx;
-
-ALTER INDEX observability.calls_trace_idx ATTACH PARTITION observability.calls_p20261205_trace_id_idx;
-
-ALTER INDEX observability.calls_session_time_idx ATTACH PARTITION observability.calls_p20261206_session_id_start_time_idx;
-
-ALTER INDEX observability.calls_counted_time_idx ATTACH PARTITION observability.calls_p20261206_start_time_idx;
-
-ALTER INDEX observability.calls_trace_idx ATTACH PARTITION observability.calls_p20261206_trace_id_idx;
 
 ALTER INDEX observability.spans_operation_target_time_idx ATTACH PARTITION observability.spans_default_operation_target_start_time_idx;
 
