@@ -119,22 +119,28 @@ public struct TraceStore: Sendable {
     /// Spans of one trace decoded between two yields to other tasks.
     static let spanDecodeSlice = 500
 
-    /// One trace and all of its spans in start order; nil when the id is unknown.
-    public func trace(_ id: TraceID) async throws(DatabaseError) -> (TraceSummary, [StoredSpan])? {
-        let summaryQuery: PostgresQuery = """
+    /// One trace's summary row; nil when the id is unknown. Its times bound the reads of
+    /// the trace's spans, calls and ranks, which can then run side by side.
+    public func summary(_ id: TraceID) async throws(DatabaseError) -> TraceSummary? {
+        let query: PostgresQuery = """
             SELECT \(unescaped: Self.summaryColumns)
             FROM observability.traces t
             WHERE t.trace_id = \(id)
             """
         // The detail page lays the spans out itself; it needs no first-error lookup.
-        guard let summary = try await summaries(summaryQuery, withFirstErrors: false).first else { return nil }
-        // Bounded by the trace's own times so only its days' partitions are searched.
+        return try await summaries(query, withFirstErrors: false).first
+    }
+
+    /// All spans of one trace in start order. `from`/`through` are the trace's first start
+    /// and last end (its summary's): bound as values, they keep the planner to those days'
+    /// partitions.
+    public func spans(_ id: TraceID, from: Date, through: Date) async throws(DatabaseError) -> [StoredSpan] {
         let spansQuery: PostgresQuery = """
             SELECT observability.hex_span_id(s.span_id), observability.hex_span_id(s.parent_span_id), s.name, s.kind,
                    s.operation, s.target, s.service_name, s.scope_name, s.start_time, s.end_time, s.duration_ms, s.status,
                    s.status_message, s.attributes::text, s.resource_attributes::text, s.events::text
             FROM observability.spans s
-            WHERE s.trace_id = \(id) AND s.start_time >= \(summary.startTime) AND s.start_time <= \(summary.endTime)
+            WHERE s.trace_id = \(id) AND s.start_time >= \(from) AND s.start_time <= \(through)
             ORDER BY s.start_time, s.span_id
             """
         do {
@@ -164,7 +170,7 @@ public struct TraceStore: Sendable {
                             resourceAttributesJSON: resource, eventsJSON: events))
                 }
             }
-            return (summary, spans)
+            return spans
         } catch {
             throw DatabaseError(error)
         }

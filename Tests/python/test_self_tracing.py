@@ -117,14 +117,16 @@ def test_db_spans_count_the_rows_a_trace_page_read(db, server, http):
     assert answer.status == 200, answer.body
     span = wait_http_span(db, agent)
     assert span["attributes"]["http.route"] == "/api/v1/traces/{id}"
-    queries = children(db, span)
-    # The trace's row, then its spans, then its MCP calls (none: these spans are no MCP
-    # request), then its spans' percentile ranks (none: nothing is rolled up yet).
-    assert [q["attributes"]["db.response.returned_rows"] for q in queries] == [1, 4, 0, 0], queries
-    assert "FROM observability.traces" in queries[0]["attributes"]["db.query.text"]
-    assert "FROM observability.spans" in queries[1]["attributes"]["db.query.text"]
-    assert "FROM observability.calls" in queries[2]["attributes"]["db.query.text"]
-    assert "FROM observability.span_ranks" in queries[3]["attributes"]["db.query.text"]
+    summary, *reads = children(db, span)
+    # The trace's row first; then, side by side in any order, its spans, its MCP calls
+    # (none: these spans are no MCP request) and its spans' percentile ranks (none:
+    # nothing is rolled up yet), each bounded by that row's times.
+    assert "FROM observability.traces" in summary["attributes"]["db.query.text"]
+    assert summary["attributes"]["db.response.returned_rows"] == 1
+    assert all(q["start_time"] >= summary["end_time"] for q in reads), (summary, reads)
+    rows = {q["name"]: q["attributes"]["db.response.returned_rows"] for q in reads}
+    assert rows == {"SELECT observability.spans": 4, "SELECT observability.calls": 0,
+                    "SELECT observability.span_ranks()": 0}, reads
 
 
 def test_db_span_names_the_relation_read_not_a_function(db, server, http):
@@ -132,11 +134,11 @@ def test_db_span_names_the_relation_read_not_a_function(db, server, http):
     agent = user_agent()
     assert fetch(server, f"/api/v1/traces/{tid.hex()}", {"User-Agent": agent}).status == 200
     queries = children(db, wait_http_span(db, agent))
-    assert [(q["name"], q["attributes"].get("db.collection.name")) for q in queries] == [
-        ("SELECT observability.traces", "observability.traces"), ("SELECT observability.spans", "observability.spans"),
+    assert sorted((q["name"], q["attributes"].get("db.collection.name")) for q in queries) == [
         ("SELECT observability.calls", "observability.calls"),
         # Ranks are read from a function, which the summary names as one (no collection).
-        ("SELECT observability.span_ranks()", None)]
+        ("SELECT observability.span_ranks()", None),
+        ("SELECT observability.spans", "observability.spans"), ("SELECT observability.traces", "observability.traces")]
 
 
 def test_client_errors_are_not_server_errors(db, server):
@@ -178,8 +180,9 @@ def test_a_query_over_one_second_is_flagged_slow(db, server, http):
         holder.close()
     assert answer.status == 200
     queries = children(db, wait_http_span(db, agent))
-    assert len(queries) == 4, queries  # the trace's row, its spans, its calls, its ranks
-    summary, spans, _, _ = queries
+    assert len(queries) == 4, queries  # the trace's row, then its spans, its calls, its ranks
+    summary = queries[0]
+    spans = next(q for q in queries if q["name"] == "SELECT observability.spans")
     assert summary["attributes"].get("observatory.slow_query") is True and summary["duration_ms"] >= 1000, summary
     assert "observatory.slow_query" not in spans["attributes"] and spans["duration_ms"] < 1000, spans
 

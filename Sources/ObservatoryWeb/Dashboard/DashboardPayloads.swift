@@ -187,14 +187,33 @@ struct DashboardData: Sendable {
 
     /// nil when no trace has this id.
     func trace(_ id: TraceID) async throws(DatabaseError) -> TraceDetailPayload? {
-        guard let (summary, spans) = try await traces.trace(id) else { return nil }
-        let calls = try await calls.calls(trace: id, from: summary.startTime, through: summary.endTime)
-        let ranks = try await traces.ranks(id, from: summary.startTime, through: summary.endTime)
+        guard let summary = try await traces.summary(id) else { return nil }
+        // Three independent reads bounded by the summary's times, each on a connection of
+        // its own: the 1,000-span page waits for the slowest of them, not for their sum.
+        let (from, through) = (summary.startTime, summary.endTime)
+        async let spansRead = Self.result { [traces] () async throws(DatabaseError) in
+            try await traces.spans(id, from: from, through: through)
+        }
+        async let callsRead = Self.result { [calls] () async throws(DatabaseError) in
+            try await calls.calls(trace: id, from: from, through: through)
+        }
+        async let ranksRead = Self.result { [traces] () async throws(DatabaseError) in
+            try await traces.ranks(id, from: from, through: through)
+        }
+        let (spans, calls, ranks) = try await (spansRead.get(), callsRead.get(), ranksRead.get())
         return await TraceWork.run {
             var timeline = TraceTimeline(summary: summary, spans: spans)
             timeline.attach(ranks: ranks)
             return TraceDetailPayload(trace: timeline, spans: spans, calls: calls)
         }
+    }
+
+    /// `read`'s answer or its error as a value: `async let` loses a typed error, a
+    /// `Result` keeps it.
+    private static func result<T: Sendable>(
+        _ read: @Sendable () async throws(DatabaseError) -> T
+    ) async -> Result<T, DatabaseError> {
+        do { return .success(try await read()) } catch { return .failure(error) }
     }
 
     /// One MCP session's requests in start order, at most ``SessionPayload/limit``.
