@@ -189,7 +189,8 @@ public func buildApplication(
 /// on the read replica when `OBSERVABILITY_READ_DATABASE_URL` names one.
 struct DatabasePools {
     /// Dashboards, the read API and /readyz: every statement cancelled after 10 s, so a
-    /// page never hangs on a lock. With a read replica only /readyz, with a couple of
+    /// page never hangs on a lock, and no JIT compilation, which costs a page more than
+    /// its query saves. With a read replica only /readyz, with a couple of
     /// connections: readiness is the primary's (it is what ingestion needs).
     let query: PostgresClient
     /// The dashboards and the read API on the read replica, with the query pool's size
@@ -210,7 +211,7 @@ struct DatabasePools {
             PostgresClient(
                 configuration: .observatory(
                     url: readURL, maximumConnections: configuration.queryConnections, applicationName: "observatory-query",
-                    statementTimeout: .seconds(10)),
+                    statementTimeout: .seconds(10), jit: false),
                 backgroundLogger: logger)
         }
         query = PostgresClient(
@@ -219,7 +220,7 @@ struct DatabasePools {
                 maximumConnections: replica == nil
                     ? configuration.queryConnections : ObservatoryConfiguration.readinessConnections,
                 applicationName: replica == nil ? "observatory-query" : "observatory-readiness",
-                statementTimeout: .seconds(10)),
+                statementTimeout: .seconds(10), jit: false),
             backgroundLogger: logger)
         maintenance = PostgresClient(
             configuration: .observatory(url: url, maximumConnections: 3, applicationName: String(owner.prefix(63))),
