@@ -185,7 +185,7 @@ extension StoredCall {
         for id in spanIDs { json.string(id) }
         json.endArray()
         json.key("start_time")
-        json.string(APIJSON.timestamp(startTime))
+        json.timestamp(startTime)
         json.key("status")
         json.string(status.rawValue)
         if let target {

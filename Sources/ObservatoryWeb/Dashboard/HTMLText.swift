@@ -15,15 +15,25 @@ struct HTMLText {
     /// Appends data as text content: `<`, `>`, `&`, `"` and `'` escaped, so it can
     /// neither open an element nor leave an attribute value.
     mutating func text(_ value: String) {
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "<"): bytes.append(contentsOf: [38, 108, 116, 59])  // &lt;
-            case UInt8(ascii: ">"): bytes.append(contentsOf: [38, 103, 116, 59])  // &gt;
-            case UInt8(ascii: "&"): bytes.append(contentsOf: [38, 97, 109, 112, 59])  // &amp;
-            case UInt8(ascii: "\""): bytes.append(contentsOf: [38, 113, 117, 111, 116, 59])  // &quot;
-            case UInt8(ascii: "'"): bytes.append(contentsOf: [38, 35, 51, 57, 59])  // &#39;
-            default: bytes.append(byte)
+        var value = value
+        value.withUTF8 { utf8 in
+            // Copied in runs between the characters to escape (most text has none).
+            var run = 0
+            for (index, byte) in utf8.enumerated() {
+                let entity: StaticString
+                switch byte {
+                case UInt8(ascii: "<"): entity = "&lt;"
+                case UInt8(ascii: ">"): entity = "&gt;"
+                case UInt8(ascii: "&"): entity = "&amp;"
+                case UInt8(ascii: "\""): entity = "&quot;"
+                case UInt8(ascii: "'"): entity = "&#39;"
+                default: continue
+                }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[run..<index]))
+                markup(entity)
+                run = index + 1
             }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[run..<utf8.count]))
         }
     }
 

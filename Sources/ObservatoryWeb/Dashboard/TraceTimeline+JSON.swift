@@ -8,7 +8,7 @@ extension TraceTimeline {
         json.key("duration_ms")
         json.number(durationMs)
         json.key("end")
-        json.string(APIJSON.timestamp(end))
+        json.timestamp(end)
         json.key("services")
         json.beginArray()
         for service in services { json.string(service) }
@@ -20,7 +20,7 @@ extension TraceTimeline {
         for span in spans { span.write(into: &json) }
         json.endArray()
         json.key("start")
-        json.string(APIJSON.timestamp(start))
+        json.timestamp(start)
         json.key("status")
         json.string(status.rawValue)
         json.key("trace_id")
@@ -41,7 +41,7 @@ extension TraceTimeline {
         json.key("duration_ms")
         json.number(durationMs)
         json.key("end")
-        json.string(APIJSON.timestamp(end))
+        json.timestamp(end)
         json.key("groups")
         json.beginArray()
         for group in drawing.groups { group.write(into: &json) }
@@ -68,7 +68,7 @@ extension TraceTimeline {
         for row in drawing.spans { spans[row].write(into: &json, row: row) }
         json.endArray()
         json.key("start")
-        json.string(APIJSON.timestamp(start))
+        json.timestamp(start)
         json.key("status")
         json.string(status.rawValue)
         json.key("table_page")
@@ -186,11 +186,11 @@ extension SpanRank {
         json.key("side")
         json.string(side)
         json.key("since")
-        json.string(APIJSON.timestamp(since))
+        json.timestamp(since)
         json.key("target")
         json.string(target)
         json.key("until")
-        json.string(APIJSON.timestamp(until))
+        json.timestamp(until)
         json.endObject()
     }
 }
@@ -211,7 +211,7 @@ extension TraceDetailPayload {
             json.key("attributes")
             json.string(span.attributesJSON)
             json.key("end_time")
-            json.string(APIJSON.timestamp(span.endTime))
+            json.timestamp(span.endTime)
             json.key("events")
             json.string(span.eventsJSON)
             json.key("resource_attributes")
@@ -223,7 +223,7 @@ extension TraceDetailPayload {
             json.key("span_id")
             json.string(span.spanID)
             json.key("start_time")
-            json.string(APIJSON.timestamp(span.startTime))
+            json.timestamp(span.startTime)
             json.endObject()
         }
         json.endArray()

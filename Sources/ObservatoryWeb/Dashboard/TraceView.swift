@@ -79,7 +79,6 @@ struct TraceView: Sendable {
                 ServiceResource(service: span.serviceName, attributes: SpanTable.fields(span.resourceAttributesJSON)))
         }
         let drawing = TraceDrawing(trace)
-        timelineJSON = trace.scriptJSON(drawing: drawing, tablePage: query.page)
         drawingNotice = Self.notice(drawing)
         rankNotice = SpanRankText.notice(trace)
 
@@ -102,7 +101,14 @@ struct TraceView: Sendable {
             previousPageURL = query.page > 1 ? pageURL(query.page - 1) : nil
             nextPageURL = query.page < pages ? pageURL(query.page + 1) : nil
         }
-        spanRowsHTML = SpanTable.rows(timeline: trace, stored: payload.spans, rows: rows, calls: payload.calls)
+        // The charts' JSON and the table's rows are the two large parts of the page and
+        // independent of each other: built side by side, on two cores the page waits for
+        // the larger alone.
+        let parts = ParallelPair(
+            { trace.scriptJSON(drawing: drawing, tablePage: query.page) },
+            { SpanTable.rows(timeline: trace, stored: payload.spans, rows: rows, calls: payload.calls) })
+        timelineJSON = parts.first
+        spanRowsHTML = parts.second
     }
 
     /// What `drawing` left out, in words; nil when it draws everything.
