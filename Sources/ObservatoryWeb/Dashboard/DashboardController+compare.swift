@@ -17,25 +17,39 @@ extension DashboardData {
     /// `trace_compare_typical`); each trace's critical path is the trace page's own
     /// (`SpanTree.criticalPath`), so the two pages mark the same spans.
     func compare(_ query: CompareQuery) async throws -> ComparePayload {
+        switch query.against {
+        case .trace(let id): return try await compare(query, with: id)
+        case .typical(let window): return try await compare(query, typicalOver: window)
+        }
+    }
+
+    /// Trace A beside trace `b`. The two shapes and the alignment need only the ids, so
+    /// they are read side by side, on connections of their own.
+    private func compare(_ query: CompareQuery, with b: TraceID) async throws -> ComparePayload {
+        async let aRead = Self.result { () async throws(DatabaseError) in try await trace(shapeOf: query.a) }
+        async let bRead = Self.result { () async throws(DatabaseError) in try await trace(shapeOf: b) }
+        async let alignedRead = Self.result { [traces] () async throws(DatabaseError) in try await traces.compare(query.a, b) }
+        let (shapeA, shapeB, aligned) = try await (aRead.get(), bRead.get(), alignedRead.get())
+        guard let shapeA else { throw CompareTraceMissing(side: "A", traceID: query.a) }
+        guard let shapeB else { throw CompareTraceMissing(side: "B", traceID: b) }
+        return await TraceWork.run { ComparePayload(query: query, a: shapeA, b: shapeB, typical: nil, aligned: aligned) }
+    }
+
+    /// Trace A beside the typical trace of its kind over `window`: the sample depends on
+    /// A's root name and service, and the alignment on the sample, so these run in turn.
+    private func compare(_ query: CompareQuery, typicalOver window: MetricWindow) async throws -> ComparePayload {
         guard let a = try await trace(shapeOf: query.a) else { throw CompareTraceMissing(side: "A", traceID: query.a) }
         let summary = a.summary
-        switch query.against {
-        case .trace(let id):
-            guard let b = try await trace(shapeOf: id) else { throw CompareTraceMissing(side: "B", traceID: id) }
-            let aligned = try await traces.compare(query.a, id)
-            return await TraceWork.run { ComparePayload(query: query, a: a, b: b, typical: nil, aligned: aligned) }
-        case .typical(let window):
-            let now = now()
-            let sample = try await traces.typicalSample(
-                service: summary.serviceName, rootName: summary.rootName,
-                since: now.addingTimeInterval(-Double(window.seconds)), until: SpanTimeRange.latestShown(now: now),
-                excluding: query.a, maxTraces: CompareQuery.typicalMaxTraces, maxSpans: CompareQuery.typicalMaxSpans)
-            let aligned = try await traces.compare(query.a, typical: sample.traceIDs)
-            let typical = ComparePayload.Typical(
-                window: window, rootName: summary.rootName, service: summary.serviceName, sample: sample,
-                medianDurationMs: ComparePayload.median(sample.durations))
-            return await TraceWork.run { ComparePayload(query: query, a: a, b: nil, typical: typical, aligned: aligned) }
-        }
+        let now = now()
+        let sample = try await traces.typicalSample(
+            service: summary.serviceName, rootName: summary.rootName,
+            since: now.addingTimeInterval(-Double(window.seconds)), until: SpanTimeRange.latestShown(now: now),
+            excluding: query.a, maxTraces: CompareQuery.typicalMaxTraces, maxSpans: CompareQuery.typicalMaxSpans)
+        let aligned = try await traces.compare(query.a, typical: sample.traceIDs)
+        let typical = ComparePayload.Typical(
+            window: window, rootName: summary.rootName, service: summary.serviceName, sample: sample,
+            medianDurationMs: ComparePayload.median(sample.durations))
+        return await TraceWork.run { ComparePayload(query: query, a: a, b: nil, typical: typical, aligned: aligned) }
     }
 
     /// One trace's summary and critical path; nil when it is not stored.

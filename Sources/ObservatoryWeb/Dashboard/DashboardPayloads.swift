@@ -210,7 +210,7 @@ struct DashboardData: Sendable {
 
     /// `read`'s answer or its error as a value: `async let` loses a typed error, a
     /// `Result` keeps it.
-    private static func result<T: Sendable>(
+    static func result<T: Sendable>(
         _ read: @Sendable () async throws(DatabaseError) -> T
     ) async -> Result<T, DatabaseError> {
         do { return .success(try await read()) } catch { return .failure(error) }
