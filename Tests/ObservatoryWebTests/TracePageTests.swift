@@ -193,6 +193,20 @@ final class TracePageTests: XCTestCase {
         XCTAssertEqual((data["groups"] as? [[String: Any]])?.first?["parent_span_id"] as? String, "root")
     }
 
+    /// The table is built in two halves at once (`ParallelWork`); joined, they are the
+    /// rows built in one piece, for an odd and an even count and a later page.
+    func testTableBuiltInHalvesIsTheTableInOnePiece() throws {
+        for (children, page) in [(0, 1), (6, 1), (999, 1), (TracePageLimits.tableRows + 2, 2)] {
+            let spans = Trees.wide(children)
+            let view = try Self.page(spans, page: page)
+            let first = (page - 1) * TracePageLimits.tableRows
+            let rows = first..<min(first + TracePageLimits.tableRows, spans.count)
+            XCTAssertEqual(
+                view.spanRowsHTML, SpanTable.rows(timeline: Self.timeline(spans), stored: spans, rows: rows), "\(spans.count)")
+        }
+        XCTAssertEqual(ParallelWork.all((0..<9).map { index in { @Sendable in index * index } }), (0..<9).map { $0 * $0 })
+    }
+
     func testPageParameter() throws {
         XCTAssertEqual(try TracePageQuery([:]).page, 1)
         XCTAssertEqual(try TracePageQuery(["page": ""]).page, 1)
