@@ -350,25 +350,19 @@ $$;
 COMMENT ON FUNCTION observability.span_ranks(p_trace_id uuid) IS 'span_ranks(trace_id, first start, last end) with the bounds read from traces: for psql. See docs/sql.md.';
 
 CREATE FUNCTION observability.span_ranks(p_trace_id uuid, p_from timestamp with time zone, p_through timestamp with time zone) RETURNS TABLE(span_id bigint, operation text, server text, target text, side text, duration_ms double precision, rank_pct double precision, rank_low_pct double precision, rank_high_pct double precision, sample_count bigint, window_start timestamp with time zone, window_end timestamp with time zone)
-    LANGUAGE plpgsql STABLE
-    SET plan_cache_mode TO 'force_generic_plan'
+    LANGUAGE sql STABLE
     AS $$
-#variable_conflict use_column
-BEGIN
-    RETURN QUERY
     WITH
     -- Each span of an assembled MCP call with its call's group and side; a span in two
     -- chains (a re-assembly race could leave one) takes the counted one. A call starts
-    -- with its outermost span, so it lies within the trace's bounds (a millisecond either
-    -- side, as the trace page reads them).
+    -- with its outermost span, so it lies within the trace's bounds.
     call_spans AS (
         SELECT DISTINCT ON (m.span_id) m.span_id,
                CASE c.method WHEN 'tools/call' THEN 'tool_invoke' WHEN 'prompts/get' THEN 'prompt_render'
                              ELSE 'resource_fetch' END AS operation,
                coalesce(c.server_name, '') AS server, coalesce(c.target, '') AS target, c.side
         FROM observability.calls c, unnest(c.span_ids) m(span_id)
-        WHERE c.trace_id = p_trace_id AND c.start_time >= p_from - interval '1 millisecond'
-          AND c.start_time <= p_through + interval '1 millisecond'
+        WHERE c.trace_id = p_trace_id AND c.start_time >= p_from AND c.start_time <= p_through
           AND c.method IN ('tools/call', 'prompts/get', 'resources/read')
         ORDER BY m.span_id, c.counted DESC
     ),
@@ -408,13 +402,12 @@ BEGIN
         FROM found f
     )
     SELECT c.span_id, c.operation, c.server, c.target, c.side, c.duration_ms,
-           (100.0 * (c.n_below + c.n_same / 2.0) / c.total)::double precision,
-           (100.0 * c.n_below / c.total)::double precision,
-           (100.0 * (c.n_below + c.n_same) / c.total)::double precision,
+           100.0 * (c.n_below + c.n_same / 2.0) / c.total,
+           100.0 * c.n_below / c.total,
+           100.0 * (c.n_below + c.n_same) / c.total,
            c.total, st.window_start, st.window_end
     FROM counted c
-    CROSS JOIN observability_internal.rank_histogram_state st;
-END
+    CROSS JOIN observability_internal.rank_histogram_state st
 $$;
 
 COMMENT ON FUNCTION observability.span_ranks(p_trace_id uuid, p_from timestamp with time zone, p_through timestamp with time zone) IS 'Percentile rank (0-100) of each span of a trace (its first start and last end given) among its metric group''s and side''s durations over the 24 hours of rank_histogram_state: rank_pct the midpoint, the exact mid-rank within [rank_low_pct, rank_high_pct]. See docs/sql.md.';
