@@ -35,21 +35,29 @@ extension DashboardData {
         return await TraceWork.run { ComparePayload(query: query, a: shapeA, b: shapeB, typical: nil, aligned: aligned) }
     }
 
-    /// Trace A beside the typical trace of its kind over `window`: the sample depends on
-    /// A's root name and service, and the alignment on the sample, so these run in turn.
+    /// Trace A beside the typical trace of its kind over `window`. The sample needs only
+    /// A's root name and service, and the alignment the sample: once A's row is read,
+    /// those two run in turn beside the read of A's shape.
     private func compare(_ query: CompareQuery, typicalOver window: MetricWindow) async throws -> ComparePayload {
-        guard let a = try await trace(shapeOf: query.a) else { throw CompareTraceMissing(side: "A", traceID: query.a) }
-        let summary = a.summary
+        guard let summary = try await traces.summary(query.a) else {
+            throw CompareTraceMissing(side: "A", traceID: query.a)
+        }
         let now = now()
-        let sample = try await traces.typicalSample(
-            service: summary.serviceName, rootName: summary.rootName,
-            since: now.addingTimeInterval(-Double(window.seconds)), until: SpanTimeRange.latestShown(now: now),
-            excluding: query.a, maxTraces: CompareQuery.typicalMaxTraces, maxSpans: CompareQuery.typicalMaxSpans)
-        let aligned = try await traces.compare(query.a, typical: sample.traceIDs)
+        async let aRead = Self.result { () async throws(DatabaseError) in try await trace(shapeOf: query.a) }
+        async let typicalRead = Self.result { [traces] () async throws(DatabaseError) in
+            let sample = try await traces.typicalSample(
+                service: summary.serviceName, rootName: summary.rootName,
+                since: now.addingTimeInterval(-Double(window.seconds)), until: SpanTimeRange.latestShown(now: now),
+                excluding: query.a, maxTraces: CompareQuery.typicalMaxTraces, maxSpans: CompareQuery.typicalMaxSpans)
+            return (sample, try await traces.compare(query.a, typical: sample.traceIDs))
+        }
+        let (shapeA, (sample, aligned)) = try await (aRead.get(), typicalRead.get())
+        // Deleted by retention between the two reads.
+        guard let shapeA else { throw CompareTraceMissing(side: "A", traceID: query.a) }
         let typical = ComparePayload.Typical(
             window: window, rootName: summary.rootName, service: summary.serviceName, sample: sample,
             medianDurationMs: ComparePayload.median(sample.durations))
-        return await TraceWork.run { ComparePayload(query: query, a: a, b: nil, typical: typical, aligned: aligned) }
+        return await TraceWork.run { ComparePayload(query: query, a: shapeA, b: nil, typical: typical, aligned: aligned) }
     }
 
     /// One trace's summary and critical path; nil when it is not stored.
