@@ -93,15 +93,11 @@ extension TraceStore {
         }
     }
 
-    /// One trace and its spans with only what the trace's shape needs (ids, parent, start
-    /// and end; the other fields empty): the comparison's critical paths. Attributes,
-    /// events and resources, most of a full load (`trace(_:)`), are left in the database.
-    /// nil when the id is unknown.
-    public func traceShape(_ id: TraceID) async throws(DatabaseError) -> (TraceSummary, [StoredSpan])? {
-        let summaryQuery: PostgresQuery = """
-            SELECT \(unescaped: Self.summaryColumns) FROM observability.traces t WHERE t.trace_id = \(id)
-            """
-        guard let summary = try await summaries(summaryQuery, withFirstErrors: false).first else { return nil }
+    /// One trace's spans with only what the trace's shape needs (ids, parent, start and
+    /// end; the other fields empty): the comparison's critical paths. Attributes, events
+    /// and resources, most of a full load (`spans(_:from:through:)`), are left in the
+    /// database. `summary` is the trace's row (`summary(_:)`); its times bound the read.
+    public func shapeSpans(of summary: TraceSummary, _ id: TraceID) async throws(DatabaseError) -> [StoredSpan] {
         let spansQuery: PostgresQuery = """
             SELECT observability.hex_span_id(s.span_id), observability.hex_span_id(s.parent_span_id), s.start_time, s.end_time
             FROM observability.spans s
@@ -118,7 +114,7 @@ extension TraceStore {
                         serviceName: "", scopeName: nil, startTime: start, endTime: end, durationMs: 0, status: .unset,
                         statusMessage: nil, attributesJSON: "{}", resourceAttributesJSON: "{}", eventsJSON: "[]"))
             }
-            return (summary, spans)
+            return spans
         } catch {
             throw DatabaseError(error)
         }

@@ -43,7 +43,7 @@ extension DashboardData {
             throw CompareTraceMissing(side: "A", traceID: query.a)
         }
         let now = now()
-        async let aRead = Self.result { () async throws(DatabaseError) in try await trace(shapeOf: query.a) }
+        async let aRead = Self.result { () async throws(DatabaseError) in try await shape(of: summary, query.a) }
         async let typicalRead = Self.result { [traces] () async throws(DatabaseError) in
             let sample = try await traces.typicalSample(
                 service: summary.serviceName, rootName: summary.rootName,
@@ -52,8 +52,6 @@ extension DashboardData {
             return (sample, try await traces.compare(query.a, typical: sample.traceIDs))
         }
         let (shapeA, (sample, aligned)) = try await (aRead.get(), typicalRead.get())
-        // Deleted by retention between the two reads.
-        guard let shapeA else { throw CompareTraceMissing(side: "A", traceID: query.a) }
         let typical = ComparePayload.Typical(
             window: window, rootName: summary.rootName, service: summary.serviceName, sample: sample,
             medianDurationMs: ComparePayload.median(sample.durations))
@@ -62,7 +60,13 @@ extension DashboardData {
 
     /// One trace's summary and critical path; nil when it is not stored.
     private func trace(shapeOf id: TraceID) async throws(DatabaseError) -> ComparePayload.Trace? {
-        guard let (summary, spans) = try await traces.traceShape(id) else { return nil }
+        guard let summary = try await traces.summary(id) else { return nil }
+        return try await shape(of: summary, id)
+    }
+
+    /// The critical path of the trace `summary` describes.
+    private func shape(of summary: TraceSummary, _ id: TraceID) async throws(DatabaseError) -> ComparePayload.Trace {
+        let spans = try await traces.shapeSpans(of: summary, id)
         return await TraceWork.run { ComparePayload.Trace(summary: summary, spans: spans) }
     }
 }
