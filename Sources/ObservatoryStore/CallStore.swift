@@ -53,10 +53,9 @@ public struct CallStore: Sendable {
     /// `from`/`through` are the trace's first start and last end, the bounds its spans are
     /// read with: a call starts with its outermost span, so it lies between them, and the
     /// query reads those days' partitions only instead of probing the trace-id index of
-    /// every daily partition kept. A millisecond either side absorbs `Date`'s rounding of
-    /// PostgreSQL's microseconds.
+    /// every daily partition kept. They are padded (`TraceBounds`).
     public func calls(trace id: TraceID, from: Date, through: Date) async throws(DatabaseError) -> [StoredCall] {
-        let (lower, upper) = (from.addingTimeInterval(-0.001), through.addingTimeInterval(0.001))
+        let (lower, upper) = TraceBounds.padded(from: from, through: through)
         return try await calls(
             """
             SELECT \(unescaped: Self.callColumns) FROM observability.calls c

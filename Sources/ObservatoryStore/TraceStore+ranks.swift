@@ -63,11 +63,10 @@ public struct SpanRank: Sendable, Codable, Equatable {
 extension TraceStore {
     /// The percentile rank of each of the trace's spans that has one, by span id (hex).
     /// `from`/`through` are the trace's first start and last end: bound as values, they
-    /// keep the planner to those days' partitions. They are passed a millisecond wider,
-    /// which absorbs `Date`'s rounding of PostgreSQL's microseconds (as
-    /// `CallStore.calls(trace:from:through:)` does): `span_ranks` compares them as given.
+    /// keep the planner to those days' partitions. They are padded (`TraceBounds`), as
+    /// `span_ranks` compares them as given.
     public func ranks(_ id: TraceID, from: Date, through: Date) async throws(DatabaseError) -> [String: SpanRank] {
-        let (lower, upper) = (from.addingTimeInterval(-0.001), through.addingTimeInterval(0.001))
+        let (lower, upper) = TraceBounds.padded(from: from, through: through)
         let query: PostgresQuery = """
             SELECT observability.hex_span_id(r.span_id), r.rank_pct, r.rank_low_pct, r.rank_high_pct, r.sample_count,
                    r.operation, r.server, r.target, r.side, r.window_start, r.window_end
