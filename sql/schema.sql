@@ -101,6 +101,125 @@ $$;
 
 COMMENT ON FUNCTION observability.call_at_percentile(p_method text, p_server text, p_target text, p_since timestamp with time zone, p_until timestamp with time zone, p_fraction double precision) IS 'The counted MCP request of one method, server and target in a time range at a percentile of their server-side durations (PERCENTILE_DISC''s pick): the exemplar behind a p50/p95/p99 figure. See docs/sql.md.';
 
+CREATE FUNCTION observability.compact_span_partition(p_partition text) RETURNS TABLE(partition_name text, span_count bigint, bytes_before bigint, bytes_after bigint)
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+    v_part    record;
+    v_new     text;
+    v_old     regclass;
+    v_copied  bigint;
+    v_count   bigint;
+    v_before  bigint;
+    v_after   bigint;
+    v_index   record;
+    v_lock_ms integer;
+    v_wait_ms integer;
+BEGIN
+    SELECT p.* INTO v_part FROM observability.span_partitions() p
+    WHERE p.partition_name = p_partition AND NOT p.is_default AND p.partition_name ~ '^spans_p[0-9]{8}$';
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'compact_span_partition: % is not a daily partition of observability.spans', p_partition
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT pg_try_advisory_xact_lock(hashtext('observability.apply_retention')) THEN
+        RETURN;
+    END IF;
+    v_old := ('observability.' || quote_ident(p_partition))::regclass;
+    -- spans_cYYYYMMDD while it is built: the same length as the partition's name, so the
+    -- names PostgreSQL gives its indexes are the partition's with one letter changed.
+    v_new := 'spans_c' || substr(p_partition, 8);
+
+    SELECT s.setting::integer INTO v_lock_ms FROM pg_catalog.pg_settings s WHERE s.name = 'lock_timeout';
+    v_wait_ms := CASE WHEN v_lock_ms > 0 THEN least(v_lock_ms, 5000) ELSE 5000 END;
+    BEGIN
+        PERFORM set_config('lock_timeout', v_wait_ms || 'ms', true);
+        EXECUTE format('LOCK TABLE %s IN SHARE MODE', v_old);
+        PERFORM set_config('lock_timeout', v_lock_ms || 'ms', true);
+    EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+        RETURN;
+    END;
+    v_before := pg_total_relation_size(v_old);
+
+    -- The day's inline resources, stored once each (as ingest_spans() does).
+    CREATE TEMP TABLE compact_resources (attributes jsonb, resource_id integer) ON COMMIT DROP;
+    EXECUTE format('INSERT INTO pg_temp.compact_resources (attributes)
+                    SELECT DISTINCT s.resource_attributes FROM %s s WHERE s.resource_attributes IS NOT NULL', v_old);
+    INSERT INTO observability.resources (digest, attributes)
+    SELECT DISTINCT ON (d.digest) d.digest, d.attributes
+    FROM (SELECT observability_internal.resource_digest(c.attributes) AS digest, c.attributes
+          FROM pg_temp.compact_resources c) d
+    WHERE NOT EXISTS (SELECT 1 FROM observability.resources x WHERE x.digest = d.digest)
+    ORDER BY d.digest
+    ON CONFLICT (digest) DO NOTHING;
+    UPDATE pg_temp.compact_resources c SET resource_id = x.resource_id
+    FROM observability.resources x WHERE x.digest = observability_internal.resource_digest(c.attributes);
+
+    -- The copy, with the bounds as a constraint so that attaching it needs no scan.
+    EXECUTE format('CREATE TABLE observability.%I (LIKE observability.spans INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', v_new);
+    EXECUTE format('ALTER TABLE observability.%I ADD CONSTRAINT %I CHECK (start_time >= %L AND start_time < %L)',
+                   v_new, v_new || '_bounds', v_part.lower_bound, v_part.upper_bound);
+    EXECUTE format(
+        'INSERT INTO observability.%I (trace_id, span_id, parent_span_id, name, kind, operation, target, service_name,
+                                       scope_name, start_time, end_time, duration_ms, status, status_message,
+                                       attributes, resource_attributes, resource_id, events)
+         SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.operation, s.target, s.service_name,
+                s.scope_name, s.start_time, s.end_time, s.duration_ms, s.status, s.status_message, s.attributes,
+                CASE WHEN coalesce(s.resource_id, c.resource_id) IS NULL THEN s.resource_attributes END,
+                coalesce(s.resource_id, c.resource_id), s.events
+         FROM %s s
+         LEFT JOIN pg_temp.compact_resources c ON c.attributes = s.resource_attributes', v_new, v_old);
+    GET DIAGNOSTICS v_copied = ROW_COUNT;
+    EXECUTE format('SELECT count(*) FROM %s', v_old) INTO v_count;
+    IF v_copied <> v_count THEN
+        RAISE EXCEPTION 'compact_span_partition: copied % spans of %''s %', v_copied, p_partition, v_count;
+    END IF;
+    DROP TABLE pg_temp.compact_resources;
+
+    -- The parent's indexes, built once over the whole day. Attaching finds them and
+    -- builds none while the parent is locked.
+    FOR v_index IN
+        SELECT pg_catalog.pg_get_indexdef(i.indexrelid) AS definition
+        FROM pg_catalog.pg_index i WHERE i.indrelid = 'observability.spans'::regclass
+    LOOP
+        EXECUTE regexp_replace(v_index.definition, '^(CREATE (UNIQUE )?INDEX) \S+ ON ONLY observability\.spans ',
+                               format('\1 ON observability.%I ', v_new));
+    END LOOP;
+
+    BEGIN
+        PERFORM set_config('lock_timeout', v_wait_ms || 'ms', true);
+        EXECUTE format('DROP TABLE %s', v_old);
+        PERFORM set_config('lock_timeout', v_lock_ms || 'ms', true);
+    EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+        -- The block's changes are rolled back; the copy is dropped with the rest below.
+        EXECUTE format('DROP TABLE observability.%I', v_new);
+        RETURN;
+    END;
+    EXECUTE format('ALTER TABLE observability.%I RENAME TO %I', v_new, p_partition);
+    EXECUTE format('ALTER TABLE observability.spans ATTACH PARTITION observability.%I FOR VALUES FROM (%L) TO (%L)',
+                   p_partition, v_part.lower_bound, v_part.upper_bound);
+    EXECUTE format('ALTER TABLE observability.%I DROP CONSTRAINT %I', p_partition, v_new || '_bounds');
+    FOR v_index IN
+        SELECT c.relname FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+        WHERE i.indrelid = ('observability.' || quote_ident(p_partition))::regclass AND c.relname LIKE v_new || '%'
+    LOOP
+        EXECUTE format('ALTER INDEX observability.%I RENAME TO %I', v_index.relname,
+                       p_partition || substr(v_index.relname, length(v_new) + 1));
+    END LOOP;
+    EXECUTE format('ANALYZE observability.%I', p_partition);
+
+    v_after := pg_total_relation_size(('observability.' || quote_ident(p_partition))::regclass);
+    DELETE FROM observability_internal.compacted_span_partitions c
+    WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class k WHERE k.oid = c.partition_oid);
+    INSERT INTO observability_internal.compacted_span_partitions
+        (partition_oid, partition_name, span_count, bytes_before, bytes_after)
+    VALUES (('observability.' || quote_ident(p_partition))::regclass::oid, p_partition, v_count, v_before, v_after);
+    RETURN QUERY SELECT p_partition, v_count, v_before, v_after;
+END
+$_$;
+
+COMMENT ON FUNCTION observability.compact_span_partition(p_partition text) IS 'Rewrites one daily spans partition compactly (inline resources moved to observability.resources, indexes built after the rows) and swaps it in; returns its span count and bytes before and after, or no row when it could not run now. See docs/sql.md.';
+
 CREATE FUNCTION observability.ensure_partitions(p_days_back integer DEFAULT 1, p_days_ahead integer DEFAULT 3, p_now timestamp with time zone DEFAULT now()) RETURNS TABLE(partition_name text, rows_moved bigint)
     LANGUAGE plpgsql
     AS $_$
@@ -340,6 +459,22 @@ WHERE i.inhparent = 'observability.spans'::regclass
 ORDER BY 4 NULLS LAST, 1
 $_$;
 
+CREATE FUNCTION observability.span_partitions_to_compact(p_now timestamp with time zone DEFAULT now(), p_settle interval DEFAULT '01:00:00'::interval) RETURNS TABLE(partition_name text, lower_bound timestamp with time zone, upper_bound timestamp with time zone)
+    LANGUAGE sql STABLE
+    AS $_$
+SELECT p.partition_name, p.lower_bound, p.upper_bound
+FROM observability.span_partitions() p
+WHERE NOT p.is_default
+  AND p.partition_name ~ '^spans_p[0-9]{8}$'
+  AND p.upper_bound <= p_now - p_settle
+  AND NOT EXISTS (
+      SELECT 1 FROM observability_internal.compacted_span_partitions c
+      WHERE c.partition_oid = ('observability.' || quote_ident(p.partition_name))::regclass::oid)
+ORDER BY p.upper_bound DESC
+$_$;
+
+COMMENT ON FUNCTION observability.span_partitions_to_compact(p_now timestamp with time zone, p_settle interval) IS 'The daily spans partitions that compact_span_partition() has yet to rewrite: days that ended p_settle (default an hour) before p_now, newest first. See docs/sql.md.';
+
 CREATE FUNCTION observability.span_ranks(p_trace_id uuid) RETURNS TABLE(span_id bigint, operation text, server text, target text, side text, duration_ms double precision, rank_pct double precision, rank_low_pct double precision, rank_high_pct double precision, sample_count bigint, window_start timestamp with time zone, window_end timestamp with time zone)
     LANGUAGE sql STABLE
     AS $$
@@ -412,6 +547,23 @@ $$;
 
 COMMENT ON FUNCTION observability.span_ranks(p_trace_id uuid, p_from timestamp with time zone, p_through timestamp with time zone) IS 'Percentile rank (0-100) of each span of a trace (its first start and last end given) among its metric group''s and side''s durations over the 24 hours of rank_histogram_state: rank_pct the midpoint, the exact mid-rank within [rank_low_pct, rank_high_pct]. See docs/sql.md.';
 
+CREATE TABLE observability.resources (
+    resource_id integer NOT NULL,
+    digest uuid NOT NULL,
+    attributes jsonb NOT NULL,
+    first_seen timestamp with time zone DEFAULT now() NOT NULL
+);
+
+COMMENT ON TABLE observability.resources IS 'One row per distinct set of resource attributes; spans refer to theirs by resource_id. Read a span''s resource with observability.span_resource(resource_attributes, resource_id), or through span_list.';
+
+COMMENT ON COLUMN observability.resources.digest IS 'md5 of attributes::text (jsonb''s canonical text), as a uuid: what ingest_spans() looks a resource up by.';
+
+CREATE FUNCTION observability.span_resource(p_inline jsonb, p_resource_id integer) RETURNS jsonb
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN COALESCE(p_inline, (SELECT r.attributes FROM observability.resources r WHERE (r.resource_id = span_resource.p_resource_id)));
+
+COMMENT ON FUNCTION observability.span_resource(p_inline jsonb, p_resource_id integer) IS 'A span''s resource attributes: span_resource(s.resource_attributes, s.resource_id). See docs/sql.md.';
+
 CREATE FUNCTION observability.trace_compare(p_a uuid, p_b uuid) RETURNS TABLE(line integer, depth integer, node bigint, parent_node bigint, service_name text, name text, target text, operation text, ordinal integer, repeats_a integer, repeats_b integer, span_id_a bigint, span_id_b bigint, offset_a_ms double precision, offset_b_ms double precision, duration_a_ms double precision, duration_b_ms double precision, difference_ms double precision, status_a text, status_b text, traces_b integer)
     LANGUAGE sql STABLE
     AS $$
@@ -481,8 +633,9 @@ CREATE TABLE observability.spans (
     status text NOT NULL,
     status_message text,
     attributes jsonb DEFAULT '{}'::jsonb NOT NULL,
-    resource_attributes jsonb DEFAULT '{}'::jsonb NOT NULL,
+    resource_attributes jsonb,
     events jsonb DEFAULT '[]'::jsonb NOT NULL,
+    resource_id integer,
     CONSTRAINT spans_kind_check CHECK ((kind = ANY (ARRAY['unspecified'::text, 'internal'::text, 'server'::text, 'client'::text, 'producer'::text, 'consumer'::text]))),
     CONSTRAINT spans_operation_check CHECK ((operation = ANY (ARRAY['tool_invoke'::text, 'prompt_render'::text, 'resource_fetch'::text, 'http_request'::text, 'db_query'::text, 'internal'::text]))),
     CONSTRAINT spans_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'error'::text, 'unset'::text])))
@@ -495,7 +648,11 @@ COMMENT ON COLUMN observability.spans.operation IS 'What the span did, classifie
 
 COMMENT ON COLUMN observability.spans.target IS 'The name dashboards group by: tool name, prompt name, resource URI, HTTP route or SQL operation.';
 
+COMMENT ON COLUMN observability.spans.resource_attributes IS 'The resource''s attributes, only on spans stored before 0018 whose day has not been compacted; NULL when resource_id is set. Read with span_resource().';
+
 COMMENT ON COLUMN observability.spans.events IS 'Span events as a JSON array of {name, time, attributes}; see the span_events view for one row per event.';
+
+COMMENT ON COLUMN observability.spans.resource_id IS 'The span''s resource in observability.resources; NULL only on spans that still hold resource_attributes inline.';
 
 CREATE TABLE observability.traces (
     trace_id uuid NOT NULL,
@@ -519,7 +676,7 @@ COMMENT ON TABLE observability.traces IS 'One row per trace, kept by ingest_span
 
 CREATE FUNCTION observability.trace_otlp(p_trace_id uuid) RETURNS jsonb
     LANGUAGE sql STABLE STRICT PARALLEL SAFE
-    RETURN (WITH trace AS (SELECT t.start_time, t.end_time FROM observability.traces t WHERE (t.trace_id = trace_otlp.p_trace_id)), span AS (SELECT s.resource_attributes, s.scope_name, s.start_time, s.span_id, (((jsonb_strip_nulls(jsonb_build_object('traceId', observability.hex_trace_id(s.trace_id), 'spanId', observability.hex_span_id(s.span_id), 'parentSpanId', observability.hex_span_id(s.parent_span_id), 'name', s.name, 'kind', array_position(ARRAY['internal'::text, 'server'::text, 'client'::text, 'producer'::text, 'consumer'::text], s.kind), 'startTimeUnixNano', (t.start_ns)::text, 'endTimeUnixNano', ((t.start_ns + (round((s.duration_ms * (1000000)::double precision)))::bigint))::text)) || jsonb_build_object('attributes', observability_internal.otlp_key_values(s.attributes))) || CASE WHEN (jsonb_array_length(s.events) > 0) THEN jsonb_build_object('events', (SELECT jsonb_agg(jsonb_build_object('timeUnixNano', observability_internal.otlp_unix_nano(((e.value ->> 'time'::text))::timestamp with time zone), 'name', (e.value ->> 'name'::text), 'attributes', observability_internal.otlp_key_values(COALESCE((e.value -> 'attributes'::text), '{}'::jsonb))) ORDER BY e.ordinality) AS jsonb_agg FROM jsonb_array_elements(s.events) WITH ORDINALITY e(value, ordinality))) ELSE '{}'::jsonb END) || jsonb_build_object('status', jsonb_strip_nulls(jsonb_build_object('code', (array_position(ARRAY['unset'::text, 'ok'::text, 'error'::text], s.status) - 1), 'message', s.status_message)))) AS otlp FROM observability.spans s, trace, LATERAL (SELECT observability_internal.otlp_start_nano(s.start_time, s.end_time, s.duration_ms) AS start_ns) t WHERE ((s.trace_id = trace_otlp.p_trace_id) AND (s.start_time >= trace.start_time) AND (s.start_time <= trace.end_time))), scope AS (SELECT sp.resource_attributes, sp.scope_name, min(sp.start_time) AS first_start, jsonb_strip_nulls(jsonb_build_object('scope', CASE WHEN (sp.scope_name IS NOT NULL) THEN jsonb_build_object('name', sp.scope_name) ELSE NULL::jsonb END, 'spans', jsonb_agg(sp.otlp ORDER BY sp.start_time, sp.span_id))) AS otlp FROM span sp GROUP BY sp.resource_attributes, sp.scope_name), resource AS (SELECT min(sc.first_start) AS first_start, jsonb_build_object('resource', jsonb_build_object('attributes', observability_internal.otlp_key_values(sc.resource_attributes)), 'scopeSpans', jsonb_agg(sc.otlp ORDER BY sc.first_start, sc.scope_name)) AS otlp FROM scope sc GROUP BY sc.resource_attributes) SELECT CASE WHEN (EXISTS (SELECT 1 FROM trace)) THEN jsonb_build_object('resourceSpans', COALESCE((SELECT jsonb_agg(r.otlp ORDER BY r.first_start, r.otlp) AS jsonb_agg FROM resource r), '[]'::jsonb)) ELSE NULL::jsonb END AS "case");
+    RETURN (WITH trace AS (SELECT t.start_time, t.end_time FROM observability.traces t WHERE (t.trace_id = trace_otlp.p_trace_id)), span AS (SELECT COALESCE(s.resource_attributes, r.attributes) AS resource_attributes, s.scope_name, s.start_time, s.span_id, (((jsonb_strip_nulls(jsonb_build_object('traceId', observability.hex_trace_id(s.trace_id), 'spanId', observability.hex_span_id(s.span_id), 'parentSpanId', observability.hex_span_id(s.parent_span_id), 'name', s.name, 'kind', array_position(ARRAY['internal'::text, 'server'::text, 'client'::text, 'producer'::text, 'consumer'::text], s.kind), 'startTimeUnixNano', (t.start_ns)::text, 'endTimeUnixNano', ((t.start_ns + (round((s.duration_ms * (1000000)::double precision)))::bigint))::text)) || jsonb_build_object('attributes', observability_internal.otlp_key_values(s.attributes))) || CASE WHEN (jsonb_array_length(s.events) > 0) THEN jsonb_build_object('events', (SELECT jsonb_agg(jsonb_build_object('timeUnixNano', observability_internal.otlp_unix_nano(((e.value ->> 'time'::text))::timestamp with time zone), 'name', (e.value ->> 'name'::text), 'attributes', observability_internal.otlp_key_values(COALESCE((e.value -> 'attributes'::text), '{}'::jsonb))) ORDER BY e.ordinality) AS jsonb_agg FROM jsonb_array_elements(s.events) WITH ORDINALITY e(value, ordinality))) ELSE '{}'::jsonb END) || jsonb_build_object('status', jsonb_strip_nulls(jsonb_build_object('code', (array_position(ARRAY['unset'::text, 'ok'::text, 'error'::text], s.status) - 1), 'message', s.status_message)))) AS otlp FROM (((observability.spans s CROSS JOIN trace) LEFT JOIN observability.resources r ON ((r.resource_id = s.resource_id))) CROSS JOIN LATERAL (SELECT observability_internal.otlp_start_nano(s.start_time, s.end_time, s.duration_ms) AS start_ns) t) WHERE ((s.trace_id = trace_otlp.p_trace_id) AND (s.start_time >= trace.start_time) AND (s.start_time <= trace.end_time))), scope AS (SELECT sp.resource_attributes, sp.scope_name, min(sp.start_time) AS first_start, jsonb_strip_nulls(jsonb_build_object('scope', CASE WHEN (sp.scope_name IS NOT NULL) THEN jsonb_build_object('name', sp.scope_name) ELSE NULL::jsonb END, 'spans', jsonb_agg(sp.otlp ORDER BY sp.start_time, sp.span_id))) AS otlp FROM span sp GROUP BY sp.resource_attributes, sp.scope_name), resource AS (SELECT min(sc.first_start) AS first_start, jsonb_build_object('resource', jsonb_build_object('attributes', observability_internal.otlp_key_values(sc.resource_attributes)), 'scopeSpans', jsonb_agg(sc.otlp ORDER BY sc.first_start, sc.scope_name)) AS otlp FROM scope sc GROUP BY sc.resource_attributes) SELECT CASE WHEN (EXISTS (SELECT 1 FROM trace)) THEN jsonb_build_object('resourceSpans', COALESCE((SELECT jsonb_agg(r.otlp ORDER BY r.first_start, r.otlp) AS jsonb_agg FROM resource r), '[]'::jsonb)) ELSE NULL::jsonb END AS "case");
 
 COMMENT ON FUNCTION observability.trace_otlp(p_trace_id uuid) IS 'One trace as an OTLP/JSON export request (the body POST /v1/traces accepts): what is stored, times to the microsecond. NULL for an unknown trace. See docs/sql.md.';
 
@@ -1345,18 +1502,41 @@ $$;
 CREATE FUNCTION observability_internal.ingest_spans(p_trace_ids uuid[], p_span_ids bigint[], p_parent_span_ids bigint[], p_names text[], p_kinds text[], p_operations text[], p_targets text[], p_services text[], p_scopes text[], p_start_times timestamp with time zone[], p_end_times timestamp with time zone[], p_durations double precision[], p_statuses text[], p_status_messages text[], p_attributes text[], p_resource_attributes text[], p_events text[]) RETURNS integer
     LANGUAGE sql
     AS $$
-WITH inserted AS (
+INSERT INTO observability.resources (digest, attributes)
+SELECT n.digest, n.attributes
+FROM (
+    SELECT DISTINCT ON (d.digest) d.digest, d.attributes
+    FROM (
+        SELECT observability_internal.resource_digest(r.resource_text::jsonb) AS digest,
+               r.resource_text::jsonb AS attributes
+        FROM (SELECT DISTINCT u.resource_text FROM unnest(p_resource_attributes) AS u(resource_text)) r
+    ) d
+    ORDER BY d.digest
+) n
+WHERE NOT EXISTS (SELECT 1 FROM observability.resources x WHERE x.digest = n.digest)
+ORDER BY n.digest
+ON CONFLICT (digest) DO NOTHING;
+
+WITH resource AS (
+    SELECT r.resource_text, x.resource_id
+    FROM (SELECT DISTINCT u.resource_text FROM unnest(p_resource_attributes) AS u(resource_text)) r
+    JOIN observability.resources x ON x.digest = observability_internal.resource_digest(r.resource_text::jsonb)
+),
+inserted AS (
     INSERT INTO observability.spans (trace_id, span_id, parent_span_id, name, kind, operation, target, service_name,
                                      scope_name, start_time, end_time, duration_ms, status, status_message,
-                                     attributes, resource_attributes, events)
+                                     attributes, resource_attributes, resource_id, events)
     SELECT u.trace_id, u.span_id, nullif(u.parent_span_id, 0), u.name, u.kind, u.operation, nullif(u.target, ''),
            u.service_name, nullif(u.scope_name, ''), u.start_time, u.end_time, u.duration_ms, u.status,
-           nullif(u.status_message, ''), u.attributes::jsonb, u.resource_attributes::jsonb, u.events::jsonb
+           nullif(u.status_message, ''), u.attributes::jsonb,
+           CASE WHEN r.resource_id IS NULL THEN u.resource_attributes::jsonb END, r.resource_id,
+           u.events::jsonb
     FROM unnest(p_trace_ids, p_span_ids, p_parent_span_ids, p_names, p_kinds, p_operations, p_targets, p_services,
                 p_scopes, p_start_times, p_end_times, p_durations, p_statuses, p_status_messages, p_attributes,
                 p_resource_attributes, p_events)
          AS u(trace_id, span_id, parent_span_id, name, kind, operation, target, service_name, scope_name,
               start_time, end_time, duration_ms, status, status_message, attributes, resource_attributes, events)
+    LEFT JOIN resource r ON r.resource_text = u.resource_attributes
     ON CONFLICT DO NOTHING
     RETURNING trace_id, span_id, parent_span_id, name, service_name, start_time, end_time, status
 ),
@@ -1494,6 +1674,10 @@ BEGIN
     RETURN true;
 END
 $$;
+
+CREATE FUNCTION observability_internal.resource_digest(p_attributes jsonb) RETURNS uuid
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN (md5((p_attributes)::text))::uuid;
 
 CREATE FUNCTION observability_internal.rollup_digests(p_from timestamp with time zone, p_until timestamp with time zone) RETURNS bigint
     LANGUAGE plpgsql
@@ -2212,6 +2396,15 @@ CREATE VIEW observability.resource_metrics AS
    FROM observability.operation_metrics
   WHERE ((operation_metrics.level = 'target'::text) AND (operation_metrics.operation = 'resource_fetch'::text));
 
+ALTER TABLE observability.resources ALTER COLUMN resource_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME observability.resources_resource_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE observability.saved_views (
     view_id bigint NOT NULL,
     name text NOT NULL,
@@ -2282,9 +2475,10 @@ CREATE VIEW observability.span_list AS
     s.status,
     s.status_message,
     s.attributes,
-    s.resource_attributes,
+    COALESCE(s.resource_attributes, r.attributes) AS resource_attributes,
     s.events
-   FROM observability.spans s;
+   FROM (observability.spans s
+     LEFT JOIN observability.resources r ON ((r.resource_id = s.resource_id)));
 
 CREATE TABLE observability.spans_default (
     trace_id uuid NOT NULL,
@@ -2302,8 +2496,9 @@ CREATE TABLE observability.spans_default (
     status text NOT NULL,
     status_message text,
     attributes jsonb DEFAULT '{}'::jsonb NOT NULL,
-    resource_attributes jsonb DEFAULT '{}'::jsonb NOT NULL,
+    resource_attributes jsonb,
     events jsonb DEFAULT '[]'::jsonb NOT NULL,
+    resource_id integer,
     CONSTRAINT spans_kind_check CHECK ((kind = ANY (ARRAY['unspecified'::text, 'internal'::text, 'server'::text, 'client'::text, 'producer'::text, 'consumer'::text]))),
     CONSTRAINT spans_operation_check CHECK ((operation = ANY (ARRAY['tool_invoke'::text, 'prompt_render'::text, 'resource_fetch'::text, 'http_request'::text, 'db_query'::text, 'internal'::text]))),
     CONSTRAINT spans_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'error'::text, 'unset'::text])))
@@ -2341,6 +2536,17 @@ CREATE TABLE observability_internal.call_assembly_state (
     assembled_until timestamp with time zone NOT NULL,
     last_trace_id uuid NOT NULL
 );
+
+CREATE TABLE observability_internal.compacted_span_partitions (
+    partition_oid oid NOT NULL,
+    partition_name text NOT NULL,
+    compacted_at timestamp with time zone DEFAULT now() NOT NULL,
+    span_count bigint NOT NULL,
+    bytes_before bigint NOT NULL,
+    bytes_after bigint NOT NULL
+);
+
+COMMENT ON TABLE observability_internal.compacted_span_partitions IS 'The daily spans partitions compact_span_partition() has rewritten, by the oid of the new table, with their span count and total bytes (heap, TOAST, indexes) before and after.';
 
 CREATE TABLE observability_internal.maintenance_jobs (
     job text NOT NULL,
@@ -2436,6 +2642,12 @@ ALTER TABLE ONLY observability.metrics_hour
 ALTER TABLE ONLY observability.metrics_minute
     ADD CONSTRAINT metrics_minute_pkey PRIMARY KEY (bucket, level, operation, target);
 
+ALTER TABLE ONLY observability.resources
+    ADD CONSTRAINT resources_digest_key UNIQUE (digest);
+
+ALTER TABLE ONLY observability.resources
+    ADD CONSTRAINT resources_pkey PRIMARY KEY (resource_id);
+
 ALTER TABLE ONLY observability.saved_views
     ADD CONSTRAINT saved_views_name_key UNIQUE (name);
 
@@ -2450,6 +2662,9 @@ ALTER TABLE ONLY observability.traces
 
 ALTER TABLE ONLY observability_internal.call_assembly_state
     ADD CONSTRAINT call_assembly_state_pkey PRIMARY KEY (name);
+
+ALTER TABLE ONLY observability_internal.compacted_span_partitions
+    ADD CONSTRAINT compacted_span_partitions_pkey PRIMARY KEY (partition_oid);
 
 ALTER TABLE ONLY observability_internal.maintenance_jobs
     ADD CONSTRAINT maintenance_jobs_pkey PRIMARY KEY (job);

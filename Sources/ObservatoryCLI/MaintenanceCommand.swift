@@ -10,7 +10,7 @@ import PostgresNIO
 struct MaintenanceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "maintenance",
-        abstract: "Database upkeep outside `serve`: partitions, retention, metric rollups and views.",
+        abstract: "Database upkeep outside `serve`: partitions, retention, compaction, metric rollups and views.",
         subcommands: [RunOnce.self]
     )
 
@@ -20,7 +20,7 @@ struct MaintenanceCommand: AsyncParsableCommand {
             abstract: "Run every maintenance job once, print what each did, and exit.",
             discussion: """
                 Creates the daily partitions ahead, applies retention (OBSERVABILITY_TRACE_RETENTION_DAYS, \
-                OBSERVABILITY_MAX_TRACES), rolls up new minutes and refreshes the metric views that are due \
+                OBSERVABILITY_MAX_TRACES), compacts closed days' partitions, rolls up new minutes and refreshes the metric views that are due \
                 (all of them with --force-refresh). Each job is advisory-locked in SQL, so running this \
                 while `serve` replicas run is safe: a job another session is running is reported skipped. \
                 Exits 1 when a job failed.
@@ -56,8 +56,8 @@ struct MaintenanceCommand: AsyncParsableCommand {
                     maxSelfTraces: configuration.maxSelfTraces, callSettle: .seconds(configuration.callSettleSeconds),
                     logger: quiet)
                 var reports = [
-                    await runner.ensurePartitions(), await runner.applyRetention(), await runner.assembleCalls(),
-                    await runner.rollup(),
+                    await runner.ensurePartitions(), await runner.applyRetention(), await runner.compactPartitions(),
+                    await runner.assembleCalls(), await runner.rollup(),
                 ]
                 reports += await runner.refresh(MetricWindow.allCases, force: forceRefresh)
                 return reports

@@ -1,7 +1,7 @@
 import Logging
 import ServiceLifecycle
 
-/// Partitions ahead and retention while `serve` runs, every `OBSERVABILITY_CLEANUP_INTERVAL`.
+/// Partitions ahead, retention and the compaction of closed days while `serve` runs, every `OBSERVABILITY_CLEANUP_INTERVAL`.
 ///
 /// Every replica polls several times per interval and asks the database for the job
 /// (`claim_maintenance_job`); the first to ask once the interval has passed gets it, the
@@ -26,6 +26,9 @@ public struct CleanupService: Service {
                 }
                 if await runner.claim("retention", every: claimInterval(for: interval)) {
                     await runner.applyRetention()
+                }
+                if await runner.claim("compaction", every: claimInterval(for: interval)) {
+                    await runner.compactPartitions()
                 }
             }
         }

@@ -29,6 +29,9 @@ public struct MaintenanceRunner: Sendable {
     /// Batches one assembly run goes through at most before it lets the rollup and the
     /// refreshes of its loop have their turn.
     static let assemblyBatchesPerRun = 10
+    /// Days one compaction run rewrites at most, so that a freshly upgraded store's
+    /// backlog does not hold the cleanup loop for long.
+    static let compactionDaysPerRun = 4
 
     public init(
         partitions: PartitionStore, maintenance: MaintenanceStore, metrics: MetricsStore, calls: CallStore, owner: String,
@@ -96,6 +99,28 @@ public struct MaintenanceRunner: Sendable {
                 ("retention_days", "\(retentionDays)"), ("max_traces", "\(maxTraces)"),
             ]
             return JobReport.Done(counts: counts, details: done.details)
+        }
+    }
+
+    /// Rewrites closed days' partitions compactly (`compact_span_partition()`), newest
+    /// first, up to ``compactionDaysPerRun`` of them, each in its own transaction: a store
+    /// upgraded to migration 0018 converts its older days a few at a time, and after that
+    /// each day is compacted once, an hour after it ends. Skipped (no log row) when no day
+    /// is waiting; stops early when a day could not be swapped in now.
+    @discardableResult
+    public func compactPartitions() async -> JobReport {
+        await run("compaction") { () async throws(DatabaseError) -> [(String, String)]? in
+            var done: [PartitionStore.Compacted] = []
+            for name in try await partitions.partitionsToCompact().prefix(Self.compactionDaysPerRun) {
+                guard let compacted = try await partitions.compact(name) else { break }
+                done.append(compacted)
+            }
+            guard !done.isEmpty else { return nil }
+            return [
+                ("partitions_compacted", "\(done.count)"), ("spans", "\(done.reduce(0) { $0 + $1.spans })"),
+                ("bytes_before", "\(done.reduce(0) { $0 + $1.bytesBefore })"),
+                ("bytes_after", "\(done.reduce(0) { $0 + $1.bytesAfter })"),
+            ]
         }
     }
 

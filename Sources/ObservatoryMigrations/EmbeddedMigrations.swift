@@ -21,5 +21,6 @@ enum EmbeddedMigrations {
         ("0015_create_exemplars.sql", PackageResources._015_create_exemplars_sql),
         ("0016_create_trace_compare.sql", PackageResources._016_create_trace_compare_sql),
         ("0017_create_span_ranks.sql", PackageResources._017_create_span_ranks_sql),
+        ("0018_create_resources.sql", PackageResources._018_create_resources_sql),
     ]
 }

@@ -10,7 +10,8 @@ public struct AttributeCondition: Sendable, Equatable {
     public enum Scope: String, Sendable, CaseIterable {
         /// `spans.attributes`.
         case span
-        /// `spans.resource_attributes`, written with the prefix ``AttributeCondition/resourcePrefix``.
+        /// The span's resource (`observability.resources`, or `spans.resource_attributes` on
+        /// rows stored before migration 0018), written with the prefix ``AttributeCondition/resourcePrefix``.
         case resource
     }
 

@@ -1,7 +1,7 @@
 import Logging
 import PostgresNIO
 
-/// Calls the partition functions of the schema (migrations/0003).
+/// Calls the partition functions of the schema (migrations/0003, and 0018's compaction).
 public struct PartitionStore: Sendable {
     public let client: PostgresClient
     let logger: Logger
@@ -29,6 +29,44 @@ public struct PartitionStore: Sendable {
                 created.append(Created(name: name, rowsMoved: moved))
             }
             return created
+        } catch {
+            throw DatabaseError(error)
+        }
+    }
+
+    /// What `compact_span_partition()` did to one day's partition.
+    public struct Compacted: Sendable, Equatable {
+        public var name: String
+        public var spans: Int
+        /// Heap, TOAST and indexes, before and after.
+        public var bytesBefore: Int
+        public var bytesAfter: Int
+    }
+
+    /// The closed days not yet compacted, newest first (`span_partitions_to_compact()`).
+    public func partitionsToCompact() async throws(DatabaseError) -> [String] {
+        do {
+            let rows = try await client.tracedQuery(
+                "SELECT partition_name FROM observability.span_partitions_to_compact()", logger: logger)
+            return try rows.map { row in try row.decode(String.self) }
+        } catch {
+            throw DatabaseError(error)
+        }
+    }
+
+    /// Rewrites one day's partition compactly; nil when it could not run now (retention
+    /// was running, or the swap's lock was not granted), and nothing changed.
+    public func compact(_ partition: String) async throws(DatabaseError) -> Compacted? {
+        do {
+            let rows = try await client.tracedQuery(
+                """
+                SELECT partition_name, span_count, bytes_before, bytes_after
+                FROM observability.compact_span_partition(\(partition))
+                """,
+                logger: logger)
+            guard let row = rows.first else { return nil }
+            let (name, spans, before, after) = try row.decode((String, Int, Int, Int).self)
+            return Compacted(name: name, spans: spans, bytesBefore: before, bytesAfter: after)
         } catch {
             throw DatabaseError(error)
         }

@@ -138,8 +138,9 @@ public struct TraceStore: Sendable {
         let spansQuery: PostgresQuery = """
             SELECT observability.hex_span_id(s.span_id), observability.hex_span_id(s.parent_span_id), s.name, s.kind,
                    s.operation, s.target, s.service_name, s.scope_name, s.start_time, s.end_time, s.duration_ms, s.status,
-                   s.status_message, s.attributes::text, s.resource_attributes::text, s.events::text
+                   s.status_message, s.attributes::text, coalesce(s.resource_attributes, r.attributes)::text, s.events::text
             FROM observability.spans s
+            LEFT JOIN observability.resources r ON r.resource_id = s.resource_id
             WHERE s.trace_id = \(id) AND s.start_time >= \(from) AND s.start_time <= \(through)
             ORDER BY s.start_time, s.span_id
             """
@@ -292,8 +293,10 @@ extension PostgresQuery.StringInterpolation {
 
     /// The attribute conditions as a condition on trace `t`: one span of the trace meets
     /// them all (`TRUE` without any). Keys and values are bound; only the column name,
-    /// one of two fixed spellings, is part of the text. A numeric comparison looks at a
-    /// JSON number only (a string holding digits is text, and never raises a cast error).
+    /// one of a few fixed spellings, is part of the text. A resource condition holds when
+    /// the span's inline resource (rows from before migration 0018) meets it, or when its
+    /// `resource_id` is among the stored resources that do: that list is an uncorrelated
+    /// subquery, read once per query rather than once per span.
     mutating func appendInterpolation(attributesOf filter: TraceFilter) {
         guard !filter.attributes.isEmpty else {
             appendLiteral("TRUE")
@@ -302,35 +305,49 @@ extension PostgresQuery.StringInterpolation {
         appendLiteral("EXISTS (SELECT 1 FROM observability.spans s WHERE s.trace_id = t.trace_id")
         appendLiteral(" AND s.start_time >= t.start_time AND s.start_time <= t.end_time")
         for condition in filter.attributes {
-            let column = condition.scope == .resource ? "s.resource_attributes" : "s.attributes"
             appendLiteral(" AND ")
-            switch condition.comparison {
-            case .equals(let value):
-                appendLiteral("\(column) ->> ")
-                appendInterpolation(condition.key)
-                appendLiteral(" = ")
-                appendInterpolation(value)
-            case .notEquals(let value):
-                appendLiteral("\(column) ->> ")
-                appendInterpolation(condition.key)
-                appendLiteral(" <> ")
-                appendInterpolation(value)
-            case .exists:
-                appendLiteral("(\(column) -> ")
-                appendInterpolation(condition.key)
-                appendLiteral(") IS NOT NULL")
-            case .greaterThan(let number), .lessThan(let number):
-                let comparison = if case .greaterThan = condition.comparison { " > " } else { " < " }
-                appendLiteral("CASE WHEN jsonb_typeof(\(column) -> ")
-                appendInterpolation(condition.key)
-                appendLiteral(") = 'number' THEN (\(column) -> ")
-                appendInterpolation(condition.key)
-                appendLiteral(")::numeric\(comparison)")
-                appendInterpolation(number)
-                appendLiteral("::numeric ELSE false END")
+            switch condition.scope {
+            case .span:
+                appendComparison(condition, on: "s.attributes")
+            case .resource:
+                appendLiteral("(")
+                appendComparison(condition, on: "s.resource_attributes")
+                appendLiteral(" OR s.resource_id = ANY (ARRAY(SELECT r.resource_id FROM observability.resources r WHERE ")
+                appendComparison(condition, on: "r.attributes")
+                appendLiteral(")))")
             }
         }
         appendLiteral(")")
+    }
+
+    /// One condition on a `jsonb` column. A numeric comparison looks at a JSON number only
+    /// (a string holding digits is text, and never raises a cast error).
+    private mutating func appendComparison(_ condition: AttributeCondition, on column: String) {
+        switch condition.comparison {
+        case .equals(let value):
+            appendLiteral("\(column) ->> ")
+            appendInterpolation(condition.key)
+            appendLiteral(" = ")
+            appendInterpolation(value)
+        case .notEquals(let value):
+            appendLiteral("\(column) ->> ")
+            appendInterpolation(condition.key)
+            appendLiteral(" <> ")
+            appendInterpolation(value)
+        case .exists:
+            appendLiteral("(\(column) -> ")
+            appendInterpolation(condition.key)
+            appendLiteral(") IS NOT NULL")
+        case .greaterThan(let number), .lessThan(let number):
+            let comparison = if case .greaterThan = condition.comparison { " > " } else { " < " }
+            appendLiteral("CASE WHEN jsonb_typeof(\(column) -> ")
+            appendInterpolation(condition.key)
+            appendLiteral(") = 'number' THEN (\(column) -> ")
+            appendInterpolation(condition.key)
+            appendLiteral(")::numeric\(comparison)")
+            appendInterpolation(number)
+            appendLiteral("::numeric ELSE false END")
+        }
     }
 
     /// The server filter as a condition on trace `t`, written into both page queries of

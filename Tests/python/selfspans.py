@@ -19,7 +19,8 @@ SELF_SERVICE = "mcp-observatory"
 MAINTENANCE_JOBS = ("partitions", "retention", "rollup", "refresh_1h", "refresh_24h", "refresh_7d", "refresh_30d")
 
 SPAN_COLUMNS = """trace_id::text AS trace_id, span_id, parent_span_id, name, kind, operation, target, service_name,
-    start_time, end_time, duration_ms, status, status_message, attributes, resource_attributes, events"""
+    start_time, end_time, duration_ms, status, status_message, attributes,
+    observability.span_resource(resource_attributes, resource_id) AS resource_attributes, events"""
 
 T = TypeVar("T")
 

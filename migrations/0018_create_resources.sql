@@ -1,0 +1,416 @@
+-- Resource attributes stored once per distinct resource (issue 12), and closed days'
+-- partitions rewritten compactly.
+--
+-- Every span of a process carries the same resource attributes (service.name,
+-- telemetry.sdk.*, host.name, process.pid, ...): 104 bytes a span in the benchmark's
+-- data, 277 in a gateway's real resource, stored again in every row. From here on a span
+-- refers to its resource by a 4-byte id; rows stored before keep their attributes inline
+-- until their day is compacted (compact_span_partition) or expires, and every reader takes
+-- whichever of the two a row has (span_resource()).
+--
+-- A day's partition, written as spans arrive, ends with B-trees a quarter to half larger
+-- than the same indexes built at once. Once the day is over, compact_span_partition()
+-- copies it into a new table (moving any inline resource to observability.resources),
+-- builds its indexes after the copy and puts it in the old one's place. The maintenance
+-- job does one day at a time, so a store of any size converts in batches while it runs.
+
+-- MARK: Resources
+
+-- One row per distinct resource. digest is the md5 of the attributes' canonical jsonb
+-- text (jsonb orders keys itself), the key a batch looks its resources up by; an id is
+-- never reused, so a span's reference stays valid while the span exists.
+CREATE TABLE observability.resources (
+    resource_id integer     GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    digest      uuid        NOT NULL UNIQUE,
+    attributes  jsonb       NOT NULL,
+    first_seen  timestamptz NOT NULL DEFAULT now()
+);
+
+COMMENT ON TABLE observability.resources IS
+    'One row per distinct set of resource attributes; spans refer to theirs by resource_id. Read a span''s resource with observability.span_resource(resource_attributes, resource_id), or through span_list.';
+COMMENT ON COLUMN observability.resources.digest IS
+    'md5 of attributes::text (jsonb''s canonical text), as a uuid: what ingest_spans() looks a resource up by.';
+
+-- The key a resource is stored under.
+CREATE FUNCTION observability_internal.resource_digest(p_attributes jsonb) RETURNS uuid
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN md5(p_attributes::text)::uuid;
+
+ALTER TABLE observability.spans ADD COLUMN resource_id integer;
+ALTER TABLE observability.spans ALTER COLUMN resource_attributes DROP NOT NULL;
+ALTER TABLE observability.spans ALTER COLUMN resource_attributes DROP DEFAULT;
+
+COMMENT ON COLUMN observability.spans.resource_attributes IS
+    'The resource''s attributes, only on spans stored before 0018 whose day has not been compacted; NULL when resource_id is set. Read with span_resource().';
+COMMENT ON COLUMN observability.spans.resource_id IS
+    'The span''s resource in observability.resources; NULL only on spans that still hold resource_attributes inline.';
+
+-- A span's resource attributes, wherever they are stored: inline on rows from before
+-- 0018, in observability.resources on the others.
+CREATE FUNCTION observability.span_resource(p_inline jsonb, p_resource_id integer) RETURNS jsonb
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN coalesce(p_inline, (SELECT r.attributes FROM observability.resources r WHERE r.resource_id = p_resource_id));
+
+COMMENT ON FUNCTION observability.span_resource(jsonb, integer) IS
+    'A span''s resource attributes: span_resource(s.resource_attributes, s.resource_id). See docs/sql.md.';
+
+-- MARK: Ingestion
+
+-- As 0005's, but a span's resource is stored once in observability.resources and the span
+-- keeps its id. First the batch's new resources are added, in digest order (so two
+-- batches adding the same ones cannot deadlock), skipping those already stored before
+-- asking for an id, so that the identity sequence is not spent on every batch. The second
+-- statement, with a snapshot taken after the first, finds every resource of the batch; a
+-- span whose resource it still did not find keeps its attributes inline rather than be
+-- lost. Returns the number of spans inserted.
+CREATE OR REPLACE FUNCTION observability_internal.ingest_spans(
+    p_trace_ids           uuid[],
+    p_span_ids            bigint[],
+    p_parent_span_ids     bigint[],
+    p_names               text[],
+    p_kinds               text[],
+    p_operations          text[],
+    p_targets             text[],
+    p_services            text[],
+    p_scopes              text[],
+    p_start_times         timestamptz[],
+    p_end_times           timestamptz[],
+    p_durations           double precision[],
+    p_statuses            text[],
+    p_status_messages     text[],
+    p_attributes          text[],
+    p_resource_attributes text[],
+    p_events              text[]
+) RETURNS integer
+    LANGUAGE sql AS
+$$
+INSERT INTO observability.resources (digest, attributes)
+SELECT n.digest, n.attributes
+FROM (
+    SELECT DISTINCT ON (d.digest) d.digest, d.attributes
+    FROM (
+        SELECT observability_internal.resource_digest(r.resource_text::jsonb) AS digest,
+               r.resource_text::jsonb AS attributes
+        FROM (SELECT DISTINCT u.resource_text FROM unnest(p_resource_attributes) AS u(resource_text)) r
+    ) d
+    ORDER BY d.digest
+) n
+WHERE NOT EXISTS (SELECT 1 FROM observability.resources x WHERE x.digest = n.digest)
+ORDER BY n.digest
+ON CONFLICT (digest) DO NOTHING;
+
+WITH resource AS (
+    SELECT r.resource_text, x.resource_id
+    FROM (SELECT DISTINCT u.resource_text FROM unnest(p_resource_attributes) AS u(resource_text)) r
+    JOIN observability.resources x ON x.digest = observability_internal.resource_digest(r.resource_text::jsonb)
+),
+inserted AS (
+    INSERT INTO observability.spans (trace_id, span_id, parent_span_id, name, kind, operation, target, service_name,
+                                     scope_name, start_time, end_time, duration_ms, status, status_message,
+                                     attributes, resource_attributes, resource_id, events)
+    SELECT u.trace_id, u.span_id, nullif(u.parent_span_id, 0), u.name, u.kind, u.operation, nullif(u.target, ''),
+           u.service_name, nullif(u.scope_name, ''), u.start_time, u.end_time, u.duration_ms, u.status,
+           nullif(u.status_message, ''), u.attributes::jsonb,
+           CASE WHEN r.resource_id IS NULL THEN u.resource_attributes::jsonb END, r.resource_id,
+           u.events::jsonb
+    FROM unnest(p_trace_ids, p_span_ids, p_parent_span_ids, p_names, p_kinds, p_operations, p_targets, p_services,
+                p_scopes, p_start_times, p_end_times, p_durations, p_statuses, p_status_messages, p_attributes,
+                p_resource_attributes, p_events)
+         AS u(trace_id, span_id, parent_span_id, name, kind, operation, target, service_name, scope_name,
+              start_time, end_time, duration_ms, status, status_message, attributes, resource_attributes, events)
+    LEFT JOIN resource r ON r.resource_text = u.resource_attributes
+    ON CONFLICT DO NOTHING
+    RETURNING trace_id, span_id, parent_span_id, name, service_name, start_time, end_time, status
+),
+folded AS (
+    INSERT INTO observability.traces AS t
+        (trace_id, root_span_id, root_name, service_name, start_time, end_time, span_count, error_count)
+    SELECT b.trace_id, b.root_span_id,
+           coalesce(b.root_name, f.name), coalesce(b.root_service, f.service_name),
+           b.start_time, b.end_time, b.span_count, b.error_count
+    FROM (
+        -- Plain aggregates, hashed: counts, bounds and the root span (a trace with
+        -- several roots keeps one of them).
+        SELECT i.trace_id,
+               max(i.span_id) FILTER (WHERE i.parent_span_id IS NULL) AS root_span_id,
+               max(i.name) FILTER (WHERE i.parent_span_id IS NULL) AS root_name,
+               max(i.service_name) FILTER (WHERE i.parent_span_id IS NULL) AS root_service,
+               min(i.start_time) AS start_time,
+               max(i.end_time) AS end_time,
+               count(*)::integer AS span_count,
+               (count(*) FILTER (WHERE i.status = 'error'))::integer AS error_count
+        FROM inserted i
+        GROUP BY i.trace_id
+    ) b
+    -- The earliest span, whose name stands in for the trace until its root arrives.
+    JOIN (
+        SELECT DISTINCT ON (i.trace_id) i.trace_id, i.name, i.service_name
+        FROM inserted i
+        ORDER BY i.trace_id, i.start_time
+    ) f ON f.trace_id = b.trace_id
+    ORDER BY b.trace_id
+    ON CONFLICT (trace_id) DO UPDATE SET
+        root_span_id = coalesce(t.root_span_id, excluded.root_span_id),
+        root_name = CASE
+            WHEN t.root_span_id IS NOT NULL THEN t.root_name
+            WHEN excluded.root_span_id IS NOT NULL THEN excluded.root_name
+            WHEN excluded.start_time < t.start_time THEN excluded.root_name
+            ELSE t.root_name END,
+        service_name = CASE
+            WHEN t.root_span_id IS NOT NULL THEN t.service_name
+            WHEN excluded.root_span_id IS NOT NULL THEN excluded.service_name
+            WHEN excluded.start_time < t.start_time THEN excluded.service_name
+            ELSE t.service_name END,
+        start_time = least(t.start_time, excluded.start_time),
+        end_time = greatest(t.end_time, excluded.end_time),
+        span_count = t.span_count + excluded.span_count,
+        error_count = t.error_count + excluded.error_count,
+        updated_at = now()
+    RETURNING 1
+)
+SELECT count(*)::integer FROM inserted
+$$;
+
+-- MARK: Readers
+
+CREATE OR REPLACE VIEW observability.span_list AS
+SELECT observability.hex_trace_id(s.trace_id)     AS trace_id,
+       observability.hex_span_id(s.span_id)       AS span_id,
+       observability.hex_span_id(s.parent_span_id) AS parent_span_id,
+       s.name, s.kind, s.operation, s.target, s.service_name,
+       s.start_time, s.end_time, s.duration_ms, s.status, s.status_message,
+       s.attributes, coalesce(s.resource_attributes, r.attributes) AS resource_attributes, s.events
+FROM observability.spans s
+LEFT JOIN observability.resources r ON r.resource_id = s.resource_id;
+
+-- As 0013's, with each span's resource read from observability.resources when it is not
+-- inline.
+CREATE OR REPLACE FUNCTION observability.trace_otlp(p_trace_id uuid) RETURNS jsonb
+    LANGUAGE sql STABLE STRICT PARALLEL SAFE
+    RETURN (
+        WITH trace AS (
+            SELECT t.start_time, t.end_time FROM observability.traces t WHERE t.trace_id = p_trace_id
+        ), span AS (
+            -- Each span as OTLP/JSON writes it: fields without a value (a root's parent, an
+            -- unspecified kind, no events, no status message) left out. Written here rather
+            -- than as a function of a span: a SQL function taking a row is not inlined, and
+            -- calling one per span took most of the time.
+            SELECT coalesce(s.resource_attributes, r.attributes) AS resource_attributes, s.scope_name, s.start_time,
+                   s.span_id,
+                   jsonb_strip_nulls(jsonb_build_object(
+                       'traceId', observability.hex_trace_id(s.trace_id),
+                       'spanId', observability.hex_span_id(s.span_id),
+                       'parentSpanId', observability.hex_span_id(s.parent_span_id),
+                       'name', s.name,
+                       'kind', array_position(ARRAY['internal', 'server', 'client', 'producer', 'consumer'], s.kind),
+                       'startTimeUnixNano', t.start_ns::text,
+                       'endTimeUnixNano', (t.start_ns + round(s.duration_ms * 1000000)::bigint)::text))
+                   || jsonb_build_object('attributes', observability_internal.otlp_key_values(s.attributes))
+                   || CASE WHEN jsonb_array_length(s.events) > 0 THEN jsonb_build_object('events',
+                          (SELECT jsonb_agg(jsonb_build_object(
+                                      'timeUnixNano', observability_internal.otlp_unix_nano((e.value ->> 'time')::timestamptz),
+                                      'name', e.value ->> 'name',
+                                      'attributes',
+                                          observability_internal.otlp_key_values(coalesce(e.value -> 'attributes', '{}'::jsonb)))
+                                  ORDER BY e.ordinality)
+                           FROM jsonb_array_elements(s.events) WITH ORDINALITY e)) ELSE '{}'::jsonb END
+                   || jsonb_build_object('status', jsonb_strip_nulls(jsonb_build_object(
+                          'code', array_position(ARRAY['unset', 'ok', 'error'], s.status) - 1,
+                          'message', s.status_message))) AS otlp
+            FROM observability.spans s
+            CROSS JOIN trace
+            LEFT JOIN observability.resources r ON r.resource_id = s.resource_id
+            CROSS JOIN LATERAL (SELECT observability_internal.otlp_start_nano(s.start_time, s.end_time, s.duration_ms) AS start_ns) t
+            WHERE s.trace_id = p_trace_id AND s.start_time >= trace.start_time AND s.start_time <= trace.end_time
+        ), scope AS (
+            SELECT sp.resource_attributes, sp.scope_name, min(sp.start_time) AS first_start,
+                   jsonb_strip_nulls(jsonb_build_object(
+                       'scope', CASE WHEN sp.scope_name IS NOT NULL THEN jsonb_build_object('name', sp.scope_name) END,
+                       'spans', jsonb_agg(sp.otlp ORDER BY sp.start_time, sp.span_id))) AS otlp
+            FROM span sp
+            GROUP BY sp.resource_attributes, sp.scope_name
+        ), resource AS (
+            SELECT min(sc.first_start) AS first_start,
+                   jsonb_build_object(
+                       'resource', jsonb_build_object('attributes', observability_internal.otlp_key_values(sc.resource_attributes)),
+                       'scopeSpans', jsonb_agg(sc.otlp ORDER BY sc.first_start, sc.scope_name)) AS otlp
+            FROM scope sc
+            GROUP BY sc.resource_attributes
+        )
+        SELECT CASE WHEN EXISTS (SELECT 1 FROM trace)
+                    THEN jsonb_build_object('resourceSpans',
+                             coalesce((SELECT jsonb_agg(r.otlp ORDER BY r.first_start, r.otlp) FROM resource r), '[]'::jsonb))
+               END
+    );
+
+-- MARK: Compacting closed days
+
+-- Each partition compact_span_partition() has rewritten, by the oid of the table it put
+-- in place: a partition dropped by retention and created again (late spans) is a new
+-- table, and is compacted again. Rows of dropped partitions are removed by the next
+-- compaction.
+CREATE TABLE observability_internal.compacted_span_partitions (
+    partition_oid  oid         PRIMARY KEY,
+    partition_name text        NOT NULL,
+    compacted_at   timestamptz NOT NULL DEFAULT now(),
+    span_count     bigint      NOT NULL,
+    bytes_before   bigint      NOT NULL,
+    bytes_after    bigint      NOT NULL
+);
+
+COMMENT ON TABLE observability_internal.compacted_span_partitions IS
+    'The daily spans partitions compact_span_partition() has rewritten, by the oid of the new table, with their span count and total bytes (heap, TOAST, indexes) before and after.';
+
+-- The daily partitions whose day ended at least p_settle before p_now (a retried export
+-- arrives within minutes) and that have not been compacted, newest first: the rewrite
+-- saves most on the days kept longest.
+CREATE FUNCTION observability.span_partitions_to_compact(
+    p_now    timestamptz DEFAULT now(),
+    p_settle interval    DEFAULT interval '1 hour'
+) RETURNS TABLE (partition_name text, lower_bound timestamptz, upper_bound timestamptz)
+    LANGUAGE sql STABLE AS
+$$
+SELECT p.partition_name, p.lower_bound, p.upper_bound
+FROM observability.span_partitions() p
+WHERE NOT p.is_default
+  AND p.partition_name ~ '^spans_p[0-9]{8}$'
+  AND p.upper_bound <= p_now - p_settle
+  AND NOT EXISTS (
+      SELECT 1 FROM observability_internal.compacted_span_partitions c
+      WHERE c.partition_oid = ('observability.' || quote_ident(p.partition_name))::regclass::oid)
+ORDER BY p.upper_bound DESC
+$$;
+
+COMMENT ON FUNCTION observability.span_partitions_to_compact(timestamptz, interval) IS
+    'The daily spans partitions that compact_span_partition() has yet to rewrite: days that ended p_settle (default an hour) before p_now, newest first. See docs/sql.md.';
+
+-- Rewrites one daily partition compactly and puts the copy in its place: inline resource
+-- attributes moved to observability.resources, indexes built after the rows (a quarter to
+-- half smaller than built span by span). Readers are not held up while the rows are
+-- copied and indexed: the old partition is locked SHARE (writes to that day wait, reads
+-- go on). The swap itself drops the old partition, which locks observability.spans
+-- ACCESS EXCLUSIVE until commit, for catalog changes only; it waits at most 5 s for that
+-- lock (as retention's drops do) and gives up the whole rewrite if it cannot have it.
+-- Shares retention's advisory lock, so the two never work on one partition at once.
+-- Returns one row with the counts, or none when retention was running or the lock was
+-- not granted (nothing changed; the next run tries again).
+CREATE FUNCTION observability.compact_span_partition(p_partition text)
+RETURNS TABLE (partition_name text, span_count bigint, bytes_before bigint, bytes_after bigint)
+    LANGUAGE plpgsql AS
+$$
+DECLARE
+    v_part    record;
+    v_new     text;
+    v_old     regclass;
+    v_copied  bigint;
+    v_count   bigint;
+    v_before  bigint;
+    v_after   bigint;
+    v_index   record;
+    v_lock_ms integer;
+    v_wait_ms integer;
+BEGIN
+    SELECT p.* INTO v_part FROM observability.span_partitions() p
+    WHERE p.partition_name = p_partition AND NOT p.is_default AND p.partition_name ~ '^spans_p[0-9]{8}$';
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'compact_span_partition: % is not a daily partition of observability.spans', p_partition
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT pg_try_advisory_xact_lock(hashtext('observability.apply_retention')) THEN
+        RETURN;
+    END IF;
+    v_old := ('observability.' || quote_ident(p_partition))::regclass;
+    -- spans_cYYYYMMDD while it is built: the same length as the partition's name, so the
+    -- names PostgreSQL gives its indexes are the partition's with one letter changed.
+    v_new := 'spans_c' || substr(p_partition, 8);
+
+    SELECT s.setting::integer INTO v_lock_ms FROM pg_catalog.pg_settings s WHERE s.name = 'lock_timeout';
+    v_wait_ms := CASE WHEN v_lock_ms > 0 THEN least(v_lock_ms, 5000) ELSE 5000 END;
+    BEGIN
+        PERFORM set_config('lock_timeout', v_wait_ms || 'ms', true);
+        EXECUTE format('LOCK TABLE %s IN SHARE MODE', v_old);
+        PERFORM set_config('lock_timeout', v_lock_ms || 'ms', true);
+    EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+        RETURN;
+    END;
+    v_before := pg_total_relation_size(v_old);
+
+    -- The day's inline resources, stored once each (as ingest_spans() does).
+    CREATE TEMP TABLE compact_resources (attributes jsonb, resource_id integer) ON COMMIT DROP;
+    EXECUTE format('INSERT INTO pg_temp.compact_resources (attributes)
+                    SELECT DISTINCT s.resource_attributes FROM %s s WHERE s.resource_attributes IS NOT NULL', v_old);
+    INSERT INTO observability.resources (digest, attributes)
+    SELECT DISTINCT ON (d.digest) d.digest, d.attributes
+    FROM (SELECT observability_internal.resource_digest(c.attributes) AS digest, c.attributes
+          FROM pg_temp.compact_resources c) d
+    WHERE NOT EXISTS (SELECT 1 FROM observability.resources x WHERE x.digest = d.digest)
+    ORDER BY d.digest
+    ON CONFLICT (digest) DO NOTHING;
+    UPDATE pg_temp.compact_resources c SET resource_id = x.resource_id
+    FROM observability.resources x WHERE x.digest = observability_internal.resource_digest(c.attributes);
+
+    -- The copy, with the bounds as a constraint so that attaching it needs no scan.
+    EXECUTE format('CREATE TABLE observability.%I (LIKE observability.spans INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', v_new);
+    EXECUTE format('ALTER TABLE observability.%I ADD CONSTRAINT %I CHECK (start_time >= %L AND start_time < %L)',
+                   v_new, v_new || '_bounds', v_part.lower_bound, v_part.upper_bound);
+    EXECUTE format(
+        'INSERT INTO observability.%I (trace_id, span_id, parent_span_id, name, kind, operation, target, service_name,
+                                       scope_name, start_time, end_time, duration_ms, status, status_message,
+                                       attributes, resource_attributes, resource_id, events)
+         SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.operation, s.target, s.service_name,
+                s.scope_name, s.start_time, s.end_time, s.duration_ms, s.status, s.status_message, s.attributes,
+                CASE WHEN coalesce(s.resource_id, c.resource_id) IS NULL THEN s.resource_attributes END,
+                coalesce(s.resource_id, c.resource_id), s.events
+         FROM %s s
+         LEFT JOIN pg_temp.compact_resources c ON c.attributes = s.resource_attributes', v_new, v_old);
+    GET DIAGNOSTICS v_copied = ROW_COUNT;
+    EXECUTE format('SELECT count(*) FROM %s', v_old) INTO v_count;
+    IF v_copied <> v_count THEN
+        RAISE EXCEPTION 'compact_span_partition: copied % spans of %''s %', v_copied, p_partition, v_count;
+    END IF;
+    DROP TABLE pg_temp.compact_resources;
+
+    -- The parent's indexes, built once over the whole day. Attaching finds them and
+    -- builds none while the parent is locked.
+    FOR v_index IN
+        SELECT pg_catalog.pg_get_indexdef(i.indexrelid) AS definition
+        FROM pg_catalog.pg_index i WHERE i.indrelid = 'observability.spans'::regclass
+    LOOP
+        EXECUTE regexp_replace(v_index.definition, '^(CREATE (UNIQUE )?INDEX) \S+ ON ONLY observability\.spans ',
+                               format('\1 ON observability.%I ', v_new));
+    END LOOP;
+
+    BEGIN
+        PERFORM set_config('lock_timeout', v_wait_ms || 'ms', true);
+        EXECUTE format('DROP TABLE %s', v_old);
+        PERFORM set_config('lock_timeout', v_lock_ms || 'ms', true);
+    EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+        -- The block's changes are rolled back; the copy is dropped with the rest below.
+        EXECUTE format('DROP TABLE observability.%I', v_new);
+        RETURN;
+    END;
+    EXECUTE format('ALTER TABLE observability.%I RENAME TO %I', v_new, p_partition);
+    EXECUTE format('ALTER TABLE observability.spans ATTACH PARTITION observability.%I FOR VALUES FROM (%L) TO (%L)',
+                   p_partition, v_part.lower_bound, v_part.upper_bound);
+    EXECUTE format('ALTER TABLE observability.%I DROP CONSTRAINT %I', p_partition, v_new || '_bounds');
+    FOR v_index IN
+        SELECT c.relname FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+        WHERE i.indrelid = ('observability.' || quote_ident(p_partition))::regclass AND c.relname LIKE v_new || '%'
+    LOOP
+        EXECUTE format('ALTER INDEX observability.%I RENAME TO %I', v_index.relname,
+                       p_partition || substr(v_index.relname, length(v_new) + 1));
+    END LOOP;
+    EXECUTE format('ANALYZE observability.%I', p_partition);
+
+    v_after := pg_total_relation_size(('observability.' || quote_ident(p_partition))::regclass);
+    DELETE FROM observability_internal.compacted_span_partitions c
+    WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class k WHERE k.oid = c.partition_oid);
+    INSERT INTO observability_internal.compacted_span_partitions
+        (partition_oid, partition_name, span_count, bytes_before, bytes_after)
+    VALUES (('observability.' || quote_ident(p_partition))::regclass::oid, p_partition, v_count, v_before, v_after);
+    RETURN QUERY SELECT p_partition, v_count, v_before, v_after;
+END
+$$;
+
+COMMENT ON FUNCTION observability.compact_span_partition(text) IS
+    'Rewrites one daily spans partition compactly (inline resources moved to observability.resources, indexes built after the rows) and swaps it in; returns its span count and bytes before and after, or no row when it could not run now. See docs/sql.md.';
