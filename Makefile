@@ -1,6 +1,6 @@
 # MCP Observatory. `make help` lists the targets.
 .DEFAULT_GOAL := help
-.PHONY: help up down test unit fmt bench-ingest bench-query bench-overhead bench-assembly build schema config-docs proto postgres clean
+.PHONY: help up down test unit fmt bench-ingest bench-query bench-overhead bench-assembly bench-bytes build schema config-docs proto postgres clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ bench-assembly: ## Call assembly throughput (assemble_calls) in spans/s over gen
 
 bench-overhead: ## Throughput of a dashboard route and of ingestion with self-tracing on vs off, alternating (ROUNDS REQUESTS SPANS)
 	scripts/bench-overhead.sh
+
+bench-bytes: ## Bytes per span before and after compacting closed days, on bench-query's data and on small gateway spans (SPANS TRACES DAYS GATEWAY_TRACES KEEP=1)
+	scripts/bench-bytes.sh
 
 build: ## Debug build of everything, tests included
 	swift build --build-tests
