@@ -23,11 +23,14 @@ CREATE TABLE observability.resources (
     resource_id integer     GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     digest      uuid        NOT NULL UNIQUE,
     attributes  jsonb       NOT NULL,
-    first_seen  timestamptz NOT NULL DEFAULT now()
+    first_seen  timestamptz NOT NULL DEFAULT now(),
+    last_seen   timestamptz NOT NULL DEFAULT now()
 );
 
 COMMENT ON TABLE observability.resources IS
     'One row per distinct set of resource attributes; spans refer to theirs by resource_id. Read a span''s resource with observability.span_resource(resource_attributes, resource_id), or through span_list.';
+COMMENT ON COLUMN observability.resources.last_seen IS
+    'When a batch last carried this resource, to the hour (ingest_spans() moves it on at most once an hour): what forget_resources() goes by.';
 COMMENT ON COLUMN observability.resources.digest IS
     'md5 of attributes::text (jsonb''s canonical text), as a uuid: what ingest_spans() looks a resource up by.';
 
@@ -54,15 +57,35 @@ CREATE FUNCTION observability.span_resource(p_inline jsonb, p_resource_id intege
 COMMENT ON FUNCTION observability.span_resource(jsonb, integer) IS
     'A span''s resource attributes: span_resource(s.resource_attributes, s.resource_id). See docs/sql.md.';
 
+-- Deletes the resources no kept span can refer to, for the retention job: those last
+-- seen before the retention cutoff, less the future skew a span's start may have over its
+-- arrival and the hour by which last_seen may lag. A span older than the cutoff that
+-- retention has not yet deleted (a partition whose drop was put off) may lose its
+-- resource, being on its way out. Returns the number of resources deleted.
+CREATE FUNCTION observability_internal.forget_resources(p_retention_days integer, p_now timestamptz DEFAULT now())
+RETURNS bigint
+    LANGUAGE sql AS
+$$
+WITH gone AS (
+    DELETE FROM observability.resources r
+    WHERE r.last_seen < p_now - make_interval(days => p_retention_days) - observability_internal.max_future_skew()
+                        - interval '1 hour'
+    RETURNING 1
+)
+SELECT count(*) FROM gone
+$$;
+
 -- MARK: Ingestion
 
 -- As 0005's, but a span's resource is stored once in observability.resources and the span
 -- keeps its id. First the batch's new resources are added, in digest order (so two
 -- batches adding the same ones cannot deadlock), skipping those already stored before
--- asking for an id, so that the identity sequence is not spent on every batch. The second
--- statement, with a snapshot taken after the first, finds every resource of the batch; a
--- span whose resource it still did not find keeps its attributes inline rather than be
--- lost. Returns the number of spans inserted.
+-- asking for an id, so that the identity sequence is not spent on every batch. Then the
+-- last_seen of the batch's resources moves on, at most once an hour each, skipping a row
+-- another batch is moving on at that moment (no waits, no deadlocks). The last statement,
+-- with a snapshot taken after the first, finds every resource of the batch; a span whose
+-- resource it still did not find keeps its attributes inline rather than be lost. Returns
+-- the number of spans inserted.
 CREATE OR REPLACE FUNCTION observability_internal.ingest_spans(
     p_trace_ids           uuid[],
     p_span_ids            bigint[],
@@ -98,6 +121,15 @@ FROM (
 WHERE NOT EXISTS (SELECT 1 FROM observability.resources x WHERE x.digest = n.digest)
 ORDER BY n.digest
 ON CONFLICT (digest) DO NOTHING;
+
+UPDATE observability.resources x SET last_seen = now()
+WHERE x.resource_id IN (
+    SELECT r.resource_id
+    FROM observability.resources r
+    WHERE r.digest IN (SELECT observability_internal.resource_digest(d.resource_text::jsonb)
+                       FROM (SELECT DISTINCT u.resource_text FROM unnest(p_resource_attributes) AS u(resource_text)) d)
+      AND r.last_seen < now() - interval '1 hour'
+    FOR UPDATE SKIP LOCKED);
 
 WITH resource AS (
     SELECT r.resource_text, x.resource_id
@@ -348,6 +380,8 @@ BEGIN
     ON CONFLICT (digest) DO NOTHING;
     UPDATE pg_temp.compact_resources c SET resource_id = x.resource_id
     FROM observability.resources x WHERE x.digest = observability_internal.resource_digest(c.attributes);
+    UPDATE observability.resources x SET last_seen = greatest(x.last_seen, v_part.upper_bound)
+    WHERE x.resource_id IN (SELECT c.resource_id FROM pg_temp.compact_resources c);
 
     -- The copy, with the bounds as a constraint so that attaching it needs no scan.
     EXECUTE format('CREATE TABLE observability.%I (LIKE observability.spans INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', v_new);
@@ -379,6 +413,9 @@ BEGIN
         EXECUTE regexp_replace(v_index.definition, '^(CREATE (UNIQUE )?INDEX) \S+ ON ONLY observability\.spans ',
                                format('\1 ON observability.%I ', v_new));
     END LOOP;
+    -- Statistics now, while readers can still use the old partition: an ANALYZE after the
+    -- swap would run with observability.spans locked.
+    EXECUTE format('ANALYZE observability.%I', v_new);
 
     BEGIN
         PERFORM set_config('lock_timeout', v_wait_ms || 'ms', true);
@@ -400,7 +437,6 @@ BEGIN
         EXECUTE format('ALTER INDEX observability.%I RENAME TO %I', v_index.relname,
                        p_partition || substr(v_index.relname, length(v_new) + 1));
     END LOOP;
-    EXECUTE format('ANALYZE observability.%I', p_partition);
 
     v_after := pg_total_relation_size(('observability.' || quote_ident(p_partition))::regclass);
     DELETE FROM observability_internal.compacted_span_partitions c

@@ -154,6 +154,8 @@ BEGIN
     ON CONFLICT (digest) DO NOTHING;
     UPDATE pg_temp.compact_resources c SET resource_id = x.resource_id
     FROM observability.resources x WHERE x.digest = observability_internal.resource_digest(c.attributes);
+    UPDATE observability.resources x SET last_seen = greatest(x.last_seen, v_part.upper_bound)
+    WHERE x.resource_id IN (SELECT c.resource_id FROM pg_temp.compact_resources c);
 
     -- The copy, with the bounds as a constraint so that attaching it needs no scan.
     EXECUTE format('CREATE TABLE observability.%I (LIKE observability.spans INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', v_new);
@@ -185,6 +187,9 @@ BEGIN
         EXECUTE regexp_replace(v_index.definition, '^(CREATE (UNIQUE )?INDEX) \S+ ON ONLY observability\.spans ',
                                format('\1 ON observability.%I ', v_new));
     END LOOP;
+    -- Statistics now, while readers can still use the old partition: an ANALYZE after the
+    -- swap would run with observability.spans locked.
+    EXECUTE format('ANALYZE observability.%I', v_new);
 
     BEGIN
         PERFORM set_config('lock_timeout', v_wait_ms || 'ms', true);
@@ -206,7 +211,6 @@ BEGIN
         EXECUTE format('ALTER INDEX observability.%I RENAME TO %I', v_index.relname,
                        p_partition || substr(v_index.relname, length(v_new) + 1));
     END LOOP;
-    EXECUTE format('ANALYZE observability.%I', p_partition);
 
     v_after := pg_total_relation_size(('observability.' || quote_ident(p_partition))::regclass);
     DELETE FROM observability_internal.compacted_span_partitions c
@@ -551,12 +555,15 @@ CREATE TABLE observability.resources (
     resource_id integer NOT NULL,
     digest uuid NOT NULL,
     attributes jsonb NOT NULL,
-    first_seen timestamp with time zone DEFAULT now() NOT NULL
+    first_seen timestamp with time zone DEFAULT now() NOT NULL,
+    last_seen timestamp with time zone DEFAULT now() NOT NULL
 );
 
 COMMENT ON TABLE observability.resources IS 'One row per distinct set of resource attributes; spans refer to theirs by resource_id. Read a span''s resource with observability.span_resource(resource_attributes, resource_id), or through span_list.';
 
 COMMENT ON COLUMN observability.resources.digest IS 'md5 of attributes::text (jsonb''s canonical text), as a uuid: what ingest_spans() looks a resource up by.';
+
+COMMENT ON COLUMN observability.resources.last_seen IS 'When a batch last carried this resource, to the hour (ingest_spans() moves it on at most once an hour): what forget_resources() goes by.';
 
 CREATE FUNCTION observability.span_resource(p_inline jsonb, p_resource_id integer) RETURNS jsonb
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -1499,6 +1506,18 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION observability_internal.forget_resources(p_retention_days integer, p_now timestamp with time zone DEFAULT now()) RETURNS bigint
+    LANGUAGE sql
+    AS $$
+WITH gone AS (
+    DELETE FROM observability.resources r
+    WHERE r.last_seen < p_now - make_interval(days => p_retention_days) - observability_internal.max_future_skew()
+                        - interval '1 hour'
+    RETURNING 1
+)
+SELECT count(*) FROM gone
+$$;
+
 CREATE FUNCTION observability_internal.ingest_spans(p_trace_ids uuid[], p_span_ids bigint[], p_parent_span_ids bigint[], p_names text[], p_kinds text[], p_operations text[], p_targets text[], p_services text[], p_scopes text[], p_start_times timestamp with time zone[], p_end_times timestamp with time zone[], p_durations double precision[], p_statuses text[], p_status_messages text[], p_attributes text[], p_resource_attributes text[], p_events text[]) RETURNS integer
     LANGUAGE sql
     AS $$
@@ -1516,6 +1535,15 @@ FROM (
 WHERE NOT EXISTS (SELECT 1 FROM observability.resources x WHERE x.digest = n.digest)
 ORDER BY n.digest
 ON CONFLICT (digest) DO NOTHING;
+
+UPDATE observability.resources x SET last_seen = now()
+WHERE x.resource_id IN (
+    SELECT r.resource_id
+    FROM observability.resources r
+    WHERE r.digest IN (SELECT observability_internal.resource_digest(d.resource_text::jsonb)
+                       FROM (SELECT DISTINCT u.resource_text FROM unnest(p_resource_attributes) AS u(resource_text)) d)
+      AND r.last_seen < now() - interval '1 hour'
+    FOR UPDATE SKIP LOCKED);
 
 WITH resource AS (
     SELECT r.resource_text, x.resource_id

@@ -50,6 +50,85 @@ final class ResourceStorageTests: XCTestCase {
         }
     }
 
+    func testConcurrentBatchesWithTheSameNewResourcesStoreThemOnce() async throws {
+        try await TestDatabase.with(connections: 8) { _, client in
+            let store = SpanStore(client: client, logger: TestDatabase.logger)
+            let resources = [Self.gatewayResource, Self.toolsResource, Self.lateResource]
+            // Each writer sends the three resources in its own order.
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for writer in 0..<8 {
+                    group.addTask {
+                        let batch = (0..<30).map { index in
+                            Self.record(
+                                trace: TraceID(high: 2, low: UInt64(writer)), span: UInt64(index + 1),
+                                resource: resources[(index + writer) % 3])
+                        }
+                        return try await store.write(batch)
+                    }
+                }
+                var written = 0
+                for try await count in group { written += count }
+                XCTAssertEqual(written, 240)
+            }
+            let stored = try await client.scalar("SELECT count(*) FROM observability.resources")
+            XCTAssertEqual(stored, 3)
+            let inline = try await client.scalar(
+                "SELECT count(*) FROM observability.spans WHERE resource_attributes IS NOT NULL OR resource_id IS NULL")
+            XCTAssertEqual(inline, 0)
+        }
+    }
+
+    func testRetentionForgetsResourcesNoKeptSpanCanReferTo() async throws {
+        try await TestDatabase.with { _, client in
+            let store = SpanStore(client: client, logger: TestDatabase.logger)
+            _ = try await store.write([
+                Self.record(trace: TraceID(high: 3, low: 1), span: 1, resource: Self.gatewayResource),
+                Self.record(trace: TraceID(high: 3, low: 1), span: 2, resource: Self.toolsResource),
+            ])
+            // A batch moves last_seen on once it is more than an hour old, not sooner.
+            _ = try await client.query(
+                """
+                UPDATE observability.resources SET last_seen = now() - interval '2 hours'
+                WHERE attributes = \(Self.gatewayResource)::jsonb
+                """)
+            _ = try await client.query(
+                """
+                UPDATE observability.resources SET last_seen = now() - interval '30 minutes'
+                WHERE attributes = \(Self.toolsResource)::jsonb
+                """)
+            _ = try await store.write([
+                Self.record(trace: TraceID(high: 3, low: 2), span: 1, resource: Self.gatewayResource),
+                Self.record(trace: TraceID(high: 3, low: 2), span: 2, resource: Self.toolsResource),
+            ])
+            let ages = try await client.strings(
+                """
+                SELECT (now() - last_seen < interval '1 minute')::text FROM observability.resources
+                ORDER BY attributes ->> 'service.name'
+                """)
+            XCTAssertEqual(ages, ["true", "false"])  // gateway moved on, tools not yet
+
+            // Last seen 7 days, 2 hours and a minute ago: older than any span a 7-day
+            // retention keeps can be (the cutoff, the hour of future skew, the hour of lag).
+            _ = try await client.query(
+                """
+                UPDATE observability.resources SET last_seen = now() - interval '7 days 2 hours 1 minute'
+                WHERE attributes = \(Self.toolsResource)::jsonb
+                """)
+            let maintenance = MaintenanceStore(client: client, logger: TestDatabase.logger)
+            let done = try await maintenance.applyRetention(days: 7, maxTraces: 1_000, maxSelfTraces: 1_000)
+            XCTAssertEqual(done?.resourcesDeleted, 1)
+            let left = try await client.strings("SELECT attributes ->> 'service.name' FROM observability.resources")
+            XCTAssertEqual(left, ["gateway"])
+            // One minute younger, it would have been kept.
+            _ = try await client.query(
+                """
+                UPDATE observability.resources SET last_seen = now() - interval '7 days 1 hour 59 minutes'
+                """)
+            let again = try await maintenance.applyRetention(days: 7, maxTraces: 1_000, maxSelfTraces: 1_000)
+            XCTAssertEqual(again?.resourcesDeleted, 0)
+        }
+    }
+
     func testAStoreWrittenBefore0018UpgradesAndCompactsWithoutChangingASpan() async throws {
         try await TestDatabase.with(migrated: false) { _, client in
             let migrations = try TestDatabase.migrations()

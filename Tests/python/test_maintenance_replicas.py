@@ -113,7 +113,10 @@ def test_every_run_is_owned_by_host_and_pid(replicas):
     rows = maintenance_log(db)
     # With metrics off each replica also assembles MCP calls, claimed once per refresh interval
     # (60 s): whether one of those runs falls inside the 15 s window depends on timing.
-    assert set(CLEANUP_JOBS) <= {r["job"] for r in rows} <= set(CLEANUP_JOBS) | {"calls"}
+    # Compaction logs a run only when it rewrote a day: yesterday's partition, created at
+    # startup and closed, once among all replicas.
+    assert set(CLEANUP_JOBS) <= {r["job"] for r in rows} <= set(CLEANUP_JOBS) | {"calls", "compaction"}
+    assert sum(r["details"]["partitions_compacted"] for r in rows if r["job"] == "compaction") == 1, rows
     assert {(r["job"], r["owner"]) for r in rows if r["owner"] not in owners} == set()
 
 
@@ -213,7 +216,7 @@ def test_run_once_runs_every_job_and_applies_the_limits(make_database):
     insert_recent_traces(db, 5)
     result, reports = run_once(db, OBSERVABILITY_MAX_TRACES="3")
     assert result.returncode == 0, result.stderr
-    assert list(reports) == ["partitions", "retention", "calls", "rollup", "refresh_1h", "refresh_24h", "refresh_7d",
+    assert list(reports) == ["partitions", "retention", "compaction", "calls", "rollup", "refresh_1h", "refresh_24h", "refresh_7d",
                              "refresh_30d"], result.stdout  # a fresh database: every window is due
     assert reports["partitions"][0] == "ok"
     outcome, counts = reports["retention"]
