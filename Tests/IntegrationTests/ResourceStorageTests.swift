@@ -238,6 +238,92 @@ final class ResourceStorageTests: XCTestCase {
         }
     }
 
+    func testSpansWrittenForADayWhileItIsCompactedAreAllKept() async throws {
+        try await TestDatabase.with(connections: 6) { _, client in
+            let store = SpanStore(client: client, logger: TestDatabase.logger)
+            let partitions = PartitionStore(client: client, logger: TestDatabase.logger)
+            let yesterday = SpanFixtures.nowUnixNano() - 86_400 * 1_000_000_000
+            let day = Self.partitionName(unixNano: yesterday)
+            let stored = Self.traffic(traces: 20_000, base: yesterday, firstTrace: 1)
+            _ = try await store.write(stored)
+            // Late spans for the same day, batch after batch, from before the rewrite
+            // starts until after it ends; a batch refused by a deadlock with the swap is
+            // sent again, as the span writer does.
+            let progress = WriteProgress()
+            let (compacted, late) = try await withThrowingTaskGroup(of: (Bool, Int).self) { group in
+                group.addTask {
+                    var written = 0
+                    var batch: UInt64 = 0
+                    while await !progress.compactionEnded || batch < 10 {
+                        let spans = Self.traffic(traces: 5, base: yesterday + 1_000_000, firstTrace: 100_000 + batch * 5)
+                        var attempt = 0
+                        while true {
+                            do {
+                                written += try await store.write(spans)
+                                break
+                            } catch {
+                                guard case DatabaseError.transient = error, attempt < 4 else { throw error }
+                                attempt += 1
+                                await progress.retried()
+                            }
+                        }
+                        batch += 1
+                        await progress.wrote()
+                    }
+                    return (false, written)
+                }
+                group.addTask {
+                    while await progress.batches < 3 { await Task.yield() }
+                    await progress.startCompaction()
+                    var compacted = false
+                    for _ in 0..<20 where !compacted {
+                        compacted = try await partitions.compact(day) != nil
+                    }
+                    await progress.endCompaction()
+                    return (compacted, 0)
+                }
+                var compacted = false
+                var late = 0
+                for try await (done, written) in group {
+                    compacted = compacted || done
+                    late += written
+                }
+                return (compacted, late)
+            }
+            XCTAssertTrue(compacted)
+            let batchesDuring = await progress.batchesDuringCompaction
+            XCTAssertGreaterThan(batchesDuring, 0, "no batch was written while the day was rewritten")
+            let expected = stored.count + late
+            let spans = try await client.scalar("SELECT count(*) FROM observability.spans")
+            XCTAssertEqual(spans, expected)
+            let distinct = try await client.scalar(
+                "SELECT count(*) FROM (SELECT DISTINCT trace_id, span_id FROM observability.spans) s")
+            XCTAssertEqual(distinct, expected)
+            let inline = try await client.scalar(
+                "SELECT count(*) FROM observability.spans WHERE resource_attributes IS NOT NULL OR resource_id IS NULL")
+            XCTAssertEqual(inline, 0)
+            let waiting = try await partitions.partitionsToCompact()
+            XCTAssertFalse(waiting.contains(day))
+        }
+    }
+
+    /// What the late writer of the test above has done, and whether the rewrite is over.
+    actor WriteProgress {
+        var batches = 0
+        var retries = 0
+        var compactionStartedAt: Int?
+        var batchesDuringCompaction = 0
+        var compactionEnded = false
+
+        func wrote() {
+            batches += 1
+            if compactionStartedAt != nil && !compactionEnded { batchesDuringCompaction += 1 }
+        }
+        func retried() { retries += 1 }
+        func startCompaction() { compactionStartedAt = batches }
+        func endCompaction() { compactionEnded = true }
+    }
+
     /// Traces of a gateway span and a tool span each; every third trace's tool span runs
     /// on host h2, the others on the gateway's process.
     static func traffic(traces: Int, base: UInt64, firstTrace: UInt64) -> [SpanRecord] {
