@@ -8,11 +8,12 @@
 -- until their day is compacted (compact_span_partition) or expires, and every reader takes
 -- whichever of the two a row has (span_resource()).
 --
--- A day's partition, written as spans arrive, ends with B-trees a quarter to half larger
--- than the same indexes built at once. Once the day is over, compact_span_partition()
--- copies it into a new table (moving any inline resource to observability.resources),
--- builds its indexes after the copy and puts it in the old one's place. The maintenance
--- job does one day at a time, so a store of any size converts in batches while it runs.
+-- A day's partition grows span by span as spans arrive, and the same B-trees built at
+-- once are a quarter to nearly a half smaller. Once the day is over,
+-- compact_span_partition() copies it into a new table (moving any inline resource to
+-- observability.resources), builds its indexes after the copy and puts it in the old
+-- one's place. The maintenance job does a few days at a time, so a store of any size
+-- converts in batches while it runs.
 
 -- MARK: Resources
 
@@ -39,9 +40,14 @@ CREATE FUNCTION observability_internal.resource_digest(p_attributes jsonb) RETUR
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN md5(p_attributes::text)::uuid;
 
+-- resource_attributes keeps its default ('{}'), so that a row written by hand without
+-- either column still has a resource, the empty one, as before. The check refuses a row
+-- with neither; NOT VALID, because every existing row has its attributes (the column was
+-- NOT NULL), and validating would read every span while the migration holds its locks.
 ALTER TABLE observability.spans ADD COLUMN resource_id integer;
 ALTER TABLE observability.spans ALTER COLUMN resource_attributes DROP NOT NULL;
-ALTER TABLE observability.spans ALTER COLUMN resource_attributes DROP DEFAULT;
+ALTER TABLE observability.spans ADD CONSTRAINT spans_resource_check
+    CHECK (resource_attributes IS NOT NULL OR resource_id IS NOT NULL) NOT VALID;
 
 COMMENT ON COLUMN observability.spans.resource_attributes IS
     'The resource''s attributes, only on spans stored before 0018 whose day has not been compacted; NULL when resource_id is set. Read with span_resource().';
@@ -318,14 +324,14 @@ COMMENT ON FUNCTION observability.span_partitions_to_compact(timestamptz, interv
 
 -- Rewrites one daily partition compactly and puts the copy in its place: inline resource
 -- attributes moved to observability.resources, indexes built after the rows (a quarter to
--- half smaller than built span by span). Readers are not held up while the rows are
+-- nearly a half smaller than built span by span). Readers are not held up while the rows are
 -- copied and indexed: the old partition is locked SHARE (writes to that day wait, reads
 -- go on). The swap itself drops the old partition, which locks observability.spans
 -- ACCESS EXCLUSIVE until commit, for catalog changes only; it waits at most 5 s for that
 -- lock (as retention's drops do) and gives up the whole rewrite if it cannot have it.
 -- Shares retention's advisory lock, so the two never work on one partition at once.
--- Returns one row with the counts, or none when retention was running or the lock was
--- not granted (nothing changed; the next run tries again).
+-- Returns one row with the counts, or none when retention was running or a lock was not
+-- granted (the partition is as it was; the next run tries again).
 CREATE FUNCTION observability.compact_span_partition(p_partition text)
 RETURNS TABLE (partition_name text, span_count bigint, bytes_before bigint, bytes_after bigint)
     LANGUAGE plpgsql AS

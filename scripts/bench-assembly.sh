@@ -30,14 +30,7 @@ hours="${HOURS:-1}"
 batch="${BATCH:-20000}"
 target_rate=20000
 
-if [ -x .build/release/observatory ]; then
-  bin=.build/release/observatory
-elif [ -x .build/debug/observatory ]; then
-  bin=.build/debug/observatory
-else
-  swift build --product observatory 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\]" || true
-  bin=.build/debug/observatory
-fi
+source scripts/bench-migrator.sh
 scripts/postgres.sh start
 admin="$(scripts/postgres.sh url)"
 database=observatory_bench_assembly

@@ -20,14 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p var
-if [ -x .build/release/observatory ]; then
-  bin=.build/release/observatory
-elif [ -x .build/debug/observatory ]; then
-  bin=.build/debug/observatory
-else
-  swift build --product observatory 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\]" || true
-  bin=.build/debug/observatory
-fi
+source scripts/bench-migrator.sh
 scripts/postgres.sh start
 admin="$(scripts/postgres.sh url)"
 load() { uptime | sed 's/.*load average: //'; }

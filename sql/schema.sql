@@ -640,7 +640,7 @@ CREATE TABLE observability.spans (
     status text NOT NULL,
     status_message text,
     attributes jsonb DEFAULT '{}'::jsonb NOT NULL,
-    resource_attributes jsonb,
+    resource_attributes jsonb DEFAULT '{}'::jsonb,
     events jsonb DEFAULT '[]'::jsonb NOT NULL,
     resource_id integer,
     CONSTRAINT spans_kind_check CHECK ((kind = ANY (ARRAY['unspecified'::text, 'internal'::text, 'server'::text, 'client'::text, 'producer'::text, 'consumer'::text]))),
@@ -2524,7 +2524,7 @@ CREATE TABLE observability.spans_default (
     status text NOT NULL,
     status_message text,
     attributes jsonb DEFAULT '{}'::jsonb NOT NULL,
-    resource_attributes jsonb,
+    resource_attributes jsonb DEFAULT '{}'::jsonb,
     events jsonb DEFAULT '[]'::jsonb NOT NULL,
     resource_id integer,
     CONSTRAINT spans_kind_check CHECK ((kind = ANY (ARRAY['unspecified'::text, 'internal'::text, 'server'::text, 'client'::text, 'producer'::text, 'consumer'::text]))),
@@ -2684,6 +2684,9 @@ ALTER TABLE ONLY observability.saved_views
 
 ALTER TABLE ONLY observability.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+ALTER TABLE observability.spans
+    ADD CONSTRAINT spans_resource_check CHECK (((resource_attributes IS NOT NULL) OR (resource_id IS NOT NULL))) NOT VALID;
 
 ALTER TABLE ONLY observability.traces
     ADD CONSTRAINT traces_pkey PRIMARY KEY (trace_id);

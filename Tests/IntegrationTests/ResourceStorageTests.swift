@@ -50,6 +50,28 @@ final class ResourceStorageTests: XCTestCase {
         }
     }
 
+    func testARowWrittenByHandHasTheEmptyResourceAndARowWithNoneIsRefused() async throws {
+        try await TestDatabase.with { _, client in
+            let insert = """
+                INSERT INTO observability.spans (trace_id, span_id, name, kind, operation, service_name, start_time,
+                                                 end_time, duration_ms, status%@)
+                VALUES ('0af7651916cd43dd8448eb211c80319c', %@, 'by hand', 'server', 'internal', 'svc', now(), now(), 0,
+                        'ok'%@)
+                """
+            _ = try await client.query(PostgresQuery(unsafeSQL: String(format: insert, "", "1", "")))
+            let resource = try await client.strings(
+                "SELECT resource_attributes::text FROM observability.span_list WHERE span_id = '0000000000000001'")
+            XCTAssertEqual(resource, ["{}"])
+            do {
+                _ = try await client.query(
+                    PostgresQuery(unsafeSQL: String(format: insert, ", resource_attributes", "2", ", NULL")))
+                XCTFail("a span with neither its resource's attributes nor its id was stored")
+            } catch {
+                XCTAssertTrue(String(reflecting: error).contains("spans_resource_check"), "\(String(reflecting: error))")
+            }
+        }
+    }
+
     func testConcurrentBatchesWithTheSameNewResourcesStoreThemOnce() async throws {
         try await TestDatabase.with(connections: 8) { _, client in
             let store = SpanStore(client: client, logger: TestDatabase.logger)
