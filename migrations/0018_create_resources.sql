@@ -63,6 +63,23 @@ CREATE FUNCTION observability.span_resource(p_inline jsonb, p_resource_id intege
 COMMENT ON FUNCTION observability.span_resource(jsonb, integer) IS
     'A span''s resource attributes: span_resource(s.resource_attributes, s.resource_id). See docs/sql.md.';
 
+-- Stores the resources among p_attributes that are not stored yet, in digest order (so
+-- two sessions storing the same new ones cannot deadlock), skipping those already stored
+-- before asking for an id, so that the identity sequence is not spent on every call. A
+-- resource another session is storing at that moment is waited for, then skipped. Used by
+-- ingest_spans() for each batch and by compact_span_partition() for a day's inline rows.
+CREATE FUNCTION observability_internal.store_resources(p_attributes jsonb[]) RETURNS void
+    LANGUAGE sql AS
+$$
+INSERT INTO observability.resources (digest, attributes)
+SELECT DISTINCT ON (d.digest) d.digest, d.attributes
+FROM (SELECT observability_internal.resource_digest(a.attributes) AS digest, a.attributes
+      FROM unnest(p_attributes) AS a(attributes)) d
+WHERE NOT EXISTS (SELECT 1 FROM observability.resources x WHERE x.digest = d.digest)
+ORDER BY d.digest
+ON CONFLICT (digest) DO NOTHING
+$$;
+
 -- Deletes the resources no kept span can refer to, for the retention job: those last
 -- seen before the retention cutoff, less the future skew a span's start may have over its
 -- arrival and the hour by which last_seen may lag. A span older than the cutoff that
@@ -84,14 +101,12 @@ $$;
 -- MARK: Ingestion
 
 -- As 0005's, but a span's resource is stored once in observability.resources and the span
--- keeps its id. First the batch's new resources are added, in digest order (so two
--- batches adding the same ones cannot deadlock), skipping those already stored before
--- asking for an id, so that the identity sequence is not spent on every batch. Then the
--- last_seen of the batch's resources moves on, at most once an hour each, skipping a row
--- another batch is moving on at that moment (no waits, no deadlocks). The last statement,
--- with a snapshot taken after the first, finds every resource of the batch; a span whose
--- resource it still did not find keeps its attributes inline rather than be lost. Returns
--- the number of spans inserted.
+-- keeps its id. First the batch's new resources are stored (store_resources()). The
+-- second statement, with a snapshot taken after the first, finds every resource of the
+-- batch; a span whose resource it still did not find keeps its attributes inline rather
+-- than be lost. The same statement moves the last_seen of the batch's resources on, at
+-- most once an hour each, skipping a row another batch is moving on at that moment (no
+-- waits, no deadlocks). Returns the number of spans inserted.
 CREATE OR REPLACE FUNCTION observability_internal.ingest_spans(
     p_trace_ids           uuid[],
     p_span_ids            bigint[],
@@ -113,34 +128,23 @@ CREATE OR REPLACE FUNCTION observability_internal.ingest_spans(
 ) RETURNS integer
     LANGUAGE sql AS
 $$
-INSERT INTO observability.resources (digest, attributes)
-SELECT n.digest, n.attributes
-FROM (
-    SELECT DISTINCT ON (d.digest) d.digest, d.attributes
-    FROM (
-        SELECT observability_internal.resource_digest(r.resource_text::jsonb) AS digest,
-               r.resource_text::jsonb AS attributes
-        FROM (SELECT DISTINCT u.resource_text FROM unnest(p_resource_attributes) AS u(resource_text)) r
-    ) d
-    ORDER BY d.digest
-) n
-WHERE NOT EXISTS (SELECT 1 FROM observability.resources x WHERE x.digest = n.digest)
-ORDER BY n.digest
-ON CONFLICT (digest) DO NOTHING;
-
-UPDATE observability.resources x SET last_seen = now()
-WHERE x.resource_id IN (
-    SELECT r.resource_id
-    FROM observability.resources r
-    WHERE r.digest IN (SELECT observability_internal.resource_digest(d.resource_text::jsonb)
-                       FROM (SELECT DISTINCT u.resource_text FROM unnest(p_resource_attributes) AS u(resource_text)) d)
-      AND r.last_seen < now() - interval '1 hour'
-    FOR UPDATE SKIP LOCKED);
+SELECT observability_internal.store_resources(ARRAY(
+    SELECT r.resource_text::jsonb
+    FROM (SELECT DISTINCT u.resource_text FROM unnest(p_resource_attributes) AS u(resource_text)) r));
 
 WITH resource AS (
     SELECT r.resource_text, x.resource_id
     FROM (SELECT DISTINCT u.resource_text FROM unnest(p_resource_attributes) AS u(resource_text)) r
     JOIN observability.resources x ON x.digest = observability_internal.resource_digest(r.resource_text::jsonb)
+),
+seen AS (
+    UPDATE observability.resources x SET last_seen = now()
+    WHERE x.resource_id IN (
+        SELECT y.resource_id
+        FROM observability.resources y
+        WHERE y.resource_id IN (SELECT r.resource_id FROM resource r)
+          AND y.last_seen < now() - interval '1 hour'
+        FOR UPDATE SKIP LOCKED)
 ),
 inserted AS (
     INSERT INTO observability.spans (trace_id, span_id, parent_span_id, name, kind, operation, target, service_name,
@@ -373,17 +377,11 @@ BEGIN
     END;
     v_before := pg_total_relation_size(v_old);
 
-    -- The day's inline resources, stored once each (as ingest_spans() does).
+    -- The day's inline resources, stored once each (as ingest_spans() stores a batch's).
     CREATE TEMP TABLE compact_resources (attributes jsonb, resource_id integer) ON COMMIT DROP;
     EXECUTE format('INSERT INTO pg_temp.compact_resources (attributes)
                     SELECT DISTINCT s.resource_attributes FROM %s s WHERE s.resource_attributes IS NOT NULL', v_old);
-    INSERT INTO observability.resources (digest, attributes)
-    SELECT DISTINCT ON (d.digest) d.digest, d.attributes
-    FROM (SELECT observability_internal.resource_digest(c.attributes) AS digest, c.attributes
-          FROM pg_temp.compact_resources c) d
-    WHERE NOT EXISTS (SELECT 1 FROM observability.resources x WHERE x.digest = d.digest)
-    ORDER BY d.digest
-    ON CONFLICT (digest) DO NOTHING;
+    PERFORM observability_internal.store_resources(ARRAY(SELECT c.attributes FROM pg_temp.compact_resources c));
     UPDATE pg_temp.compact_resources c SET resource_id = x.resource_id
     FROM observability.resources x WHERE x.digest = observability_internal.resource_digest(c.attributes);
     UPDATE observability.resources x SET last_seen = greatest(x.last_seen, v_part.upper_bound)

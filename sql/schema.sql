@@ -141,17 +141,11 @@ BEGIN
     END;
     v_before := pg_total_relation_size(v_old);
 
-    -- The day's inline resources, stored once each (as ingest_spans() does).
+    -- The day's inline resources, stored once each (as ingest_spans() stores a batch's).
     CREATE TEMP TABLE compact_resources (attributes jsonb, resource_id integer) ON COMMIT DROP;
     EXECUTE format('INSERT INTO pg_temp.compact_resources (attributes)
                     SELECT DISTINCT s.resource_attributes FROM %s s WHERE s.resource_attributes IS NOT NULL', v_old);
-    INSERT INTO observability.resources (digest, attributes)
-    SELECT DISTINCT ON (d.digest) d.digest, d.attributes
-    FROM (SELECT observability_internal.resource_digest(c.attributes) AS digest, c.attributes
-          FROM pg_temp.compact_resources c) d
-    WHERE NOT EXISTS (SELECT 1 FROM observability.resources x WHERE x.digest = d.digest)
-    ORDER BY d.digest
-    ON CONFLICT (digest) DO NOTHING;
+    PERFORM observability_internal.store_resources(ARRAY(SELECT c.attributes FROM pg_temp.compact_resources c));
     UPDATE pg_temp.compact_resources c SET resource_id = x.resource_id
     FROM observability.resources x WHERE x.digest = observability_internal.resource_digest(c.attributes);
     UPDATE observability.resources x SET last_seen = greatest(x.last_seen, v_part.upper_bound)
@@ -1521,34 +1515,23 @@ $$;
 CREATE FUNCTION observability_internal.ingest_spans(p_trace_ids uuid[], p_span_ids bigint[], p_parent_span_ids bigint[], p_names text[], p_kinds text[], p_operations text[], p_targets text[], p_services text[], p_scopes text[], p_start_times timestamp with time zone[], p_end_times timestamp with time zone[], p_durations double precision[], p_statuses text[], p_status_messages text[], p_attributes text[], p_resource_attributes text[], p_events text[]) RETURNS integer
     LANGUAGE sql
     AS $$
-INSERT INTO observability.resources (digest, attributes)
-SELECT n.digest, n.attributes
-FROM (
-    SELECT DISTINCT ON (d.digest) d.digest, d.attributes
-    FROM (
-        SELECT observability_internal.resource_digest(r.resource_text::jsonb) AS digest,
-               r.resource_text::jsonb AS attributes
-        FROM (SELECT DISTINCT u.resource_text FROM unnest(p_resource_attributes) AS u(resource_text)) r
-    ) d
-    ORDER BY d.digest
-) n
-WHERE NOT EXISTS (SELECT 1 FROM observability.resources x WHERE x.digest = n.digest)
-ORDER BY n.digest
-ON CONFLICT (digest) DO NOTHING;
-
-UPDATE observability.resources x SET last_seen = now()
-WHERE x.resource_id IN (
-    SELECT r.resource_id
-    FROM observability.resources r
-    WHERE r.digest IN (SELECT observability_internal.resource_digest(d.resource_text::jsonb)
-                       FROM (SELECT DISTINCT u.resource_text FROM unnest(p_resource_attributes) AS u(resource_text)) d)
-      AND r.last_seen < now() - interval '1 hour'
-    FOR UPDATE SKIP LOCKED);
+SELECT observability_internal.store_resources(ARRAY(
+    SELECT r.resource_text::jsonb
+    FROM (SELECT DISTINCT u.resource_text FROM unnest(p_resource_attributes) AS u(resource_text)) r));
 
 WITH resource AS (
     SELECT r.resource_text, x.resource_id
     FROM (SELECT DISTINCT u.resource_text FROM unnest(p_resource_attributes) AS u(resource_text)) r
     JOIN observability.resources x ON x.digest = observability_internal.resource_digest(r.resource_text::jsonb)
+),
+seen AS (
+    UPDATE observability.resources x SET last_seen = now()
+    WHERE x.resource_id IN (
+        SELECT y.resource_id
+        FROM observability.resources y
+        WHERE y.resource_id IN (SELECT r.resource_id FROM resource r)
+          AND y.last_seen < now() - interval '1 hour'
+        FOR UPDATE SKIP LOCKED)
 ),
 inserted AS (
     INSERT INTO observability.spans (trace_id, span_id, parent_span_id, name, kind, operation, target, service_name,
@@ -1950,6 +1933,18 @@ COMMENT ON FUNCTION observability_internal.span_alignment(p_trace_ids uuid[]) IS
 CREATE FUNCTION observability_internal.span_partition_name(p_day date) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT
     RETURN ('spans_p'::text || to_char((p_day)::timestamp with time zone, 'YYYYMMDD'::text));
+
+CREATE FUNCTION observability_internal.store_resources(p_attributes jsonb[]) RETURNS void
+    LANGUAGE sql
+    AS $$
+INSERT INTO observability.resources (digest, attributes)
+SELECT DISTINCT ON (d.digest) d.digest, d.attributes
+FROM (SELECT observability_internal.resource_digest(a.attributes) AS digest, a.attributes
+      FROM unnest(p_attributes) AS a(attributes)) d
+WHERE NOT EXISTS (SELECT 1 FROM observability.resources x WHERE x.digest = d.digest)
+ORDER BY d.digest
+ON CONFLICT (digest) DO NOTHING
+$$;
 
 CREATE FUNCTION observability_internal.url_host(p_url text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE

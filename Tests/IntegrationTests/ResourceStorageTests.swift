@@ -26,8 +26,7 @@ final class ResourceStorageTests: XCTestCase {
             XCTAssertEqual(written, 4)
             let stored = try await client.scalar("SELECT count(*) FROM observability.resources")
             XCTAssertEqual(stored, 2)
-            let inline = try await client.scalar(
-                "SELECT count(*) FROM observability.spans WHERE resource_attributes IS NOT NULL OR resource_id IS NULL")
+            let inline = try await Self.spansHoldingTheirResource(client)
             XCTAssertEqual(inline, 0)
             // Every span reads back its own resource, through the view and the function.
             for (index, resource) in resources.enumerated() {
@@ -94,8 +93,7 @@ final class ResourceStorageTests: XCTestCase {
             }
             let stored = try await client.scalar("SELECT count(*) FROM observability.resources")
             XCTAssertEqual(stored, 3)
-            let inline = try await client.scalar(
-                "SELECT count(*) FROM observability.spans WHERE resource_attributes IS NOT NULL OR resource_id IS NULL")
+            let inline = try await Self.spansHoldingTheirResource(client)
             XCTAssertEqual(inline, 0)
         }
     }
@@ -210,8 +208,7 @@ final class ResourceStorageTests: XCTestCase {
             XCTAssertEqual(compactedExports, exports)
             let foundCompacted = Set(try await traces.list(search).map(\.traceID))
             XCTAssertEqual(foundCompacted, onH2)
-            let inlineLeft = try await client.scalar(
-                "SELECT count(*) FROM observability.\(oldDay) WHERE resource_attributes IS NOT NULL OR resource_id IS NULL")
+            let inlineLeft = try await Self.spansHoldingTheirResource(client, in: oldDay)
             XCTAssertEqual(inlineLeft, 0)
             let resources = try await client.scalar("SELECT count(*) FROM observability.resources")
             XCTAssertEqual(resources, 2)  // the gateway's, written in two key orders, and the tools'
@@ -321,8 +318,7 @@ final class ResourceStorageTests: XCTestCase {
             let distinct = try await client.scalar(
                 "SELECT count(*) FROM (SELECT DISTINCT trace_id, span_id FROM observability.spans) s")
             XCTAssertEqual(distinct, expected)
-            let inline = try await client.scalar(
-                "SELECT count(*) FROM observability.spans WHERE resource_attributes IS NOT NULL OR resource_id IS NULL")
+            let inline = try await Self.spansHoldingTheirResource(client)
             XCTAssertEqual(inline, 0)
             let waiting = try await partitions.partitionsToCompact()
             XCTAssertFalse(waiting.contains(day))
@@ -367,6 +363,13 @@ final class ResourceStorageTests: XCTestCase {
         var record = SpanFixtures.record(trace: trace, span: span, base: base)
         record.resourceAttributesJSON = resource
         return record
+    }
+
+    /// Spans of `table` (`spans` or one of its partitions) that hold their resource inline
+    /// or have no resource id: none once ingestion or compaction has stored it.
+    static func spansHoldingTheirResource(_ client: PostgresClient, in table: String = "spans") async throws -> Int {
+        try await client.scalar(
+            "SELECT count(*) FROM observability.\(table) WHERE resource_attributes IS NOT NULL OR resource_id IS NULL")
     }
 
     /// The daily partition a time falls in (UTC).
