@@ -1,50 +1,109 @@
-/// An attribute key the ingest rules ask about, by its number in ``KnownKeys/names``.
+/// An attribute key the ingest rules ask about. The cases are the registry: a key is
+/// asked about only if it is here.
 ///
 /// The classifier, the outcome rules and the redactor ask each span some sixty questions
 /// ("is there an `mcp.method.name`?"). Answered by scanning the attributes and comparing
 /// strings, they were a third of the pipeline's time; answered through an
-/// ``AttributeIndex`` they are an array read each.
-struct KnownKey: Sendable, Hashable {
-    let id: Int
+/// ``AttributeIndex`` they are an array read each. The keys are enum cases rather than
+/// static constants so that naming one costs nothing at run time: a static constant is
+/// initialised lazily, and each use checked that it was.
+enum KnownKey: Int, CaseIterable, Sendable {
+    // MCP and GenAI semantic conventions
+    case mcpMethodName, genAiToolName, mcpToolName, genAiPromptName, mcpPromptName
+    case mcpResourceUri, genAiOperationName
+    // Logfire (JSON-RPC)
+    case rpcMethod, rpcSystem, request, response
+    // OpenLLMetry, OpenInference
+    case traceloopSpanKind, traceloopEntityName, traceloopEntityInput, traceloopEntityOutput
+    case openinferenceSpanKind, toolName, outputValue
+    // ContextForge
+    case toolId, promptId, promptName, resourceUri, success, upstreamResponseSuccess
+    case mcpResponseValue
+    // Databases
+    case dbSystemName, dbSystem, dbOperationName, dbOperation, dbQueryText, dbStatement
+    // HTTP
+    case httpRequestMethod, httpMethod, httpRoute, urlPath, httpTarget, urlFull, httpUrl
+    case httpResponseStatusCode, httpStatusCode
+    // Errors
+    case mcpToolIsError, mcpToolResultIsError, toolIsError, mcpIsError, isErrorSnakeCase, isError
+    case rpcJsonrpcErrorCode, jsonrpcErrorCode, mcpErrorCode, mcpJsonrpcErrorCode
+    case rpcJsonrpcErrorMessage, jsonrpcErrorMessage, mcpErrorMessage, errorMessage, errorType
+    case rpcResponseStatusCode
 
-    /// `name` must be in ``KnownKeys/names``; a rule naming another key is a programming
-    /// error, caught the first time the rules are built (every test builds them).
-    init(_ name: String) {
-        guard let id = KnownKeys.ids[name] else { preconditionFailure("\(name) is not in KnownKeys.names") }
-        self.id = id
+    /// The attribute key as sent.
+    var name: String {
+        switch self {
+        case .mcpMethodName: "mcp.method.name"
+        case .genAiToolName: "gen_ai.tool.name"
+        case .mcpToolName: "mcp.tool.name"
+        case .genAiPromptName: "gen_ai.prompt.name"
+        case .mcpPromptName: "mcp.prompt.name"
+        case .mcpResourceUri: "mcp.resource.uri"
+        case .genAiOperationName: "gen_ai.operation.name"
+        case .rpcMethod: "rpc.method"
+        case .rpcSystem: "rpc.system"
+        case .request: "request"
+        case .response: "response"
+        case .traceloopSpanKind: "traceloop.span.kind"
+        case .traceloopEntityName: "traceloop.entity.name"
+        case .traceloopEntityInput: "traceloop.entity.input"
+        case .traceloopEntityOutput: "traceloop.entity.output"
+        case .openinferenceSpanKind: "openinference.span.kind"
+        case .toolName: "tool.name"
+        case .outputValue: "output.value"
+        case .toolId: "tool.id"
+        case .promptId: "prompt.id"
+        case .promptName: "prompt.name"
+        case .resourceUri: "resource.uri"
+        case .success: "success"
+        case .upstreamResponseSuccess: "upstream.response.success"
+        case .mcpResponseValue: "mcp.response.value"
+        case .dbSystemName: "db.system.name"
+        case .dbSystem: "db.system"
+        case .dbOperationName: "db.operation.name"
+        case .dbOperation: "db.operation"
+        case .dbQueryText: "db.query.text"
+        case .dbStatement: "db.statement"
+        case .httpRequestMethod: "http.request.method"
+        case .httpMethod: "http.method"
+        case .httpRoute: "http.route"
+        case .urlPath: "url.path"
+        case .httpTarget: "http.target"
+        case .urlFull: "url.full"
+        case .httpUrl: "http.url"
+        case .httpResponseStatusCode: "http.response.status_code"
+        case .httpStatusCode: "http.status_code"
+        case .mcpToolIsError: "mcp.tool.is_error"
+        case .mcpToolResultIsError: "mcp.tool.result.is_error"
+        case .toolIsError: "tool.is_error"
+        case .mcpIsError: "mcp.is_error"
+        case .isErrorSnakeCase: "is_error"
+        case .isError: "isError"
+        case .rpcJsonrpcErrorCode: "rpc.jsonrpc.error_code"
+        case .jsonrpcErrorCode: "jsonrpc.error.code"
+        case .mcpErrorCode: "mcp.error.code"
+        case .mcpJsonrpcErrorCode: "mcp.jsonrpc.error.code"
+        case .rpcJsonrpcErrorMessage: "rpc.jsonrpc.error_message"
+        case .jsonrpcErrorMessage: "jsonrpc.error.message"
+        case .mcpErrorMessage: "mcp.error.message"
+        case .errorMessage: "error.message"
+        case .errorType: "error.type"
+        case .rpcResponseStatusCode: "rpc.response.status_code"
+        }
     }
 
-    var name: String { KnownKeys.names[id] }
+    /// `name` must be a known key's; naming another key is a programming error, caught the
+    /// first time a list of keys by name is built (every test builds them).
+    init(_ name: String) {
+        guard let key = KnownKeys.byName[name] else { preconditionFailure("\(name) is not a KnownKey") }
+        self = key
+    }
 }
 
-/// Every attribute key the ingest rules ask about. The list is the registry: a key is
-/// asked about through ``KnownKey`` only if it is here.
+/// The known keys by name, for the key-facts cache and the tests.
 enum KnownKeys {
-    static let names: [String] = [
-        // MCP and GenAI semantic conventions
-        "mcp.method.name", "gen_ai.tool.name", "mcp.tool.name", "gen_ai.prompt.name", "mcp.prompt.name",
-        "mcp.resource.uri", "gen_ai.operation.name",
-        // Logfire (JSON-RPC)
-        "rpc.method", "rpc.system", "request", "response",
-        // OpenLLMetry, OpenInference
-        "traceloop.span.kind", "traceloop.entity.name", "traceloop.entity.input", "traceloop.entity.output",
-        "openinference.span.kind", "tool.name", "output.value",
-        // ContextForge
-        "tool.id", "prompt.id", "prompt.name", "resource.uri", "success", "upstream.response.success",
-        "mcp.response.value",
-        // Databases
-        "db.system.name", "db.system", "db.operation.name", "db.operation", "db.query.text", "db.statement",
-        // HTTP
-        "http.request.method", "http.method", "http.route", "url.path", "http.target", "url.full", "http.url",
-        "http.response.status_code", "http.status_code",
-        // Errors
-        "mcp.tool.is_error", "mcp.tool.result.is_error", "tool.is_error", "mcp.is_error", "is_error", "isError",
-        "rpc.jsonrpc.error_code", "jsonrpc.error.code", "mcp.error.code", "mcp.jsonrpc.error.code",
-        "rpc.jsonrpc.error_message", "jsonrpc.error.message", "mcp.error.message", "error.message", "error.type",
-        "rpc.response.status_code",
-    ]
-
-    static let ids: [String: Int] = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+    static let names = KnownKey.allCases.map(\.name)
+    static let byName: [String: KnownKey] = Dictionary(uniqueKeysWithValues: KnownKey.allCases.map { ($0.name, $0) })
 }
 
 /// Where the first attribute with each known key stands in one span's attributes, and the
@@ -57,7 +116,7 @@ struct AttributeIndex: Sendable {
     let facts: [KeyFacts]
 
     init(_ attributes: [Attribute]) {
-        var positions = [Int32](repeating: 0, count: KnownKeys.names.count)
+        var positions = [Int32](repeating: 0, count: KnownKey.allCases.count)
         var facts: [KeyFacts] = []
         facts.reserveCapacity(attributes.count)
         Redactor.keyFacts.withLock { cache in
@@ -75,7 +134,7 @@ struct AttributeIndex: Sendable {
 
     /// The position of the first attribute named `key`, or nil.
     func position(_ key: KnownKey) -> Int? {
-        let stored = positions[key.id]
+        let stored = positions[key.rawValue]
         return stored == 0 ? nil : Int(stored - 1)
     }
 }

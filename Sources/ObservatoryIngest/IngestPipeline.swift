@@ -66,37 +66,43 @@ public struct IngestPipeline: Sendable {
 
     /// `spans` are `export.spans`, read through a buffer pointer so that no span is copied:
     /// a copy retains each of a span's strings and arrays, and reading an array's element
-    /// by subscript copied it.
+    /// by subscript copied it. The steps below take a span by pointer for the same reason:
+    /// a span passed by value from the buffer was copied at each call, since nothing
+    /// proves the buffer unchanged while the callee runs.
     private func process(_ export: DecodedExport, spans: UnsafeBufferPointer<SpanInput>) -> Outcome {
         var outcome = Outcome()
+        guard let first = spans.baseAddress else { return outcome }
+        // The server's clock, read once for the whole export rather than once per span.
+        let nowUnixNano = SpanTimeRange.nowUnixNano()
         var valid: [(TraceID, SpanID, SpanID?, Int)] = []
         valid.reserveCapacity(spans.count)
         // Each resource is redacted, serialized and judged once, however many spans carry it.
         var resources = [ResourceVerdict?](repeating: nil, count: export.origins.count)
 
-        func reject(_ index: Int, _ span: SpanInput, _ reason: CustomStringConvertible) {
+        func reject(_ index: Int, _ reason: CustomStringConvertible) {
             outcome.rejected += 1
             if outcome.rejectionReasons.count < 5 {
+                let name = spans[index].name
                 outcome.rejectionReasons.append(
-                    "span #\(index)\(span.name.isEmpty ? "" : " \"\(span.name.prefix(80))\""): \(reason)")
+                    "span #\(index)\(name.isEmpty ? "" : " \"\(name.prefix(80))\""): \(reason)")
             }
         }
 
         // Validate ids and times first: the policy decides per trace.
         for index in spans.indices {
-            switch validate(spans[index]) {
+            switch validate(first + index, nowUnixNano: nowUnixNano) {
             case .success(let ids):
                 let origin = spans[index].origin
                 if resources[origin] == nil { resources[origin] = resourceVerdict(export.origins[origin]) }
                 if case .rejected(let reason) = resources[origin] {
-                    reject(index, spans[index], reason)
-                } else if let reason = limitViolation(of: spans[index]) {
-                    reject(index, spans[index], reason)
+                    reject(index, reason)
+                } else if let reason = limitViolation(of: first + index) {
+                    reject(index, reason)
                 } else {
                     valid.append((ids.0, ids.1, ids.2, index))
                 }
             case .failure(let reason):
-                reject(index, spans[index], reason)
+                reject(index, reason)
             }
         }
 
@@ -106,7 +112,7 @@ public struct IngestPipeline: Sendable {
         var excluded = Set<TraceID>()
         // An export's server spans mostly share a path: each distinct path is matched once.
         var pathVerdicts: [String: Bool] = [:]
-        for (traceID, _, _, index) in valid where spans[index].kind == .server {
+        for (traceID, _, _, index) in valid where policy.excludesAnyPath && spans[index].kind == .server {
             let attributes = IndexedAttributes(spans[index].attributes)
             indexes[index] = attributes.index
             guard
@@ -124,7 +130,7 @@ public struct IngestPipeline: Sendable {
         outcome.records.reserveCapacity(valid.count)
         var expandedBytes = 0
         for (traceID, spanID, parentID, index) in valid {
-            if excluded.contains(traceID) || policy.wasExcluded(traceID) {
+            if policy.excludesAnyPath, excluded.contains(traceID) || policy.wasExcluded(traceID) {
                 outcome.droppedByExclusion += 1
                 continue
             }
@@ -133,10 +139,10 @@ public struct IngestPipeline: Sendable {
                 continue
             }
             let origin = spans[index].origin
-            guard case .stored(let resourceJSON) = resources[origin] else { continue }
+            guard case .stored(let resource) = resources[origin] else { continue }
             let record = record(
-                spans[index], traceID: traceID, spanID: spanID, parentID: parentID, origin: export.origins[origin],
-                resourceJSON: resourceJSON, index: indexes[index] ?? AttributeIndex(spans[index].attributes))
+                first + index, traceID: traceID, spanID: spanID, parentID: parentID, resource: resource,
+                index: indexes[index] ?? AttributeIndex(spans[index].attributes))
             // Counted as the rows are made, so an export that expands without bound stops here.
             expandedBytes += record.storedBytes
             if expandedBytes > maxExpandedBytes {
@@ -149,11 +155,19 @@ public struct IngestPipeline: Sendable {
         return outcome
     }
 
-    /// What becomes of a resource's spans: its JSON to store with each of them, or why they
-    /// are rejected (`IngestLimits`).
+    /// What becomes of a resource's spans: what they are stored with, or why they are
+    /// rejected (`IngestLimits`).
     enum ResourceVerdict {
-        case stored(json: String)
+        case stored(StoredOrigin)
         case rejected(String)
+    }
+
+    /// What every span of one resource and scope is stored with, redacted once for all of
+    /// them rather than once per span.
+    struct StoredOrigin {
+        var resourceJSON: String
+        var serviceName: String
+        var scopeName: String?
     }
 
     func resourceVerdict(_ origin: SpanOrigin) -> ResourceVerdict {
@@ -170,21 +184,25 @@ public struct IngestPipeline: Sendable {
                 "its resource attributes take \(size) bytes stored with every span, which exceed the limit of "
                     + "\(IngestLimits.maxResourceJSONBytes) bytes")
         }
-        return .stored(json: json)
+        return .stored(
+            StoredOrigin(
+                resourceJSON: json, serviceName: redactor.clean(origin.serviceName),
+                scopeName: origin.scopeName.map(redactor.clean)))
     }
 
     /// Why a span is over the ingest limits on its own, or nil.
-    func limitViolation(of span: SpanInput) -> String? {
+    func limitViolation(of span: UnsafePointer<SpanInput>) -> String? {
         let length =
-            IngestLimits.overlongKey(in: span.attributes)
-            ?? span.events.lazy.compactMap { IngestLimits.overlongKey(in: $0.attributes) }.first
+            IngestLimits.overlongKey(in: span.pointee.attributes)
+            ?? span.pointee.events.lazy.compactMap { IngestLimits.overlongKey(in: $0.attributes) }.first
         return length.map { "an attribute key of \($0) bytes exceeds the limit of \(IngestLimits.maxAttributeKeyBytes) bytes" }
     }
 
     func record(
-        _ span: SpanInput, traceID: TraceID, spanID: SpanID, parentID: SpanID?, origin: SpanOrigin, resourceJSON: String,
+        _ pointer: UnsafePointer<SpanInput>, traceID: TraceID, spanID: SpanID, parentID: SpanID?, resource: StoredOrigin,
         index: AttributeIndex
     ) -> SpanRecord {
+        let span = pointer.pointee
         let sent = IndexedAttributes(span.attributes, index: index)
         let attributes = IndexedAttributes(redactor.redact(sent), index: index)
         let events =
@@ -204,16 +222,21 @@ public struct IngestPipeline: Sendable {
 
         var attributesWriter = JSONWriter(capacity: 512)
         attributesWriter.writeObject(attributes.attributes)
-        var eventsWriter = JSONWriter(capacity: events.isEmpty ? 2 : 512)
-        eventsWriter.writeEvents(events)
+        // Most spans have no events: their "[]" is a literal, not a writer's buffer.
+        var eventsJSON = "[]"
+        if !events.isEmpty {
+            var eventsWriter = JSONWriter(capacity: 512)
+            eventsWriter.writeEvents(events)
+            eventsJSON = eventsWriter.string
+        }
         return SpanRecord(
             traceID: traceID, spanID: spanID, parentSpanID: parentID, name: name, kind: span.kind,
             operation: operation, target: target.map(redactor.clean),
-            serviceName: redactor.clean(origin.serviceName), scopeName: origin.scopeName.map(redactor.clean),
+            serviceName: resource.serviceName, scopeName: resource.scopeName,
             startTimeUnixNano: span.startTimeUnixNano, endTimeUnixNano: span.endTimeUnixNano,
             status: status, statusMessage: message.map(redactor.cleanText),
-            attributesJSON: attributesWriter.string, resourceAttributesJSON: resourceJSON,
-            eventsJSON: eventsWriter.string)
+            attributesJSON: attributesWriter.string, resourceAttributesJSON: resource.resourceJSON,
+            eventsJSON: eventsJSON)
     }
 
     /// The span's ids when it can be stored, or why not. `nowUnixNano` is the server's
@@ -222,6 +245,13 @@ public struct IngestPipeline: Sendable {
     func validate(
         _ span: SpanInput, nowUnixNano: UInt64 = SpanTimeRange.nowUnixNano()
     ) -> Result<(TraceID, SpanID, SpanID?), ValidationFailure> {
+        withUnsafePointer(to: span) { validate($0, nowUnixNano: nowUnixNano) }
+    }
+
+    func validate(
+        _ pointer: UnsafePointer<SpanInput>, nowUnixNano: UInt64
+    ) -> Result<(TraceID, SpanID, SpanID?), ValidationFailure> {
+        let span = pointer.pointee
         guard let traceBytes = span.traceID else { return .failure("trace id is not hex") }
         guard let traceID = TraceID(bytes: traceBytes) else {
             return .failure("trace id must be 16 bytes, got \(traceBytes.count)")

@@ -74,8 +74,15 @@ public struct JSONWriter {
         bytes.append(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { utf8 in
+            // Whole words of eight bytes that need no escape are passed over first.
+            var clean = 0
+            while clean + 8 <= utf8.count,
+                !Self.needsEscape(UnsafeRawBufferPointer(utf8).loadUnaligned(fromByteOffset: clean, as: UInt64.self))
+            {
+                clean += 8
+            }
             var start = 0
-            for index in 0..<utf8.count {
+            for index in clean..<utf8.count {
                 let byte = utf8[index]
                 guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
                 bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<index]))
@@ -98,6 +105,19 @@ public struct JSONWriter {
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// Whether any of the eight bytes of `word` is below 0x20, `"` or `\`: the tests for a
+    /// zero byte and a byte less than n that read a word at a time (exact about whether
+    /// there is one, which is all that is asked).
+    @inline(__always)
+    static func needsEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let control = (word &- 0x20 &* ones) & ~word & highs
+        let quote = word ^ (UInt64(UInt8(ascii: "\"")) &* ones)
+        let backslash = word ^ (UInt64(UInt8(ascii: "\\")) &* ones)
+        return (control | ((quote &- ones) & ~quote & highs) | ((backslash &- ones) & ~backslash & highs)) != 0
+    }
 }
 
 /// Standard base64 (RFC 4648 with padding), for bytes attribute values.

@@ -262,18 +262,16 @@ public enum OperationClassifier {
 
     /// Attributes whose presence or truth marks a failed call even when the span's status
     /// says OK: MCP tool results with `isError`, JSON-RPC error codes, `error.type`.
-    static let errorFlagKeys = [
-        "mcp.tool.is_error", "mcp.tool.result.is_error", "tool.is_error", "mcp.is_error", "is_error", "isError",
-    ].map(KnownKey.init)
-    static let errorCodeKeys = ["rpc.jsonrpc.error_code", "jsonrpc.error.code", "mcp.error.code", "mcp.jsonrpc.error.code"]
-        .map(KnownKey.init)
-    static let errorMessageKeys = ["rpc.jsonrpc.error_message", "jsonrpc.error.message", "mcp.error.message", "error.message"]
-        .map(KnownKey.init)
+    static let errorFlagKeys: [KnownKey] = [
+        .mcpToolIsError, .mcpToolResultIsError, .toolIsError, .mcpIsError, .isErrorSnakeCase, .isError,
+    ]
+    static let errorCodeKeys: [KnownKey] = [.rpcJsonrpcErrorCode, .jsonrpcErrorCode, .mcpErrorCode, .mcpJsonrpcErrorCode]
+    static let errorMessageKeys: [KnownKey] = [.rpcJsonrpcErrorMessage, .jsonrpcErrorMessage, .mcpErrorMessage, .errorMessage]
     /// Attributes that say whether a call succeeded; `false` marks a failure (ContextForge).
-    static let successKeys = ["success", "upstream.response.success"].map(KnownKey.init)
+    static let successKeys: [KnownKey] = [.success, .upstreamResponseSuccess]
     /// The RPC semantic conventions' status code, which the MCP conventions set to the
     /// JSON-RPC error code of a failed request. gRPC writes `OK` (or 0) on success.
-    static let rpcStatusKey = KnownKey("rpc.response.status_code")
+    static let rpcStatusKey = KnownKey.rpcResponseStatusCode
     /// Attributes holding an MCP result or JSON-RPC response as JSON text: OpenLLMetry's client
     /// output and server response, OpenInference's output, Logfire's response. Inputs are
     /// never read for errors: a request may well mention `isError`.
@@ -350,43 +348,4 @@ public enum OperationClassifier {
         }
         return nil
     }
-}
-
-/// The keys the rules above ask about by name.
-extension KnownKey {
-    static let mcpMethodName = KnownKey("mcp.method.name")
-    static let genAiToolName = KnownKey("gen_ai.tool.name")
-    static let mcpToolName = KnownKey("mcp.tool.name")
-    static let genAiPromptName = KnownKey("gen_ai.prompt.name")
-    static let mcpPromptName = KnownKey("mcp.prompt.name")
-    static let mcpResourceUri = KnownKey("mcp.resource.uri")
-    static let genAiOperationName = KnownKey("gen_ai.operation.name")
-    static let rpcMethod = KnownKey("rpc.method")
-    static let rpcSystem = KnownKey("rpc.system")
-    static let request = KnownKey("request")
-    static let traceloopSpanKind = KnownKey("traceloop.span.kind")
-    static let traceloopEntityName = KnownKey("traceloop.entity.name")
-    static let traceloopEntityInput = KnownKey("traceloop.entity.input")
-    static let openinferenceSpanKind = KnownKey("openinference.span.kind")
-    static let toolName = KnownKey("tool.name")
-    static let toolId = KnownKey("tool.id")
-    static let promptId = KnownKey("prompt.id")
-    static let promptName = KnownKey("prompt.name")
-    static let resourceUri = KnownKey("resource.uri")
-    static let dbSystemName = KnownKey("db.system.name")
-    static let dbSystem = KnownKey("db.system")
-    static let dbOperationName = KnownKey("db.operation.name")
-    static let dbOperation = KnownKey("db.operation")
-    static let dbQueryText = KnownKey("db.query.text")
-    static let dbStatement = KnownKey("db.statement")
-    static let httpRequestMethod = KnownKey("http.request.method")
-    static let httpMethod = KnownKey("http.method")
-    static let httpRoute = KnownKey("http.route")
-    static let errorType = KnownKey("error.type")
-    static let httpResponseStatusCode = KnownKey("http.response.status_code")
-    static let httpStatusCode = KnownKey("http.status_code")
-    static let urlPath = KnownKey("url.path")
-    static let httpTarget = KnownKey("http.target")
-    static let urlFull = KnownKey("url.full")
-    static let httpUrl = KnownKey("http.url")
 }

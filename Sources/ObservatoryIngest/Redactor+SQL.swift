@@ -19,11 +19,31 @@ struct SQLDialect: Sendable, Equatable {
     static let redisSystems: Set<String> = ["redis", "valkey"]
 
     init(system: String?) {
-        let system = system?.lowercased() ?? ""
-        doubleQuotesName = Self.nameQuotingSystems.contains(system)
-        hashComments = Self.hashCommentSystems.contains(system)
-        redisCommands = Self.redisSystems.contains(system)
+        guard let system else {
+            self.init(doubleQuotesName: false, hashComments: false, redisCommands: false)
+            return
+        }
+        self = Self.known[system] ?? Self.known[system.lowercased()] ?? SQLDialect(system: nil)
     }
+
+    private init(doubleQuotesName: Bool, hashComments: Bool, redisCommands: Bool) {
+        self.doubleQuotesName = doubleQuotesName
+        self.hashComments = hashComments
+        self.redisCommands = redisCommands
+    }
+
+    /// The dialect of every system named above, found with one lookup per statement (a
+    /// statement of a system written in lower case, as the conventions write them, needs no
+    /// lower-casing).
+    private static let known: [String: SQLDialect] = Dictionary(
+        uniqueKeysWithValues: (nameQuotingSystems.union(hashCommentSystems).union(redisSystems)).map { system in
+            (
+                system,
+                SQLDialect(
+                    doubleQuotesName: nameQuotingSystems.contains(system), hashComments: hashCommentSystems.contains(system),
+                    redisCommands: redisSystems.contains(system))
+            )
+        })
 }
 
 /// Replaces the literals of a SQL statement with `?`: quoted strings (also `E'…'` and

@@ -88,7 +88,7 @@ extension Redactor {
 
 /// What ingest needs to know of an attribute key, judged once per distinct key.
 struct KeyFacts: Sendable {
-    /// Its number in ``KnownKeys/names``, or -1.
+    /// Its ``KnownKey``'s raw value, or -1.
     var known: Int32
     /// Its value is a secret (rule 1 of docs/redaction.md).
     var secret: Bool
@@ -102,7 +102,7 @@ struct KeyFacts: Sendable {
     var bytes: Int
 
     init(of key: String) {
-        known = KnownKeys.ids[key].map(Int32.init) ?? -1
+        known = KnownKeys.byName[key].map { Int32($0.rawValue) } ?? -1
         secret = Redactor.splitsIntoSecretWords(key)
         statement = Redactor.statementKeys.contains(key)
         query = Redactor.queryStringKeys.contains(key)
@@ -115,30 +115,102 @@ struct KeyFacts: Sendable {
 /// not grow the process (issue 9: 40 keys of 4 MB kept 160 MB). Keys longer than
 /// `maxKeyBytes` are judged every time and never kept; when the kept keys reach `maxBytes`
 /// the cache starts over.
+///
+/// An open-addressing table under an FNV-1a hash of the key's bytes rather than a
+/// `Dictionary`: every attribute of every span is looked up here, and the standard
+/// library's seeded SipHash cost more than the rest of the lookup. Keys are matched by
+/// `String` equality, so the facts are those a dictionary would give. The hash is not
+/// seeded, so a client can choose keys that collide; a key is therefore looked for in at
+/// most `maxProbes` slots and, if none is free there, judged without being kept. A lookup
+/// never costs more than that, however the keys were chosen.
 struct KeyFactsCache {
     /// Longest key kept: the ingest limit on attribute keys, so every key a span may carry.
     static let maxKeyBytes = IngestLimits.maxAttributeKeyBytes
     /// The most the cache holds, counting each key's bytes and `entryOverhead`.
     static let maxBytes = 2 * 1_024 * 1_024
-    /// What an entry costs besides its key's bytes: the dictionary slot and string header.
+    /// What an entry costs besides its key's bytes: the table's slots and string header.
     static let entryOverhead = 64
+    /// Slots of an empty table; it doubles when half full.
+    static let initialSlots = 256
+    /// The most slots one lookup or insertion reads.
+    static let maxProbes = 8
 
-    private(set) var entries: [String: KeyFacts] = [:]
+    /// Per slot, the key's hash with its lowest bit set, or 0 for an empty slot.
+    private var hashes = [UInt64](repeating: 0, count: initialSlots)
+    private var keys = [String](repeating: "", count: initialSlots)
+    private var slotFacts = [KeyFacts?](repeating: nil, count: initialSlots)
+    private(set) var count = 0
     private(set) var bytes = 0
 
     /// The facts of `key`, remembered when it is short enough.
     mutating func facts(of key: String) -> KeyFacts {
-        if let known = entries[key] { return known }
+        let hash = Self.hash(key)
+        var slot = Int(truncatingIfNeeded: hash >> 1) & (hashes.count - 1)
+        for _ in 0..<Self.maxProbes {
+            guard hashes[slot] != 0 else { break }
+            if hashes[slot] == hash, keys[slot] == key, let facts = slotFacts[slot] { return facts }
+            slot = (slot + 1) & (hashes.count - 1)
+        }
         let facts = KeyFacts(of: key)
         guard facts.bytes <= Self.maxKeyBytes else { return facts }
         let cost = facts.bytes + Self.entryOverhead
         if bytes + cost > Self.maxBytes {
-            entries = [:]
-            bytes = 0
+            self = KeyFactsCache()
+        } else if (count + 1) * 2 > hashes.count {
+            grow()
         }
-        entries[key] = facts
-        bytes += cost
+        if insert(key, hash: hash, facts: facts) { bytes += cost }
         return facts
+    }
+
+    /// Places a key known to be absent in the first free slot of its `maxProbes`; false
+    /// when there is none, and the key is not kept.
+    @discardableResult
+    private mutating func insert(_ key: String, hash: UInt64, facts: KeyFacts) -> Bool {
+        var slot = Int(truncatingIfNeeded: hash >> 1) & (hashes.count - 1)
+        for _ in 0..<Self.maxProbes {
+            if hashes[slot] == 0 {
+                hashes[slot] = hash
+                keys[slot] = key
+                slotFacts[slot] = facts
+                count += 1
+                return true
+            }
+            slot = (slot + 1) & (hashes.count - 1)
+        }
+        return false
+    }
+
+    private mutating func grow() {
+        let old = (hashes, keys, slotFacts)
+        hashes = [UInt64](repeating: 0, count: old.0.count * 2)
+        keys = [String](repeating: "", count: old.0.count * 2)
+        slotFacts = [KeyFacts?](repeating: nil, count: old.0.count * 2)
+        count = 0
+        for slot in old.0.indices where old.0[slot] != 0 {
+            insert(old.1[slot], hash: old.0[slot], facts: old.2[slot]!)
+        }
+    }
+
+    /// A hash of the key's UTF-8 bytes, read eight at a time (FNV-1a's step on words, with
+    /// a shift to fold high bits down); lowest bit set so that no key hashes to "empty".
+    static func hash(_ key: String) -> UInt64 {
+        func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(bytes.count)
+            var offset = 0
+            while offset + 8 <= bytes.count {
+                hash = (hash ^ bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* 0x0000_0100_0000_01b3
+                hash ^= hash >> 29
+                offset += 8
+            }
+            var tail: UInt64 = 0
+            for index in offset..<bytes.count { tail = tail << 8 | UInt64(bytes[index]) }
+            hash = (hash ^ tail) &* 0x0000_0100_0000_01b3
+            return (hash ^ hash >> 29) | 1
+        }
+        if let found = key.utf8.withContiguousStorageIfAvailable({ hash(UnsafeRawBufferPointer($0)) }) { return found }
+        var key = key
+        return key.withUTF8 { hash(UnsafeRawBufferPointer($0)) }
     }
 }
 

@@ -49,25 +49,41 @@ public struct Redactor: Sendable {
     }
 
     /// `facts` are those of each attribute's key, in order; `system` is the database system
-    /// that applies to these attributes' statements.
+    /// that applies to these attributes' statements. Most attributes need no change, and
+    /// when none does the array given is returned as it is: a new array of copies costs an
+    /// allocation and a reference count per key and value, for every span.
     private func redact(_ attributes: [Attribute], facts: [KeyFacts], system: String?) -> [Attribute] {
-        var redacted: [Attribute] = []
-        redacted.reserveCapacity(attributes.count)
+        var redacted: [Attribute]?
         for (position, attribute) in attributes.enumerated() {
             let keyFacts = facts[position]
             // A key is cleaned only when it needs it, which its facts say without a scan.
-            let key =
-                keyFacts.nul || keyFacts.bytes > maxValueLength ? clean(attribute.key, knownNUL: keyFacts.nul) : attribute.key
-            redacted.append(Attribute(key: key, value: redact(attribute.value, facts: keyFacts, system: system)))
+            let keyChanges = keyFacts.nul || keyFacts.bytes > maxValueLength
+            let value = redactedIfChanged(attribute.value, facts: keyFacts, system: system)
+            if redacted == nil {
+                guard keyChanges || value != nil else { continue }
+                var copy: [Attribute] = []
+                copy.reserveCapacity(attributes.count)
+                copy.append(contentsOf: attributes[..<position])
+                redacted = copy
+            }
+            let key = keyChanges ? clean(attribute.key, knownNUL: keyFacts.nul) : attribute.key
+            redacted?.append(Attribute(key: key, value: value ?? attribute.value))
         }
-        return redacted
+        return redacted ?? attributes
     }
 
     /// `facts` are those of the key the value is under.
     func redact(_ value: AttributeValue, facts: KeyFacts, system: String?) -> AttributeValue {
+        redactedIfChanged(value, facts: facts, system: system) ?? value
+    }
+
+    /// The value as stored, or nil when it is stored as sent. A string is unchanged when
+    /// it holds no `@`, `=` or NUL and is within the length limit: then neither the URL
+    /// rules nor cleaning touch it.
+    private func redactedIfChanged(_ value: AttributeValue, facts: KeyFacts, system: String?) -> AttributeValue? {
         if facts.secret {
             switch value {
-            case .int, .double, .bool: return value
+            case .int, .double, .bool: return nil
             case .string, .bytes, .array, .map: return .string(Self.marker)
             }
         }
@@ -76,15 +92,17 @@ public struct Redactor: Sendable {
             if facts.statement {
                 return .string(clean(SQLLiteralStripper.strip(text, dialect: SQLDialect(system: system))))
             }
-            return .string(cleanText(text, isQuery: facts.query))
+            let found = Self.scan(text)
+            if !found.credentialMarker, !found.nul, text.utf8.count <= maxValueLength { return nil }
+            return .string(cleanText(text, isQuery: facts.query, found: found))
         case .bytes(let bytes):
-            return bytes.count > maxValueLength ? .bytes(Array(bytes.prefix(maxValueLength))) : value
+            return bytes.count > maxValueLength ? .bytes(Array(bytes.prefix(maxValueLength))) : nil
         case .array(let values):
             return .array(values.map { redact($0, facts: facts, system: system) })
         case .map(let entries):
             return .map(redact(entries, system: system))
         case .int, .double, .bool:
-            return value
+            return nil
         }
     }
 
@@ -96,7 +114,11 @@ public struct Redactor: Sendable {
 
     /// `isQuery`: `text` is a whole query string (``queryStringKeys``).
     func cleanText(_ text: String, isQuery: Bool) -> String {
-        let found = Self.scan(text)
+        cleanText(text, isQuery: isQuery, found: Self.scan(text))
+    }
+
+    /// `found` is what ``scan(_:)`` found in `text`.
+    private func cleanText(_ text: String, isQuery: Bool, found: (credentialMarker: Bool, nul: Bool)) -> String {
         if found.credentialMarker {
             return clean(URLRedactor.redact(text, isQuery: isQuery), knownNUL: nil)
         }

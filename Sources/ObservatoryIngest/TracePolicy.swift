@@ -41,6 +41,10 @@ public final class TracePolicy: Sendable {
         return excludePatterns.contains { $0.regex.firstMatch(in: path, range: range) != nil }
     }
 
+    /// Whether any path is excluded. Without patterns no trace is ever excluded, and the
+    /// pipeline skips the path check and the lookups of excluded traces for every span.
+    var excludesAnyPath: Bool { !excludePatterns.isEmpty }
+
     func rememberExcluded(_ traceID: TraceID) {
         excludedTraces.withLock { $0.insert(traceID) }
     }

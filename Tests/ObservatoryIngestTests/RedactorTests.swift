@@ -250,6 +250,60 @@ final class RedactorTests: XCTestCase {
         XCTAssertEqual(Redactor.keyFactsCacheBytes, before)
     }
 
+    /// The cache answers what judging each key answers, for keys that land in the same
+    /// slot too: past `maxProbes` of them a key is judged without being kept.
+    func testKeyFactsCacheAnswersLikeJudgingEachKey() {
+        func same(_ a: KeyFacts, _ b: KeyFacts) -> Bool {
+            a.known == b.known && a.secret == b.secret && a.statement == b.statement && a.query == b.query && a.nul == b.nul
+                && a.bytes == b.bytes
+        }
+        // Keys whose hash picks slot 0 of the empty table, found by trying names in turn.
+        let colliding = (0..<100_000).lazy.map { "key_\($0)_token" }
+            .filter { KeyFactsCache.hash($0) >> 1 & UInt64(KeyFactsCache.initialSlots - 1) == 0 }.prefix(
+                3 * KeyFactsCache.maxProbes)
+        XCTAssertEqual(Array(colliding).count, 3 * KeyFactsCache.maxProbes)
+        let keys =
+            Array(colliding) + KnownKeys.names + ["password", "db.statement", "url.query", "x\u{0}y", "é.key", "input_tokens"]
+        var cache = KeyFactsCache()
+        for round in 0..<3 {
+            for key in keys {
+                XCTAssertTrue(same(cache.facts(of: key), KeyFacts(of: key)), "\(key), round \(round)")
+            }
+        }
+        XCTAssertLessThan(cache.count, keys.count, "some colliding keys are not kept")
+        // The colliding keys beyond the first few, and at worst a few others whose slots
+        // they took, are judged each time instead.
+        XCTAssertGreaterThanOrEqual(cache.count, keys.count - 3 * KeyFactsCache.maxProbes)
+    }
+
+    /// Attributes that need no change are stored as sent, around one that does, wherever it
+    /// stands: the copy starts at the first change.
+    func testOnlyTheAttributesThatNeedItChange() {
+        let redactor = Redactor(maxValueLength: 16)
+        let plain = [
+            Attribute(key: "a", value: .string("x")), Attribute(key: "n", value: .int(1)),
+            Attribute(key: "u", value: .string("https://h/?p=2")),
+        ]
+        XCTAssertEqual(redactor.redact(plain), plain)
+        let changing: [Attribute] = [
+            Attribute(key: "password", value: .string("p")),
+            Attribute(key: "long", value: .string("0123456789abcdefghij")),
+            Attribute(key: String(repeating: "k", count: 20), value: .int(2)),
+            Attribute(key: "db.statement", value: .string("SELECT 1")),
+        ]
+        for one in changing {
+            let alone = redactor.redact([one])
+            XCTAssertNotEqual(alone, [one], "\(one) needs a change")
+            for position in 0...plain.count {
+                var attributes = plain
+                attributes.insert(one, at: position)
+                var expected = plain
+                expected.insert(contentsOf: alone, at: position)
+                XCTAssertEqual(redactor.redact(attributes), expected, "\(one.key) at \(position)")
+            }
+        }
+    }
+
     // MARK: Linear time (issue 9, item 4)
 
     /// Fails when `operation` on an input 8 times as long takes more than 24 times as long:
