@@ -28,7 +28,9 @@ struct IngestBenchmark: AsyncParsableCommand {
             are truncated and the same payloads go over HTTP, so each leg starts from an empty table. \
             The baseline decodes the same payloads through the same \
             pipeline offline, then times one COPY of all rows into bench_copy.spans: same columns, \
-            same daily partitions, same indexes, without the traces fold the service does as well.
+            same daily partitions, same indexes, each row's resource by id as the service stores \
+            it (the resources themselves stored before the clock starts), without the traces fold \
+            the service does as well.
             """
     )
 
@@ -101,14 +103,17 @@ struct IngestBenchmark: AsyncParsableCommand {
             }
             let pipelineSeconds = (ContinuousClock.now - pipelineStarted).seconds
             try await prepareScratchTable(client)
+            let resourceIDs = try await storeResources(of: records, client)
             let copyStarted = ContinuousClock.now
             try await client.withConnection { connection in
                 // COPY names a bare table: resolve it in bench_copy on this connection only.
                 _ = try await connection.query("SET search_path TO bench_copy", logger: logger)
-                try await connection.copyFrom(table: "spans", columns: SpanCopyEncoder.columns, logger: logger) { writer in
+                try await connection.copyFrom(
+                    table: "spans", columns: SpanCopyEncoder.columnsWithResourceID, logger: logger
+                ) { writer in
                     var buffer = ByteBufferAllocator().buffer(capacity: 1 << 20)
                     for record in records {
-                        SpanCopyEncoder.encode(record, into: &buffer)
+                        SpanCopyEncoder.encode(record, resourceID: resourceIDs[record.resourceAttributesJSON], into: &buffer)
                         if buffer.readableBytes >= 1 << 20 {
                             try await writer.write(buffer)
                             buffer.clear()
@@ -206,6 +211,25 @@ struct IngestBenchmark: AsyncParsableCommand {
     }
 
     /// bench_copy.spans: the columns, partitions and indexes of observability.spans, no trigger.
+    /// Stores the rows' distinct resources as the service does (before the clock starts) and
+    /// gives each resource's JSON its id, so that the baseline loads rows as the service
+    /// stores them since migration 0018: a resource id each, not the resource's JSON.
+    private func storeResources(of records: [SpanRecord], _ client: PostgresClient) async throws -> [String: Int32] {
+        let texts = Array(Set(records.map(\.resourceAttributesJSON)))
+        _ = try await client.query("SELECT observability_internal.store_resources(\(texts)::jsonb[])")
+        var ids: [String: Int32] = [:]
+        let rows = try await client.query(
+            """
+            SELECT x.json, r.resource_id FROM unnest(\(texts)::text[]) AS x(json)
+            JOIN observability.resources r ON r.digest = observability_internal.resource_digest(x.json::jsonb)
+            """)
+        for try await (json, id) in rows.decode((String, Int32).self) { ids[json] = id }
+        guard ids.count == texts.count else {
+            throw ValidationError("found \(ids.count) of the \(texts.count) resources just stored")
+        }
+        return ids
+    }
+
     private func prepareScratchTable(_ client: PostgresClient) async throws {
         let statements = [
             "DROP SCHEMA IF EXISTS bench_copy CASCADE",
@@ -228,6 +252,7 @@ struct IngestBenchmark: AsyncParsableCommand {
             "CREATE UNIQUE INDEX ON bench_copy.spans (trace_id, span_id, start_time)",
             "CREATE INDEX ON bench_copy.spans (operation, target, start_time)",
             "CREATE INDEX ON bench_copy.spans (start_time) WHERE status = 'error'",
+            "CREATE INDEX ON bench_copy.spans USING brin (start_time)",
             "CHECKPOINT",
         ]
         for statement in statements {

@@ -15,13 +15,19 @@ public enum SpanCopyEncoder {
         "resource_attributes", "events",
     ]
 
+    /// The columns written when each row refers to its resource by id, as the service stores
+    /// rows since migration 0018: `resource_attributes` is NULL and `resource_id` follows.
+    public static let columnsWithResourceID = columns + ["resource_id"]
+
     public static func encode(_ records: some Sequence<SpanRecord>, into buffer: inout ByteBuffer) {
         for record in records {
             encode(record, into: &buffer)
         }
     }
 
-    public static func encode(_ record: SpanRecord, into buffer: inout ByteBuffer) {
+    /// One row; with `resourceID`, a row of ``columnsWithResourceID`` that refers to its
+    /// resource by that id instead of carrying its JSON.
+    public static func encode(_ record: SpanRecord, resourceID: Int32? = nil, into buffer: inout ByteBuffer) {
         let tab = UInt8(ascii: "\t")
         buffer.writeString(record.traceID.hex)
         buffer.writeInteger(tab)
@@ -57,9 +63,17 @@ public enum SpanCopyEncoder {
         buffer.writeInteger(tab)
         writeText(record.attributesJSON, into: &buffer)
         buffer.writeInteger(tab)
-        writeText(record.resourceAttributesJSON, into: &buffer)
+        if resourceID == nil {
+            writeText(record.resourceAttributesJSON, into: &buffer)
+        } else {
+            writeNull(into: &buffer)
+        }
         buffer.writeInteger(tab)
         writeText(record.eventsJSON, into: &buffer)
+        if let resourceID {
+            buffer.writeInteger(tab)
+            buffer.writeString(String(resourceID))
+        }
         buffer.writeInteger(UInt8(ascii: "\n"))
     }
 

@@ -31,6 +31,18 @@ final class SpanCopyEncoderTests: XCTestCase {
         XCTAssertTrue(row.hasSuffix("\n"))
     }
 
+    /// A row that refers to its resource by id has its resource JSON NULL and the id last,
+    /// in the order of `columnsWithResourceID`.
+    func testRowWithResourceID() {
+        var buffer = ByteBuffer()
+        SpanCopyEncoder.encode(record(name: "n", target: "t", parent: nil), resourceID: 42, into: &buffer)
+        let fields = String(buffer: buffer).dropLast().split(separator: "\t", omittingEmptySubsequences: false)
+        XCTAssertEqual(fields.count, SpanCopyEncoder.columnsWithResourceID.count)
+        XCTAssertEqual(fields[SpanCopyEncoder.columnsWithResourceID.firstIndex(of: "resource_attributes")!], #"\N"#)
+        XCTAssertEqual(fields[SpanCopyEncoder.columnsWithResourceID.firstIndex(of: "resource_id")!], "42")
+        XCTAssertEqual(fields[SpanCopyEncoder.columnsWithResourceID.firstIndex(of: "events")!], "[]")
+    }
+
     func testTimestampsAgreeWithFoundation() {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
