@@ -210,7 +210,6 @@ struct IngestBenchmark: AsyncParsableCommand {
         return 0
     }
 
-    /// bench_copy.spans: the columns, partitions and indexes of observability.spans, no trigger.
     /// Stores the rows' distinct resources as the service does (before the clock starts) and
     /// gives each resource's JSON its id, so that the baseline loads rows as the service
     /// stores them since migration 0018: a resource id each, not the resource's JSON.
@@ -230,6 +229,7 @@ struct IngestBenchmark: AsyncParsableCommand {
         return ids
     }
 
+    /// bench_copy.spans: the columns, partitions and indexes of observability.spans, no trigger.
     private func prepareScratchTable(_ client: PostgresClient) async throws {
         let statements = [
             "DROP SCHEMA IF EXISTS bench_copy CASCADE",
