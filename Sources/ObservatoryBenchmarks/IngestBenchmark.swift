@@ -55,7 +55,7 @@ struct IngestBenchmark: AsyncParsableCommand {
     @Option(help: "Requests in flight at once (gRPC: one connection each, like HTTP).")
     var concurrency = 8
 
-    @Option(help: "PID of the server, to report its peak resident memory.")
+    @Option(help: "PID of the server, to report its peak resident memory and CPU time.")
     var serverPid: Int?
 
     func run() async throws {
@@ -86,11 +86,14 @@ struct IngestBenchmark: AsyncParsableCommand {
             }
 
             // 2. Through the service, each protocol from an empty spans table.
+            let postmasterPid = try await backendPid(client).flatMap(ProcessCPU.postmaster(ofBackend:))
             var legs: [Leg] = []
             for (number, leg) in transport.legs.enumerated() {
                 if number > 0 { try await emptySpans(client) }
-                legs.append(
-                    try await send(bodies, over: leg, base: base, token: configuration.ingestToken, client: client))
+                let cpuBefore = ProcessCPU.now(serverPid: serverPid, postmasterPid: postmasterPid)
+                var sent = try await send(bodies, over: leg, base: base, token: configuration.ingestToken, client: client)
+                sent.cpu = ProcessCPU.now(serverPid: serverPid, postmasterPid: postmasterPid) - cpuBefore
+                legs.append(sent)
             }
 
             // 3. Baseline: the same rows through raw COPY.
@@ -139,6 +142,12 @@ struct IngestBenchmark: AsyncParsableCommand {
                 print(
                     "  request latency: p50 \(format(percentile(leg.latencies, 0.5) * 1000, 1)) ms, p95 \(format(percentile(leg.latencies, 0.95) * 1000, 1)) ms, concurrency \(concurrency)"
                 )
+                if let server = leg.cpu.server, let postgres = leg.cpu.postgres {
+                    let committed = Double(leg.committed)
+                    print(
+                        "  CPU: service \(format(server, 1)) s (\(format(committed / server, 0)) spans/s per core), PostgreSQL \(format(postgres, 1)) s (\(format(committed / postgres, 0)) spans/s per core)"
+                    )
+                }
                 if leg.committed != total {
                     print("  WARNING: sent \(total) spans but \(leg.committed) were committed")
                 }
@@ -163,6 +172,14 @@ struct IngestBenchmark: AsyncParsableCommand {
         var retries: Int
         var retriedAfter: String
         var latencies: [Double]
+        /// CPU the server and the PostgreSQL cluster used during the leg, when they run here.
+        var cpu = ProcessCPU()
+    }
+
+    /// This connection's backend process id.
+    private func backendPid(_ client: PostgresClient) async throws -> Int? {
+        for try await pid in try await client.query("SELECT pg_backend_pid()").decode(Int32.self) { return Int(pid) }
+        return nil
     }
 
     /// Sends every body over `leg` and counts what got committed.
