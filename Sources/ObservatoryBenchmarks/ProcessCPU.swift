@@ -14,11 +14,9 @@ struct ProcessCPU {
         let postgres = postmasterPid.map { postmaster in
             // The postmaster's children's times (backends that exited) are in its own
             // figures; live children are added one by one.
-            children(of: postmaster).reduce(seconds(of: postmaster, withReapedChildren: true) ?? 0) {
-                $0 + (seconds(of: $1, withReapedChildren: true) ?? 0)
-            }
+            children(of: postmaster).reduce(seconds(of: postmaster) ?? 0) { $0 + (seconds(of: $1) ?? 0) }
         }
-        return ProcessCPU(server: serverPid.flatMap { seconds(of: $0, withReapedChildren: true) }, postgres: postgres)
+        return ProcessCPU(server: serverPid.flatMap(seconds(of:)), postgres: postgres)
     }
 
     static func - (after: ProcessCPU, before: ProcessCPU) -> ProcessCPU {
@@ -44,10 +42,10 @@ struct ProcessCPU {
         return stat[stat.index(after: close)...].split(separator: " ")
     }
 
-    /// User and system time of `pid`, with its children that have exited when asked.
-    private static func seconds(of pid: Int, withReapedChildren: Bool) -> Double? {
+    /// User and system time of `pid` and of its children that have exited.
+    private static func seconds(of pid: Int) -> Double? {
         guard let fields = statFields(of: pid), fields.count > 14 else { return nil }
-        let ticks = (11...(withReapedChildren ? 14 : 12)).compactMap { Int(fields[$0]) }.reduce(0, +)
+        let ticks = (11...14).compactMap { Int(fields[$0]) }.reduce(0, +)
         return Double(ticks) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
