@@ -182,13 +182,13 @@ struct KeyFactsCache {
     }
 
     private mutating func grow() {
-        let old = (hashes, keys, slotFacts)
-        hashes = [UInt64](repeating: 0, count: old.0.count * 2)
-        keys = [String](repeating: "", count: old.0.count * 2)
-        slotFacts = [KeyFacts?](repeating: nil, count: old.0.count * 2)
+        let (oldHashes, oldKeys, oldFacts) = (hashes, keys, slotFacts)
+        hashes = [UInt64](repeating: 0, count: oldHashes.count * 2)
+        keys = [String](repeating: "", count: oldHashes.count * 2)
+        slotFacts = [KeyFacts?](repeating: nil, count: oldHashes.count * 2)
         count = 0
-        for slot in old.0.indices where old.0[slot] != 0 {
-            insert(old.1[slot], hash: old.0[slot], facts: old.2[slot]!)
+        for slot in oldHashes.indices where oldHashes[slot] != 0 {
+            insert(oldKeys[slot], hash: oldHashes[slot], facts: oldFacts[slot]!)
         }
     }
 

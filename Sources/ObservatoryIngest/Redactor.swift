@@ -109,15 +109,11 @@ public struct Redactor: Sendable {
     /// A stored free-text string (a value, a span or event name, a status message):
     /// credentials in URLs and `secret=value` pairs hidden, then cleaned.
     public func cleanText(_ text: String) -> String {
-        cleanText(text, isQuery: false)
+        cleanText(text, isQuery: false, found: Self.scan(text))
     }
 
-    /// `isQuery`: `text` is a whole query string (``queryStringKeys``).
-    func cleanText(_ text: String, isQuery: Bool) -> String {
-        cleanText(text, isQuery: isQuery, found: Self.scan(text))
-    }
-
-    /// `found` is what ``scan(_:)`` found in `text`.
+    /// `isQuery`: `text` is a whole query string (``queryStringKeys``); `found` is what
+    /// ``scan(_:)`` found in `text`.
     private func cleanText(_ text: String, isQuery: Bool, found: (credentialMarker: Bool, nul: Bool)) -> String {
         if found.credentialMarker {
             return clean(URLRedactor.redact(text, isQuery: isQuery), knownNUL: nil)
