@@ -173,7 +173,8 @@ BEGIN
     DROP TABLE pg_temp.compact_resources;
 
     -- The parent's indexes, built once over the whole day. Attaching finds them and
-    -- builds none while the parent is locked.
+    -- builds none while the parent is locked. A closed day's spans are found by trace_id
+    -- alone; no unique index (see ingest_spans()).
     FOR v_index IN
         SELECT pg_catalog.pg_get_indexdef(i.indexrelid) AS definition
         FROM pg_catalog.pg_index i WHERE i.indrelid = 'observability.spans'::regclass
@@ -181,12 +182,16 @@ BEGIN
         EXECUTE regexp_replace(v_index.definition, '^(CREATE (UNIQUE )?INDEX) \S+ ON ONLY observability\.spans ',
                                format('\1 ON observability.%I ', v_new));
     END LOOP;
+    EXECUTE format('CREATE INDEX %I ON observability.%I (trace_id)', v_new || '_trace_idx', v_new);
     -- Statistics now, while readers can still use the old partition: an ANALYZE after the
     -- swap would run with observability.spans locked.
     EXECUTE format('ANALYZE observability.%I', v_new);
 
     BEGIN
         PERFORM set_config('lock_timeout', v_wait_ms || 'ms', true);
+        -- No batch may be between deciding which of its spans need the check against
+        -- stored spans and storing them while this day stops having a unique index.
+        PERFORM pg_advisory_xact_lock(hashtext('observability.compacted_days'));
         EXECUTE format('DROP TABLE %s', v_old);
         PERFORM set_config('lock_timeout', v_lock_ms || 'ms', true);
     EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
@@ -216,7 +221,7 @@ BEGIN
 END
 $_$;
 
-COMMENT ON FUNCTION observability.compact_span_partition(p_partition text) IS 'Rewrites one daily spans partition compactly (inline resources moved to observability.resources, indexes built after the rows) and swaps it in; returns its span count and bytes before and after, or no row when it could not run now. See docs/sql.md.';
+COMMENT ON FUNCTION observability.compact_span_partition(p_partition text) IS 'Rewrites one daily spans partition compactly (inline resources moved to observability.resources, indexes built after the rows, (trace_id) in place of the unique index) and swaps it in; returns its span count and bytes before and after, or no row when it could not run now. See docs/sql.md.';
 
 CREATE FUNCTION observability.ensure_partitions(p_days_back integer DEFAULT 1, p_days_ahead integer DEFAULT 3, p_now timestamp with time zone DEFAULT now()) RETURNS TABLE(partition_name text, rows_moved bigint)
     LANGUAGE plpgsql
@@ -271,6 +276,7 @@ BEGIN
 
         EXECUTE format('CREATE TABLE observability.%I PARTITION OF observability.spans FOR VALUES FROM (%L) TO (%L)',
                        v_name, v_lo, v_hi);
+        PERFORM observability_internal.create_span_key(v_name);
 
         IF v_moved > 0 THEN
             EXECUTE format('INSERT INTO observability.%I SELECT * FROM pg_temp.moving_spans', v_name);
@@ -995,6 +1001,21 @@ BEGIN
 END
 $$;
 
+CREATE TABLE observability_internal.compacted_span_partitions (
+    partition_oid oid NOT NULL,
+    partition_name text NOT NULL,
+    compacted_at timestamp with time zone DEFAULT now() NOT NULL,
+    span_count bigint NOT NULL,
+    bytes_before bigint NOT NULL,
+    bytes_after bigint NOT NULL
+);
+
+COMMENT ON TABLE observability_internal.compacted_span_partitions IS 'The daily spans partitions compact_span_partition() has rewritten, by the oid of the new table, with their span count and total bytes (heap, TOAST, indexes) before and after.';
+
+CREATE FUNCTION observability_internal.compacted_before() RETURNS timestamp with time zone
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN (SELECT ((COALESCE(max((to_date(substr(c.partition_name, 8), 'YYYYMMDD'::text) + 1)), '-infinity'::date))::timestamp without time zone AT TIME ZONE 'UTC'::text) AS timezone FROM observability_internal.compacted_span_partitions c);
+
 CREATE FUNCTION observability_internal.compare_aligned(p_a uuid, p_b uuid, p_sample uuid[]) RETURNS TABLE(line integer, depth integer, node bigint, parent_node bigint, service_name text, name text, target text, operation text, ordinal integer, repeats_a integer, repeats_b integer, span_id_a bigint, span_id_b bigint, offset_a_ms double precision, offset_b_ms double precision, duration_a_ms double precision, duration_b_ms double precision, difference_ms double precision, status_a text, status_b text, traces_b integer)
     LANGUAGE plpgsql STABLE
     SET enable_nestloop TO 'off'
@@ -1043,6 +1064,15 @@ END
 $$;
 
 COMMENT ON FUNCTION observability_internal.compare_aligned(p_a uuid, p_b uuid, p_sample uuid[]) IS 'Trace p_a aligned with trace p_b or with the typical trace of p_sample, in tree order. Internal to trace_compare and trace_compare_typical.';
+
+CREATE FUNCTION observability_internal.create_span_key(p_partition text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    EXECUTE format('CREATE UNIQUE INDEX IF NOT EXISTS %I ON observability.%I (trace_id, span_id, start_time)',
+                   p_partition || '_trace_span_key', p_partition);
+END
+$$;
 
 CREATE FUNCTION observability_internal.digest_entries(p_duration_keys integer[], p_duration_counts bigint[], p_client_keys integer[], p_client_counts bigint[]) RETURNS TABLE(side text, key integer, n bigint)
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -1519,6 +1549,12 @@ SELECT observability_internal.store_resources(ARRAY(
     SELECT r.resource_text::jsonb
     FROM (SELECT DISTINCT u.resource_text FROM unnest(p_resource_attributes) AS u(resource_text)) r));
 
+SELECT pg_advisory_xact_lock_shared(hashtext('observability.compacted_days'));
+
+SELECT pg_advisory_xact_lock(hashtext('observability.spans_for_compacted_days'))
+WHERE EXISTS (SELECT 1 FROM unnest(p_start_times) AS u(start_time)
+              WHERE u.start_time < (SELECT observability_internal.compacted_before()));
+
 WITH resource AS (
     SELECT r.resource_text, x.resource_id
     FROM (SELECT DISTINCT u.resource_text FROM unnest(p_resource_attributes) AS u(resource_text)) r
@@ -1542,11 +1578,25 @@ inserted AS (
            nullif(u.status_message, ''), u.attributes::jsonb,
            CASE WHEN r.resource_id IS NULL THEN u.resource_attributes::jsonb END, r.resource_id,
            u.events::jsonb
-    FROM unnest(p_trace_ids, p_span_ids, p_parent_span_ids, p_names, p_kinds, p_operations, p_targets, p_services,
-                p_scopes, p_start_times, p_end_times, p_durations, p_statuses, p_status_messages, p_attributes,
-                p_resource_attributes, p_events)
-         AS u(trace_id, span_id, parent_span_id, name, kind, operation, target, service_name, scope_name,
-              start_time, end_time, duration_ms, status, status_message, attributes, resource_attributes, events)
+    FROM (
+        SELECT u.*
+        FROM unnest(p_trace_ids, p_span_ids, p_parent_span_ids, p_names, p_kinds, p_operations, p_targets,
+                    p_services, p_scopes, p_start_times, p_end_times, p_durations, p_statuses, p_status_messages,
+                    p_attributes, p_resource_attributes, p_events)
+             AS u(trace_id, span_id, parent_span_id, name, kind, operation, target, service_name, scope_name,
+                  start_time, end_time, duration_ms, status, status_message, attributes, resource_attributes, events)
+        WHERE u.start_time >= (SELECT observability_internal.compacted_before())
+        UNION ALL
+        SELECT DISTINCT ON (u.trace_id, u.span_id, u.start_time) u.*
+        FROM unnest(p_trace_ids, p_span_ids, p_parent_span_ids, p_names, p_kinds, p_operations, p_targets,
+                    p_services, p_scopes, p_start_times, p_end_times, p_durations, p_statuses, p_status_messages,
+                    p_attributes, p_resource_attributes, p_events)
+             AS u(trace_id, span_id, parent_span_id, name, kind, operation, target, service_name, scope_name,
+                  start_time, end_time, duration_ms, status, status_message, attributes, resource_attributes, events)
+        WHERE u.start_time < (SELECT observability_internal.compacted_before())
+          AND NOT EXISTS (SELECT 1 FROM observability.spans s
+                          WHERE s.trace_id = u.trace_id AND s.span_id = u.span_id AND s.start_time = u.start_time)
+    ) u
     LEFT JOIN resource r ON r.resource_text = u.resource_attributes
     ON CONFLICT DO NOTHING
     RETURNING trace_id, span_id, parent_span_id, name, service_name, start_time, end_time, status
@@ -2560,17 +2610,6 @@ CREATE TABLE observability_internal.call_assembly_state (
     last_trace_id uuid NOT NULL
 );
 
-CREATE TABLE observability_internal.compacted_span_partitions (
-    partition_oid oid NOT NULL,
-    partition_name text NOT NULL,
-    compacted_at timestamp with time zone DEFAULT now() NOT NULL,
-    span_count bigint NOT NULL,
-    bytes_before bigint NOT NULL,
-    bytes_after bigint NOT NULL
-);
-
-COMMENT ON TABLE observability_internal.compacted_span_partitions IS 'The daily spans partitions compact_span_partition() has rewritten, by the oid of the new table, with their span count and total bytes (heap, TOAST, indexes) before and after.';
-
 CREATE TABLE observability_internal.maintenance_jobs (
     job text NOT NULL,
     last_started_at timestamp with time zone,
@@ -2749,9 +2788,7 @@ CREATE INDEX spans_start_time_brin_idx ON ONLY observability.spans USING brin (s
 
 CREATE INDEX spans_default_start_time_idx1 ON observability.spans_default USING brin (start_time);
 
-CREATE UNIQUE INDEX spans_trace_span_idx ON ONLY observability.spans USING btree (trace_id, span_id, start_time);
-
-CREATE UNIQUE INDEX spans_default_trace_id_span_id_start_time_idx ON observability.spans_default USING btree (trace_id, span_id, start_time);
+CREATE UNIQUE INDEX spans_default_trace_span_key ON observability.spans_default USING btree (trace_id, span_id, start_time);
 
 CREATE INDEX traces_errors_start_time_idx ON observability.traces USING btree (start_time DESC) WHERE (error_count > 0);
 
@@ -2774,5 +2811,3 @@ ALTER INDEX observability.spans_operation_target_time_idx ATTACH PARTITION obser
 ALTER INDEX observability.spans_errors_time_idx ATTACH PARTITION observability.spans_default_start_time_idx;
 
 ALTER INDEX observability.spans_start_time_brin_idx ATTACH PARTITION observability.spans_default_start_time_idx1;
-
-ALTER INDEX observability.spans_trace_span_idx ATTACH PARTITION observability.spans_default_trace_id_span_id_start_time_idx;

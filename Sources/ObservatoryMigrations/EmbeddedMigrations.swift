@@ -22,5 +22,6 @@ enum EmbeddedMigrations {
         ("0016_create_trace_compare.sql", PackageResources._016_create_trace_compare_sql),
         ("0017_create_span_ranks.sql", PackageResources._017_create_span_ranks_sql),
         ("0018_create_resources.sql", PackageResources._018_create_resources_sql),
+        ("0019_unique_index_on_open_days.sql", PackageResources._019_unique_index_on_open_days_sql),
     ]
 }
