@@ -151,6 +151,16 @@ BEGIN
     UPDATE observability.resources x SET last_seen = greatest(x.last_seen, v_part.upper_bound)
     WHERE x.resource_id IN (SELECT c.resource_id FROM pg_temp.compact_resources c);
 
+    -- The day's inline scope names, the same way.
+    CREATE TEMP TABLE compact_scopes (name text, scope_id integer) ON COMMIT DROP;
+    EXECUTE format('INSERT INTO pg_temp.compact_scopes (name)
+                    SELECT DISTINCT s.scope_name FROM %s s WHERE s.scope_name IS NOT NULL', v_old);
+    PERFORM observability_internal.store_scopes(ARRAY(SELECT c.name FROM pg_temp.compact_scopes c));
+    UPDATE pg_temp.compact_scopes c SET scope_id = x.scope_id
+    FROM observability.scopes x WHERE x.digest = observability_internal.scope_digest(c.name);
+    UPDATE observability.scopes x SET last_seen = greatest(x.last_seen, v_part.upper_bound)
+    WHERE x.scope_id IN (SELECT c.scope_id FROM pg_temp.compact_scopes c);
+
     -- The copy, with the bounds as a constraint so that attaching it needs no scan.
     EXECUTE format('CREATE TABLE observability.%I (LIKE observability.spans INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', v_new);
     EXECUTE format('ALTER TABLE observability.%I ADD CONSTRAINT %I CHECK (start_time >= %L AND start_time < %L)',
@@ -158,19 +168,21 @@ BEGIN
     EXECUTE format(
         'INSERT INTO observability.%I (trace_id, span_id, parent_span_id, name, kind, operation, target, service_name,
                                        scope_name, start_time, end_time, duration_ms, status, status_message,
-                                       attributes, resource_attributes, resource_id, events)
+                                       attributes, resource_attributes, resource_id, events, scope_id)
          SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.operation, s.target, s.service_name,
-                s.scope_name, s.start_time, s.end_time, s.duration_ms, s.status, s.status_message, s.attributes,
+                CASE WHEN coalesce(s.scope_id, k.scope_id) IS NULL THEN s.scope_name END, s.start_time, s.end_time, s.duration_ms, s.status, s.status_message, s.attributes,
                 CASE WHEN coalesce(s.resource_id, c.resource_id) IS NULL THEN s.resource_attributes END,
-                coalesce(s.resource_id, c.resource_id), s.events
+                coalesce(s.resource_id, c.resource_id), s.events, coalesce(s.scope_id, k.scope_id)
          FROM %s s
-         LEFT JOIN pg_temp.compact_resources c ON c.attributes = s.resource_attributes', v_new, v_old);
+         LEFT JOIN pg_temp.compact_resources c ON c.attributes = s.resource_attributes
+         LEFT JOIN pg_temp.compact_scopes k ON k.name = s.scope_name', v_new, v_old);
     GET DIAGNOSTICS v_copied = ROW_COUNT;
     EXECUTE format('SELECT count(*) FROM %s', v_old) INTO v_count;
     IF v_copied <> v_count THEN
         RAISE EXCEPTION 'compact_span_partition: copied % spans of %''s %', v_copied, p_partition, v_count;
     END IF;
     DROP TABLE pg_temp.compact_resources;
+    DROP TABLE pg_temp.compact_scopes;
 
     -- The parent's indexes, built once over the whole day. Attaching finds them and
     -- builds none while the parent is locked. A closed day's spans are found by trace_id
@@ -221,7 +233,7 @@ BEGIN
 END
 $_$;
 
-COMMENT ON FUNCTION observability.compact_span_partition(p_partition text) IS 'Rewrites one daily spans partition compactly (inline resources moved to observability.resources, indexes built after the rows, (trace_id) in place of the unique index) and swaps it in; returns its span count and bytes before and after, or no row when it could not run now. See docs/sql.md.';
+COMMENT ON FUNCTION observability.compact_span_partition(p_partition text) IS 'Rewrites one daily spans partition compactly (inline resources and scope names moved to observability.resources and observability.scopes, indexes built after the rows, (trace_id) in place of the unique index) and swaps it in; returns its span count and bytes before and after, or no row when it could not run now. See docs/sql.md.';
 
 CREATE FUNCTION observability.ensure_partitions(p_days_back integer DEFAULT 1, p_days_ahead integer DEFAULT 3, p_now timestamp with time zone DEFAULT now()) RETURNS TABLE(partition_name text, rows_moved bigint)
     LANGUAGE plpgsql
@@ -571,6 +583,24 @@ CREATE FUNCTION observability.span_resource(p_inline jsonb, p_resource_id intege
 
 COMMENT ON FUNCTION observability.span_resource(p_inline jsonb, p_resource_id integer) IS 'A span''s resource attributes: span_resource(s.resource_attributes, s.resource_id). See docs/sql.md.';
 
+CREATE TABLE observability.scopes (
+    scope_id integer NOT NULL,
+    digest uuid NOT NULL,
+    name text NOT NULL,
+    first_seen timestamp with time zone DEFAULT now() NOT NULL,
+    last_seen timestamp with time zone DEFAULT now() NOT NULL
+);
+
+COMMENT ON TABLE observability.scopes IS 'One row per distinct instrumentation scope name; spans refer to theirs by scope_id. Read a span''s scope with observability.span_scope(scope_name, scope_id).';
+
+COMMENT ON COLUMN observability.scopes.last_seen IS 'When a batch last carried this scope, to the hour (ingest_spans() moves it on at most once an hour): what forget_scopes() goes by.';
+
+CREATE FUNCTION observability.span_scope(p_inline text, p_scope_id integer) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN COALESCE(p_inline, (SELECT s.name FROM observability.scopes s WHERE (s.scope_id = span_scope.p_scope_id)));
+
+COMMENT ON FUNCTION observability.span_scope(p_inline text, p_scope_id integer) IS 'A span''s instrumentation scope name: span_scope(s.scope_name, s.scope_id). See docs/schema.md.';
+
 CREATE FUNCTION observability.trace_compare(p_a uuid, p_b uuid) RETURNS TABLE(line integer, depth integer, node bigint, parent_node bigint, service_name text, name text, target text, operation text, ordinal integer, repeats_a integer, repeats_b integer, span_id_a bigint, span_id_b bigint, offset_a_ms double precision, offset_b_ms double precision, duration_a_ms double precision, duration_b_ms double precision, difference_ms double precision, status_a text, status_b text, traces_b integer)
     LANGUAGE sql STABLE
     AS $$
@@ -643,6 +673,7 @@ CREATE TABLE observability.spans (
     resource_attributes jsonb DEFAULT '{}'::jsonb,
     events jsonb DEFAULT '[]'::jsonb NOT NULL,
     resource_id integer,
+    scope_id integer,
     CONSTRAINT spans_kind_check CHECK ((kind = ANY (ARRAY['unspecified'::text, 'internal'::text, 'server'::text, 'client'::text, 'producer'::text, 'consumer'::text]))),
     CONSTRAINT spans_operation_check CHECK ((operation = ANY (ARRAY['tool_invoke'::text, 'prompt_render'::text, 'resource_fetch'::text, 'http_request'::text, 'db_query'::text, 'internal'::text]))),
     CONSTRAINT spans_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'error'::text, 'unset'::text])))
@@ -655,11 +686,15 @@ COMMENT ON COLUMN observability.spans.operation IS 'What the span did, classifie
 
 COMMENT ON COLUMN observability.spans.target IS 'The name dashboards group by: tool name, prompt name, resource URI, HTTP route or SQL operation.';
 
+COMMENT ON COLUMN observability.spans.scope_name IS 'The instrumentation scope''s name, only on spans stored before 0020 whose day has not been compacted; NULL when scope_id is set or the span has no scope. Read with span_scope().';
+
 COMMENT ON COLUMN observability.spans.resource_attributes IS 'The resource''s attributes, only on spans stored before 0018 whose day has not been compacted; NULL when resource_id is set. Read with span_resource().';
 
 COMMENT ON COLUMN observability.spans.events IS 'Span events as a JSON array of {name, time, attributes}; see the span_events view for one row per event.';
 
 COMMENT ON COLUMN observability.spans.resource_id IS 'The span''s resource in observability.resources; NULL only on spans that still hold resource_attributes inline.';
+
+COMMENT ON COLUMN observability.spans.scope_id IS 'The span''s instrumentation scope in observability.scopes; NULL on spans without a scope and on spans that still hold scope_name inline.';
 
 CREATE TABLE observability.traces (
     trace_id uuid NOT NULL,
@@ -683,7 +718,7 @@ COMMENT ON TABLE observability.traces IS 'One row per trace, kept by ingest_span
 
 CREATE FUNCTION observability.trace_otlp(p_trace_id uuid) RETURNS jsonb
     LANGUAGE sql STABLE STRICT PARALLEL SAFE
-    RETURN (WITH trace AS (SELECT t.start_time, t.end_time FROM observability.traces t WHERE (t.trace_id = trace_otlp.p_trace_id)), span AS (SELECT COALESCE(s.resource_attributes, r.attributes) AS resource_attributes, s.scope_name, s.start_time, s.span_id, (((jsonb_strip_nulls(jsonb_build_object('traceId', observability.hex_trace_id(s.trace_id), 'spanId', observability.hex_span_id(s.span_id), 'parentSpanId', observability.hex_span_id(s.parent_span_id), 'name', s.name, 'kind', array_position(ARRAY['internal'::text, 'server'::text, 'client'::text, 'producer'::text, 'consumer'::text], s.kind), 'startTimeUnixNano', (t.start_ns)::text, 'endTimeUnixNano', ((t.start_ns + (round((s.duration_ms * (1000000)::double precision)))::bigint))::text)) || jsonb_build_object('attributes', observability_internal.otlp_key_values(s.attributes))) || CASE WHEN (jsonb_array_length(s.events) > 0) THEN jsonb_build_object('events', (SELECT jsonb_agg(jsonb_build_object('timeUnixNano', observability_internal.otlp_unix_nano(((e.value ->> 'time'::text))::timestamp with time zone), 'name', (e.value ->> 'name'::text), 'attributes', observability_internal.otlp_key_values(COALESCE((e.value -> 'attributes'::text), '{}'::jsonb))) ORDER BY e.ordinality) AS jsonb_agg FROM jsonb_array_elements(s.events) WITH ORDINALITY e(value, ordinality))) ELSE '{}'::jsonb END) || jsonb_build_object('status', jsonb_strip_nulls(jsonb_build_object('code', (array_position(ARRAY['unset'::text, 'ok'::text, 'error'::text], s.status) - 1), 'message', s.status_message)))) AS otlp FROM (((observability.spans s CROSS JOIN trace) LEFT JOIN observability.resources r ON ((r.resource_id = s.resource_id))) CROSS JOIN LATERAL (SELECT observability_internal.otlp_start_nano(s.start_time, s.end_time, s.duration_ms) AS start_ns) t) WHERE ((s.trace_id = trace_otlp.p_trace_id) AND (s.start_time >= trace.start_time) AND (s.start_time <= trace.end_time))), scope AS (SELECT sp.resource_attributes, sp.scope_name, min(sp.start_time) AS first_start, jsonb_strip_nulls(jsonb_build_object('scope', CASE WHEN (sp.scope_name IS NOT NULL) THEN jsonb_build_object('name', sp.scope_name) ELSE NULL::jsonb END, 'spans', jsonb_agg(sp.otlp ORDER BY sp.start_time, sp.span_id))) AS otlp FROM span sp GROUP BY sp.resource_attributes, sp.scope_name), resource AS (SELECT min(sc.first_start) AS first_start, jsonb_build_object('resource', jsonb_build_object('attributes', observability_internal.otlp_key_values(sc.resource_attributes)), 'scopeSpans', jsonb_agg(sc.otlp ORDER BY sc.first_start, sc.scope_name)) AS otlp FROM scope sc GROUP BY sc.resource_attributes) SELECT CASE WHEN (EXISTS (SELECT 1 FROM trace)) THEN jsonb_build_object('resourceSpans', COALESCE((SELECT jsonb_agg(r.otlp ORDER BY r.first_start, r.otlp) AS jsonb_agg FROM resource r), '[]'::jsonb)) ELSE NULL::jsonb END AS "case");
+    RETURN (WITH trace AS (SELECT t.start_time, t.end_time FROM observability.traces t WHERE (t.trace_id = trace_otlp.p_trace_id)), span AS (SELECT COALESCE(s.resource_attributes, r.attributes) AS resource_attributes, COALESCE(s.scope_name, c.name) AS scope_name, s.start_time, s.span_id, (((jsonb_strip_nulls(jsonb_build_object('traceId', observability.hex_trace_id(s.trace_id), 'spanId', observability.hex_span_id(s.span_id), 'parentSpanId', observability.hex_span_id(s.parent_span_id), 'name', s.name, 'kind', array_position(ARRAY['internal'::text, 'server'::text, 'client'::text, 'producer'::text, 'consumer'::text], s.kind), 'startTimeUnixNano', (t.start_ns)::text, 'endTimeUnixNano', ((t.start_ns + (round((s.duration_ms * (1000000)::double precision)))::bigint))::text)) || jsonb_build_object('attributes', observability_internal.otlp_key_values(s.attributes))) || CASE WHEN (jsonb_array_length(s.events) > 0) THEN jsonb_build_object('events', (SELECT jsonb_agg(jsonb_build_object('timeUnixNano', observability_internal.otlp_unix_nano(((e.value ->> 'time'::text))::timestamp with time zone), 'name', (e.value ->> 'name'::text), 'attributes', observability_internal.otlp_key_values(COALESCE((e.value -> 'attributes'::text), '{}'::jsonb))) ORDER BY e.ordinality) AS jsonb_agg FROM jsonb_array_elements(s.events) WITH ORDINALITY e(value, ordinality))) ELSE '{}'::jsonb END) || jsonb_build_object('status', jsonb_strip_nulls(jsonb_build_object('code', (array_position(ARRAY['unset'::text, 'ok'::text, 'error'::text], s.status) - 1), 'message', s.status_message)))) AS otlp FROM ((((observability.spans s CROSS JOIN trace) LEFT JOIN observability.resources r ON ((r.resource_id = s.resource_id))) LEFT JOIN observability.scopes c ON ((c.scope_id = s.scope_id))) CROSS JOIN LATERAL (SELECT observability_internal.otlp_start_nano(s.start_time, s.end_time, s.duration_ms) AS start_ns) t) WHERE ((s.trace_id = trace_otlp.p_trace_id) AND (s.start_time >= trace.start_time) AND (s.start_time <= trace.end_time))), scope AS (SELECT sp.resource_attributes, sp.scope_name, min(sp.start_time) AS first_start, jsonb_strip_nulls(jsonb_build_object('scope', CASE WHEN (sp.scope_name IS NOT NULL) THEN jsonb_build_object('name', sp.scope_name) ELSE NULL::jsonb END, 'spans', jsonb_agg(sp.otlp ORDER BY sp.start_time, sp.span_id))) AS otlp FROM span sp GROUP BY sp.resource_attributes, sp.scope_name), resource AS (SELECT min(sc.first_start) AS first_start, jsonb_build_object('resource', jsonb_build_object('attributes', observability_internal.otlp_key_values(sc.resource_attributes)), 'scopeSpans', jsonb_agg(sc.otlp ORDER BY sc.first_start, sc.scope_name)) AS otlp FROM scope sc GROUP BY sc.resource_attributes) SELECT CASE WHEN (EXISTS (SELECT 1 FROM trace)) THEN jsonb_build_object('resourceSpans', COALESCE((SELECT jsonb_agg(r.otlp ORDER BY r.first_start, r.otlp) AS jsonb_agg FROM resource r), '[]'::jsonb)) ELSE NULL::jsonb END AS "case");
 
 COMMENT ON FUNCTION observability.trace_otlp(p_trace_id uuid) IS 'One trace as an OTLP/JSON export request (the body POST /v1/traces accepts): what is stored, times to the microsecond. NULL for an unknown trace. See docs/sql.md.';
 
@@ -1542,12 +1577,26 @@ WITH gone AS (
 SELECT count(*) FROM gone
 $$;
 
+CREATE FUNCTION observability_internal.forget_scopes(p_retention_days integer, p_now timestamp with time zone DEFAULT now()) RETURNS bigint
+    LANGUAGE sql
+    AS $$
+WITH gone AS (
+    DELETE FROM observability.scopes s
+    WHERE s.last_seen < p_now - make_interval(days => p_retention_days) - observability_internal.max_future_skew()
+                        - interval '1 hour'
+    RETURNING 1
+)
+SELECT count(*) FROM gone
+$$;
+
 CREATE FUNCTION observability_internal.ingest_spans(p_trace_ids uuid[], p_span_ids bigint[], p_parent_span_ids bigint[], p_names text[], p_kinds text[], p_operations text[], p_targets text[], p_services text[], p_scopes text[], p_start_times timestamp with time zone[], p_end_times timestamp with time zone[], p_durations double precision[], p_statuses text[], p_status_messages text[], p_attributes text[], p_resource_attributes text[], p_events text[]) RETURNS integer
     LANGUAGE sql
     AS $$
 SELECT observability_internal.store_resources(ARRAY(
-    SELECT r.resource_text::jsonb
-    FROM (SELECT DISTINCT u.resource_text FROM unnest(p_resource_attributes) AS u(resource_text)) r));
+           SELECT r.resource_text::jsonb
+           FROM (SELECT DISTINCT u.resource_text FROM unnest(p_resource_attributes) AS u(resource_text)) r)),
+       observability_internal.store_scopes(ARRAY(
+           SELECT DISTINCT u.scope_name FROM unnest(p_scopes) AS u(scope_name) WHERE u.scope_name <> ''));
 
 SELECT pg_advisory_xact_lock_shared(hashtext('observability.compacted_days'));
 
@@ -1569,15 +1618,30 @@ seen AS (
           AND y.last_seen < now() - interval '1 hour'
         FOR UPDATE SKIP LOCKED)
 ),
+scope AS (
+    SELECT x.scope_id, x.name
+    FROM observability.scopes x
+    WHERE x.digest IN (SELECT observability_internal.scope_digest(u.scope_name)
+                       FROM unnest(p_scopes) AS u(scope_name) WHERE u.scope_name <> '')
+),
+scope_seen AS (
+    UPDATE observability.scopes x SET last_seen = now()
+    WHERE x.scope_id IN (
+        SELECT y.scope_id
+        FROM observability.scopes y
+        WHERE y.scope_id IN (SELECT c.scope_id FROM scope c)
+          AND y.last_seen < now() - interval '1 hour'
+        FOR UPDATE SKIP LOCKED)
+),
 inserted AS (
     INSERT INTO observability.spans (trace_id, span_id, parent_span_id, name, kind, operation, target, service_name,
                                      scope_name, start_time, end_time, duration_ms, status, status_message,
-                                     attributes, resource_attributes, resource_id, events)
+                                     attributes, resource_attributes, resource_id, events, scope_id)
     SELECT u.trace_id, u.span_id, nullif(u.parent_span_id, 0), u.name, u.kind, u.operation, nullif(u.target, ''),
-           u.service_name, nullif(u.scope_name, ''), u.start_time, u.end_time, u.duration_ms, u.status,
-           nullif(u.status_message, ''), u.attributes::jsonb,
+           u.service_name, CASE WHEN c.scope_id IS NULL THEN nullif(u.scope_name, '') END, u.start_time, u.end_time,
+           u.duration_ms, u.status, nullif(u.status_message, ''), u.attributes::jsonb,
            CASE WHEN r.resource_id IS NULL THEN u.resource_attributes::jsonb END, r.resource_id,
-           u.events::jsonb
+           u.events::jsonb, c.scope_id
     FROM (
         SELECT u.*
         FROM unnest(p_trace_ids, p_span_ids, p_parent_span_ids, p_names, p_kinds, p_operations, p_targets,
@@ -1598,6 +1662,7 @@ inserted AS (
                           WHERE s.trace_id = u.trace_id AND s.span_id = u.span_id AND s.start_time = u.start_time)
     ) u
     LEFT JOIN resource r ON r.resource_text = u.resource_attributes
+    LEFT JOIN scope c ON c.name = u.scope_name
     ON CONFLICT DO NOTHING
     RETURNING trace_id, span_id, parent_span_id, name, service_name, start_time, end_time, status
 ),
@@ -1924,6 +1989,10 @@ BEGIN
 END
 $_$;
 
+CREATE FUNCTION observability_internal.scope_digest(p_name text) RETURNS uuid
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN (md5(p_name))::uuid;
+
 CREATE FUNCTION observability_internal.self_service() RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN 'mcp-observatory'::text;
@@ -1992,6 +2061,18 @@ SELECT DISTINCT ON (d.digest) d.digest, d.attributes
 FROM (SELECT observability_internal.resource_digest(a.attributes) AS digest, a.attributes
       FROM unnest(p_attributes) AS a(attributes)) d
 WHERE NOT EXISTS (SELECT 1 FROM observability.resources x WHERE x.digest = d.digest)
+ORDER BY d.digest
+ON CONFLICT (digest) DO NOTHING
+$$;
+
+CREATE FUNCTION observability_internal.store_scopes(p_names text[]) RETURNS void
+    LANGUAGE sql
+    AS $$
+INSERT INTO observability.scopes (digest, name)
+SELECT DISTINCT ON (d.digest) d.digest, d.name
+FROM (SELECT observability_internal.scope_digest(n.name) AS digest, n.name
+      FROM unnest(p_names) AS n(name) WHERE n.name IS NOT NULL) d
+WHERE NOT EXISTS (SELECT 1 FROM observability.scopes x WHERE x.digest = d.digest)
 ORDER BY d.digest
 ON CONFLICT (digest) DO NOTHING
 $$;
@@ -2508,6 +2589,15 @@ CREATE TABLE observability.schema_migrations (
     execution_ms double precision NOT NULL
 );
 
+ALTER TABLE observability.scopes ALTER COLUMN scope_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME observability.scopes_scope_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE VIEW observability.span_attributes AS
  SELECT observability.hex_trace_id(s.trace_id) AS trace_id,
     observability.hex_span_id(s.span_id) AS span_id,
@@ -2572,6 +2662,7 @@ CREATE TABLE observability.spans_default (
     resource_attributes jsonb DEFAULT '{}'::jsonb,
     events jsonb DEFAULT '[]'::jsonb NOT NULL,
     resource_id integer,
+    scope_id integer,
     CONSTRAINT spans_kind_check CHECK ((kind = ANY (ARRAY['unspecified'::text, 'internal'::text, 'server'::text, 'client'::text, 'producer'::text, 'consumer'::text]))),
     CONSTRAINT spans_operation_check CHECK ((operation = ANY (ARRAY['tool_invoke'::text, 'prompt_render'::text, 'resource_fetch'::text, 'http_request'::text, 'db_query'::text, 'internal'::text]))),
     CONSTRAINT spans_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'error'::text, 'unset'::text])))
@@ -2718,6 +2809,12 @@ ALTER TABLE ONLY observability.saved_views
 
 ALTER TABLE ONLY observability.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+ALTER TABLE ONLY observability.scopes
+    ADD CONSTRAINT scopes_digest_key UNIQUE (digest);
+
+ALTER TABLE ONLY observability.scopes
+    ADD CONSTRAINT scopes_pkey PRIMARY KEY (scope_id);
 
 ALTER TABLE observability.spans
     ADD CONSTRAINT spans_resource_check CHECK (((resource_attributes IS NOT NULL) OR (resource_id IS NOT NULL))) NOT VALID;

@@ -107,16 +107,20 @@ struct IngestBenchmark: AsyncParsableCommand {
             let pipelineSeconds = (ContinuousClock.now - pipelineStarted).seconds
             try await prepareScratchTable(client)
             let resourceIDs = try await storeResources(of: records, client)
+            let scopeIDs = try await storeScopes(of: records, client)
             let copyStarted = ContinuousClock.now
             try await client.withConnection { connection in
                 // COPY names a bare table: resolve it in bench_copy on this connection only.
                 _ = try await connection.query("SET search_path TO bench_copy", logger: logger)
                 try await connection.copyFrom(
-                    table: "spans", columns: SpanCopyEncoder.columnsWithResourceID, logger: logger
+                    table: "spans", columns: SpanCopyEncoder.columnsAsStored, logger: logger
                 ) { writer in
                     var buffer = ByteBufferAllocator().buffer(capacity: 1 << 20)
                     for record in records {
-                        SpanCopyEncoder.encode(record, resourceID: resourceIDs[record.resourceAttributesJSON], into: &buffer)
+                        let references = SpanCopyEncoder.References(
+                            resource: resourceIDs[record.resourceAttributesJSON]!,
+                            scope: record.scopeName.flatMap { scopeIDs[$0] })
+                        SpanCopyEncoder.encode(record, references: references, into: &buffer)
                         if buffer.readableBytes >= 1 << 20 {
                             try await writer.write(buffer)
                             buffer.clear()
@@ -242,6 +246,24 @@ struct IngestBenchmark: AsyncParsableCommand {
         for try await (json, id) in rows.decode((String, Int32).self) { ids[json] = id }
         guard ids.count == texts.count else {
             throw ValidationError("found \(ids.count) of the \(texts.count) resources just stored")
+        }
+        return ids
+    }
+
+    /// Stores the rows' distinct scope names as the service does (0020), before the clock
+    /// starts, and gives each name its id.
+    private func storeScopes(of records: [SpanRecord], _ client: PostgresClient) async throws -> [String: Int32] {
+        let names = Array(Set(records.compactMap(\.scopeName).filter { !$0.isEmpty }))
+        _ = try await client.query("SELECT observability_internal.store_scopes(\(names)::text[])")
+        var ids: [String: Int32] = [:]
+        let rows = try await client.query(
+            """
+            SELECT x.name, s.scope_id FROM unnest(\(names)::text[]) AS x(name)
+            JOIN observability.scopes s ON s.digest = observability_internal.scope_digest(x.name)
+            """)
+        for try await (name, id) in rows.decode((String, Int32).self) { ids[name] = id }
+        guard ids.count == names.count else {
+            throw ValidationError("found \(ids.count) of the \(names.count) scopes just stored")
         }
         return ids
     }

@@ -15,9 +15,21 @@ public enum SpanCopyEncoder {
         "resource_attributes", "events",
     ]
 
-    /// The columns written when each row refers to its resource by id, as the service stores
-    /// rows since migration 0018: `resource_attributes` is NULL and `resource_id` follows.
-    public static let columnsWithResourceID = columns + ["resource_id"]
+    /// The columns written when each row refers to its resource and scope by id, as the
+    /// service stores rows since migrations 0018 and 0020: `resource_attributes` and
+    /// `scope_name` are NULL, and `resource_id` and `scope_id` follow.
+    public static let columnsAsStored = columns + ["resource_id", "scope_id"]
+
+    /// The ids a row of ``columnsAsStored`` refers to; `scope` is nil for a span without one.
+    public struct References: Sendable {
+        public var resource: Int32
+        public var scope: Int32?
+
+        public init(resource: Int32, scope: Int32?) {
+            self.resource = resource
+            self.scope = scope
+        }
+    }
 
     public static func encode(_ records: some Sequence<SpanRecord>, into buffer: inout ByteBuffer) {
         for record in records {
@@ -25,9 +37,9 @@ public enum SpanCopyEncoder {
         }
     }
 
-    /// One row; with `resourceID`, a row of ``columnsWithResourceID`` that refers to its
-    /// resource by that id instead of carrying its JSON.
-    public static func encode(_ record: SpanRecord, resourceID: Int32? = nil, into buffer: inout ByteBuffer) {
+    /// One row; with `references`, a row of ``columnsAsStored`` that refers to its resource
+    /// and scope by those ids instead of carrying the resource's JSON and the scope's name.
+    public static func encode(_ record: SpanRecord, references: References? = nil, into buffer: inout ByteBuffer) {
         let tab = UInt8(ascii: "\t")
         buffer.writeString(record.traceID.hex)
         buffer.writeInteger(tab)
@@ -49,7 +61,7 @@ public enum SpanCopyEncoder {
         buffer.writeInteger(tab)
         writeText(record.serviceName, into: &buffer)
         buffer.writeInteger(tab)
-        writeOptionalText(record.scopeName, into: &buffer)
+        writeOptionalText(references == nil ? record.scopeName : nil, into: &buffer)
         buffer.writeInteger(tab)
         UnixTime.write(unixNano: record.startTimeUnixNano, style: .postgres, into: &buffer)
         buffer.writeInteger(tab)
@@ -63,16 +75,22 @@ public enum SpanCopyEncoder {
         buffer.writeInteger(tab)
         writeText(record.attributesJSON, into: &buffer)
         buffer.writeInteger(tab)
-        if resourceID == nil {
+        if references == nil {
             writeText(record.resourceAttributesJSON, into: &buffer)
         } else {
             writeNull(into: &buffer)
         }
         buffer.writeInteger(tab)
         writeText(record.eventsJSON, into: &buffer)
-        if let resourceID {
+        if let references {
             buffer.writeInteger(tab)
-            buffer.writeString(String(resourceID))
+            buffer.writeString(String(references.resource))
+            buffer.writeInteger(tab)
+            if let scope = references.scope {
+                buffer.writeString(String(scope))
+            } else {
+                writeNull(into: &buffer)
+            }
         }
         buffer.writeInteger(UInt8(ascii: "\n"))
     }

@@ -96,7 +96,7 @@ public struct MaintenanceRunner: Sendable {
             let counts = [
                 ("partitions_dropped", "\(done.partitionsDropped)"), ("spans_deleted", "\(done.spansDeleted)"),
                 ("traces_deleted", "\(done.tracesDeleted)"), ("traces_remaining", "\(done.tracesRemaining)"),
-                ("resources_deleted", "\(done.resourcesDeleted)"),
+                ("resources_deleted", "\(done.resourcesDeleted)"), ("scopes_deleted", "\(done.scopesDeleted)"),
                 ("retention_days", "\(retentionDays)"), ("max_traces", "\(maxTraces)"),
             ]
             return JobReport.Done(counts: counts, details: done.details)

@@ -23,5 +23,6 @@ enum EmbeddedMigrations {
         ("0017_create_span_ranks.sql", PackageResources._017_create_span_ranks_sql),
         ("0018_create_resources.sql", PackageResources._018_create_resources_sql),
         ("0019_unique_index_on_open_days.sql", PackageResources._019_unique_index_on_open_days_sql),
+        ("0020_create_scopes.sql", PackageResources._020_create_scopes_sql),
     ]
 }

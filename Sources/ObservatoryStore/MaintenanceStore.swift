@@ -55,14 +55,16 @@ public struct MaintenanceStore: Sendable {
         public var tracesRemaining: Int
         /// Resources no kept span can refer to any more (`forget_resources()`, 0018).
         public var resourcesDeleted: Int
+        /// Scopes no kept span can refer to any more (`forget_scopes()`, 0020).
+        public var scopesDeleted: Int
         /// Everything the run reports for its `maintenance_log` row, as a JSON object:
         /// the counts, and the cutoff and bounds it used.
         public var details: String
     }
 
     /// Drops what is older than `days` and caps the store at `maxTraces` traces of users
-    /// and `maxSelfTraces` of the service's own (0011), then the resources no kept span
-    /// can refer to (0018); nil when
+    /// and `maxSelfTraces` of the service's own (0011), then the resources (0018) and
+    /// scopes (0020) no kept span can refer to; nil when
     /// another session was applying retention at that moment. Writes no log row: the
     /// caller logs the run with `logRun`, as for every job.
     public func applyRetention(
@@ -70,17 +72,18 @@ public struct MaintenanceStore: Sendable {
     ) async throws(DatabaseError) -> Retention? {
         let query: PostgresQuery = """
             SELECT r.partitions_dropped, r.spans_deleted, r.traces_deleted, r.traces_remaining, r.details::text,
-                   observability_internal.forget_resources(\(days)::integer, coalesce(\(now)::timestamptz, now()))
+                   observability_internal.forget_resources(\(days)::integer, coalesce(\(now)::timestamptz, now())),
+                   observability_internal.forget_scopes(\(days)::integer, coalesce(\(now)::timestamptz, now()))
             FROM observability_internal.enforce_retention(\(days)::integer, \(maxTraces)::bigint,
                                                           coalesce(\(now)::timestamptz, now()), \(maxSelfTraces)::bigint) r
             """
         do {
             guard let row = try await client.tracedQuery(query, logger: logger).first else { return nil }
-            let (dropped, spans, traces, remaining, details, resources) = try row.decode(
-                (Int, Int, Int, Int, String, Int).self)
+            let (dropped, spans, traces, remaining, details, resources, scopes) = try row.decode(
+                (Int, Int, Int, Int, String, Int, Int).self)
             return Retention(
                 partitionsDropped: dropped, spansDeleted: spans, tracesDeleted: traces, tracesRemaining: remaining,
-                resourcesDeleted: resources, details: details)
+                resourcesDeleted: resources, scopesDeleted: scopes, details: details)
         } catch {
             throw DatabaseError(error)
         }

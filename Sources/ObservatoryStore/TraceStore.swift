@@ -137,10 +137,12 @@ public struct TraceStore: Sendable {
     public func spans(_ id: TraceID, from: Date, through: Date) async throws(DatabaseError) -> [StoredSpan] {
         let spansQuery: PostgresQuery = """
             SELECT observability.hex_span_id(s.span_id), observability.hex_span_id(s.parent_span_id), s.name, s.kind,
-                   s.operation, s.target, s.service_name, s.scope_name, s.start_time, s.end_time, s.duration_ms, s.status,
-                   s.status_message, s.attributes::text, coalesce(s.resource_attributes, r.attributes)::text, s.events::text
+                   s.operation, s.target, s.service_name, coalesce(s.scope_name, c.name), s.start_time, s.end_time,
+                   s.duration_ms, s.status, s.status_message, s.attributes::text,
+                   coalesce(s.resource_attributes, r.attributes)::text, s.events::text
             FROM observability.spans s
             LEFT JOIN observability.resources r ON r.resource_id = s.resource_id
+            LEFT JOIN observability.scopes c ON c.scope_id = s.scope_id
             WHERE s.trace_id = \(id) AND s.start_time >= \(from) AND s.start_time <= \(through)
             ORDER BY s.start_time, s.span_id
             """

@@ -282,9 +282,9 @@ final class SchemaBoundaryTests: XCTestCase {
                 report.counts.map(\.0),
                 [
                     "partitions_dropped", "spans_deleted", "traces_deleted", "traces_remaining", "resources_deleted",
-                    "retention_days", "max_traces",
+                    "scopes_deleted", "retention_days", "max_traces",
                 ])
-            XCTAssertEqual(report.counts.dropFirst().map(\.1), ["1", "1", "2", "0", "7", "2"])
+            XCTAssertEqual(report.counts.dropFirst().map(\.1), ["1", "1", "2", "0", "0", "7", "2"])
 
             let keys = [
                 "call_partitions_dropped", "calls_deleted", "cutoff", "fifo_bound", "future_bound", "max_self_traces",

@@ -31,16 +31,29 @@ final class SpanCopyEncoderTests: XCTestCase {
         XCTAssertTrue(row.hasSuffix("\n"))
     }
 
-    /// A row that refers to its resource by id has its resource JSON NULL and the id last,
-    /// in the order of `columnsWithResourceID`.
-    func testRowWithResourceID() {
+    /// A row that refers to its resource and scope by id has the resource JSON and the
+    /// scope name NULL and the ids last, in the order of `columnsAsStored`; a span without
+    /// a scope has no scope id either.
+    func testRowAsStored() {
+        let columns = SpanCopyEncoder.columnsAsStored
         var buffer = ByteBuffer()
-        SpanCopyEncoder.encode(record(name: "n", target: "t", parent: nil), resourceID: 42, into: &buffer)
-        let fields = String(buffer: buffer).dropLast().split(separator: "\t", omittingEmptySubsequences: false)
-        XCTAssertEqual(fields.count, SpanCopyEncoder.columnsWithResourceID.count)
-        XCTAssertEqual(fields[SpanCopyEncoder.columnsWithResourceID.firstIndex(of: "resource_attributes")!], #"\N"#)
-        XCTAssertEqual(fields[SpanCopyEncoder.columnsWithResourceID.firstIndex(of: "resource_id")!], "42")
-        XCTAssertEqual(fields[SpanCopyEncoder.columnsWithResourceID.firstIndex(of: "events")!], "[]")
+        var scoped = record(name: "n", target: "t", parent: nil)
+        scoped.scopeName = "mcp"
+        SpanCopyEncoder.encode(scoped, references: .init(resource: 42, scope: 7), into: &buffer)
+        var unscoped = scoped
+        unscoped.scopeName = nil
+        SpanCopyEncoder.encode(unscoped, references: .init(resource: 42, scope: nil), into: &buffer)
+        let rows = String(buffer: buffer).dropLast().split(separator: "\n")
+        XCTAssertEqual(rows.count, 2)
+        for (row, scope) in zip(rows, ["7", #"\N"#]) {
+            let fields = row.split(separator: "\t", omittingEmptySubsequences: false)
+            XCTAssertEqual(fields.count, columns.count)
+            XCTAssertEqual(fields[columns.firstIndex(of: "resource_attributes")!], #"\N"#)
+            XCTAssertEqual(fields[columns.firstIndex(of: "scope_name")!], #"\N"#)
+            XCTAssertEqual(fields[columns.firstIndex(of: "resource_id")!], "42")
+            XCTAssertEqual(fields[columns.firstIndex(of: "scope_id")!], Substring(scope))
+            XCTAssertEqual(fields[columns.firstIndex(of: "events")!], "[]")
+        }
     }
 
     func testTimestampsAgreeWithFoundation() {

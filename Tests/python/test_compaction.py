@@ -73,11 +73,13 @@ def test_a_compacted_day_reads_back_the_same(make_database, start_server):
 
     # The service may have compacted yesterday's partition at startup, before the trace
     # arrived; forgetting that makes the day due again. Rows are made inline, as a store
-    # from before 0018 holds them, so that the rewrite also moves them out.
+    # from before 0018 holds them (resource) and from before 0020 (scope), so that the
+    # rewrite also moves them out.
     db.execute("DELETE FROM observability_internal.compacted_span_partitions")
     db.execute(f"UPDATE observability.{day} SET resource_attributes = observability.span_resource(NULL, resource_id), "
-               "resource_id = NULL")
-    assert db.scalar(f"SELECT count(*) FROM observability.{day} WHERE resource_id IS NULL") == 3
+               "resource_id = NULL, scope_name = observability.span_scope(NULL, scope_id), scope_id = NULL")
+    assert db.scalar(f"SELECT count(*) FROM observability.{day} "
+                     "WHERE resource_id IS NULL AND scope_id IS NULL AND scope_name IS NOT NULL") == 3
     assert read_back(db, server, trace_id) == (rows, api_spans, otlp)
 
     result = run_observatory("maintenance", "run-once",
@@ -89,6 +91,6 @@ def test_a_compacted_day_reads_back_the_same(make_database, start_server):
 
     assert db.scalar("SELECT span_count FROM observability_internal.compacted_span_partitions "
                      "WHERE partition_name = %s", day) == 3
-    assert db.scalar(f"SELECT count(*) FROM observability.{day} "
-                     "WHERE resource_attributes IS NULL AND resource_id IS NOT NULL") == 3
+    assert db.scalar(f"SELECT count(*) FROM observability.{day} WHERE resource_attributes IS NULL "
+                     "AND resource_id IS NOT NULL AND scope_name IS NULL AND scope_id IS NOT NULL") == 3
     assert read_back(db, server, trace_id) == (rows, api_spans, otlp)

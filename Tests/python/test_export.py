@@ -31,7 +31,8 @@ from test_otel_sdk import RecordingExporter
 
 MAX_LENGTH = 64
 SPAN_COLUMNS = (
-    "span_id, parent_span_id, name, kind, operation, target, service_name, scope_name, start_time, end_time, "
+    "span_id, parent_span_id, name, kind, operation, target, service_name,"
+    " observability.span_scope(scope_name, scope_id) AS scope_name, start_time, end_time, "
     "duration_ms, status, status_message, attributes,"
     " observability.span_resource(resource_attributes, resource_id) AS resource_attributes, events"
 )

@@ -225,7 +225,8 @@ def test_sdk_export_is_stored_classified_and_redacted(exporter_kind, server, db)
         assert row["resource_attributes"]["service.version"] == "1.2.3"
         assert row["resource_attributes"]["telemetry.sdk.language"] == "python"
     assert db.scalar(
-        "SELECT array_agg(DISTINCT scope_name) FROM observability.spans WHERE trace_id = %s::uuid", ids["trace"]
+        "SELECT array_agg(DISTINCT observability.span_scope(scope_name, scope_id)) FROM observability.spans "
+        "WHERE trace_id = %s::uuid", ids["trace"]
     ) == ["mcp-gateway-tests"]
 
     # Durations are consistent with the times.
