@@ -222,26 +222,24 @@ inserted AS (
            nullif(u.status_message, ''), u.attributes::jsonb,
            CASE WHEN r.resource_id IS NULL THEN u.resource_attributes::jsonb END, r.resource_id,
            u.events::jsonb
-    FROM (
-        SELECT u.*
-        FROM unnest(p_trace_ids, p_span_ids, p_parent_span_ids, p_names, p_kinds, p_operations, p_targets,
-                    p_services, p_scopes, p_start_times, p_end_times, p_durations, p_statuses, p_status_messages,
-                    p_attributes, p_resource_attributes, p_events)
-             AS u(trace_id, span_id, parent_span_id, name, kind, operation, target, service_name, scope_name,
-                  start_time, end_time, duration_ms, status, status_message, attributes, resource_attributes, events)
-        WHERE u.start_time >= (SELECT observability_internal.compacted_before())
-        UNION ALL
-        SELECT DISTINCT ON (u.trace_id, u.span_id, u.start_time) u.*
-        FROM unnest(p_trace_ids, p_span_ids, p_parent_span_ids, p_names, p_kinds, p_operations, p_targets,
-                    p_services, p_scopes, p_start_times, p_end_times, p_durations, p_statuses, p_status_messages,
-                    p_attributes, p_resource_attributes, p_events)
-             AS u(trace_id, span_id, parent_span_id, name, kind, operation, target, service_name, scope_name,
-                  start_time, end_time, duration_ms, status, status_message, attributes, resource_attributes, events)
-        WHERE u.start_time < (SELECT observability_internal.compacted_before())
-          AND NOT EXISTS (SELECT 1 FROM observability.spans s
-                          WHERE s.trace_id = u.trace_id AND s.span_id = u.span_id AND s.start_time = u.start_time)
-    ) u
+    FROM unnest(p_trace_ids, p_span_ids, p_parent_span_ids, p_names, p_kinds, p_operations, p_targets, p_services,
+                p_scopes, p_start_times, p_end_times, p_durations, p_statuses, p_status_messages, p_attributes,
+                p_resource_attributes, p_events) WITH ORDINALITY
+         AS u(trace_id, span_id, parent_span_id, name, kind, operation, target, service_name, scope_name,
+              start_time, end_time, duration_ms, status, status_message, attributes, resource_attributes, events,
+              ordinality)
     LEFT JOIN resource r ON r.resource_text = u.resource_attributes
+    -- A span of a day still written is left to ON CONFLICT. One of a rewritten day is
+    -- stored if it is the first of its key in the batch and no stored span has the key.
+    -- The OR stops at its first arm for the others, so neither check runs for them.
+    WHERE u.start_time >= (SELECT observability_internal.compacted_before())
+       OR (u.ordinality IN (SELECT min(l.ordinality)
+                            FROM unnest(p_trace_ids, p_span_ids, p_start_times) WITH ORDINALITY
+                                 AS l(trace_id, span_id, start_time, ordinality)
+                            WHERE l.start_time < (SELECT observability_internal.compacted_before())
+                            GROUP BY l.trace_id, l.span_id, l.start_time)
+           AND NOT EXISTS (SELECT 1 FROM observability.spans s
+                           WHERE s.trace_id = u.trace_id AND s.span_id = u.span_id AND s.start_time = u.start_time))
     ON CONFLICT DO NOTHING
     RETURNING trace_id, span_id, parent_span_id, name, service_name, start_time, end_time, status
 ),

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # `make bench-bytes`: bytes per span before and after compact_span_partition()
-# (migrations/0018) on two datasets, counting every spans partition with its TOAST and
-# indexes, the traces table and the resources table:
+# (migrations 0018-0020) on two datasets, counting every spans partition with its TOAST
+# and indexes, the traces table and the resources and scopes tables:
 #
 # - the `make bench-query` data: SPANS (default 10,000,000) spans in TRACES (1,000,000)
 #   traces over DAYS (30) days (sql/bench/generate_spans.sql);
 # - small gateway spans: GATEWAY_TRACES (75,000) traces of four spans over yesterday
 #   (sql/bench/generate_gateway_spans.sql), with a real Python process's 8-key resource.
 #
-# Both generators write rows as a store from before 0018 holds them (resource inline,
-# indexes grown row by row), which is "before". "After" compacts every closed day, one
-# transaction per day as the `compaction` job does, timing each. Today's partition is
+# Both generators write rows as a store from before 0018 holds them (resource and scope
+# name inline, indexes grown row by row), which is "before". "After" compacts every
+# closed day, one transaction per day as the `compaction` job does, timing each. Today's partition is
 # still being written and stays as it is, so the whole-store figure of the first dataset
 # includes one uncompacted day; the compacted days' own figure is printed beside it.
 #
