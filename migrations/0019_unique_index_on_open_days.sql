@@ -161,13 +161,12 @@ $$;
 -- first, one at a time, so that a span sent twice at once is seen by the second batch.
 -- Every batch also holds the shared side of the lock compact_span_partition() takes
 -- before its swap, so no day is rewritten between the statement that decides which spans
--- need the check and the one that stores them. A span's resource is stored once in
--- observability.resources and the span keeps its id. First the batch's new resources are stored (store_resources()). The
--- second statement, with a snapshot taken after the first, finds every resource of the
--- batch; a span whose resource it still did not find keeps its attributes inline rather
--- than be lost. The same statement moves the last_seen of the batch's resources on, at
--- most once an hour each, skipping a row another batch is moving on at that moment (no
--- waits, no deadlocks). Returns the number of spans inserted.
+-- need the check and the one that stores them. As before, the batch's new resources are
+-- stored first (store_resources()), and the statement that stores the spans finds every
+-- resource of the batch; a span whose resource it still did not find keeps its attributes
+-- inline rather than be lost. The same statement moves the last_seen of the batch's
+-- resources on, at most once an hour each, skipping a row another batch is moving on at
+-- that moment (no waits, no deadlocks). Returns the number of spans inserted.
 CREATE OR REPLACE FUNCTION observability_internal.ingest_spans(
     p_trace_ids           uuid[],
     p_span_ids            bigint[],
@@ -295,7 +294,7 @@ $$;
 -- MARK: Rewriting a closed day
 
 -- As 0018's, but the copy gets (trace_id) instead of the day's unique index, and the swap
--- waits for the batches being stored to end (see ingest_spans() below). Rewrites one
+-- waits for the batches being stored to end (see ingest_spans() above). Rewrites one
 -- daily partition compactly and puts the copy in its place: inline resource attributes
 -- moved to observability.resources, indexes built after the rows (a quarter to nearly a
 -- half smaller than built span by span). Readers are not held up while the rows are

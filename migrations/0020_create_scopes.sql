@@ -294,12 +294,14 @@ CREATE OR REPLACE FUNCTION observability.trace_otlp(p_trace_id uuid) RETURNS jso
 
 -- As 0019's, and inline scope names are moved to observability.scopes as inline
 -- resources are moved to observability.resources. Rewrites one daily partition compactly
--- and puts the copy in its place: inline resource attributes and scope names moved out, indexes built after the rows (a quarter to nearly a
--- half smaller than built span by span). Readers are not held up while the rows are
--- copied and indexed: the old partition is locked SHARE (writes to that day wait, reads
--- go on). The swap itself drops the old partition, which locks observability.spans
--- ACCESS EXCLUSIVE until commit, for catalog changes only; it waits at most 5 s for that
--- lock (as retention's drops do) and gives up the whole rewrite if it cannot have it.
+-- and puts the copy in its place: inline resource attributes and scope names moved out,
+-- indexes built after the rows (a quarter to nearly a half smaller than built span by
+-- span), (trace_id) in place of the day's unique index. Readers are not held up while
+-- the rows are copied and indexed: the old partition is locked SHARE (writes to that day
+-- wait, reads go on). The swap itself drops the old partition, which locks
+-- observability.spans ACCESS EXCLUSIVE until commit, for catalog changes only; it waits
+-- at most 5 s for that lock (as retention's drops do) and gives up the whole rewrite if
+-- it cannot have it.
 -- Shares retention's advisory lock, so the two never work on one partition at once.
 -- Returns one row with the counts, or none when retention was running or a lock was not
 -- granted (the partition is as it was; the next run tries again).
@@ -373,7 +375,8 @@ BEGIN
                                        scope_name, start_time, end_time, duration_ms, status, status_message,
                                        attributes, resource_attributes, resource_id, events, scope_id)
          SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.operation, s.target, s.service_name,
-                CASE WHEN coalesce(s.scope_id, k.scope_id) IS NULL THEN s.scope_name END, s.start_time, s.end_time, s.duration_ms, s.status, s.status_message, s.attributes,
+                CASE WHEN coalesce(s.scope_id, k.scope_id) IS NULL THEN s.scope_name END, s.start_time,
+                s.end_time, s.duration_ms, s.status, s.status_message, s.attributes,
                 CASE WHEN coalesce(s.resource_id, c.resource_id) IS NULL THEN s.resource_attributes END,
                 coalesce(s.resource_id, c.resource_id), s.events, coalesce(s.scope_id, k.scope_id)
          FROM %s s

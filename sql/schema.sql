@@ -170,7 +170,8 @@ BEGIN
                                        scope_name, start_time, end_time, duration_ms, status, status_message,
                                        attributes, resource_attributes, resource_id, events, scope_id)
          SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.operation, s.target, s.service_name,
-                CASE WHEN coalesce(s.scope_id, k.scope_id) IS NULL THEN s.scope_name END, s.start_time, s.end_time, s.duration_ms, s.status, s.status_message, s.attributes,
+                CASE WHEN coalesce(s.scope_id, k.scope_id) IS NULL THEN s.scope_name END, s.start_time,
+                s.end_time, s.duration_ms, s.status, s.status_message, s.attributes,
                 CASE WHEN coalesce(s.resource_id, c.resource_id) IS NULL THEN s.resource_attributes END,
                 coalesce(s.resource_id, c.resource_id), s.events, coalesce(s.scope_id, k.scope_id)
          FROM %s s
