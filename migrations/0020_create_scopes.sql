@@ -293,12 +293,12 @@ CREATE OR REPLACE FUNCTION observability.trace_otlp(p_trace_id uuid) RETURNS jso
 -- MARK: Rewriting a closed day
 
 -- As 0019's, and inline scope names are moved to observability.scopes as inline
--- resources are moved to observability.resources. Rewrites one daily partition compactly
--- and puts the copy in its place: inline resource attributes and scope names moved out,
--- indexes built after the rows (a quarter to nearly a half smaller than built span by
--- span), (trace_id) in place of the day's unique index. Readers are not held up while
--- the rows are copied and indexed: the old partition is locked SHARE (writes to that day
--- wait, reads go on). The swap itself drops the old partition, which locks
+-- resources are moved to observability.resources; the parent is locked before the
+-- partition. Rewrites one daily partition compactly and puts the copy in its place:
+-- inline resource attributes and scope names moved out, indexes built after the rows (a
+-- quarter to nearly a half smaller than built span by span), (trace_id) in place of the
+-- day's unique index. Readers are not held up while the rows are copied and indexed: the
+-- old partition is locked SHARE (writes to that day wait, reads go on). The swap itself drops the old partition, which locks
 -- observability.spans ACCESS EXCLUSIVE until commit, for catalog changes only; it waits
 -- at most 5 s for that lock (as retention's drops do) and gives up the whole rewrite if
 -- it cannot have it.
@@ -339,6 +339,10 @@ BEGIN
     v_wait_ms := CASE WHEN v_lock_ms > 0 THEN least(v_lock_ms, 5000) ELSE 5000 END;
     BEGIN
         PERFORM set_config('lock_timeout', v_wait_ms || 'ms', true);
+        -- The parent before the partition, in the order LOCK TABLE observability.spans
+        -- takes them: locking the partition first, the copy below (which reads the
+        -- parent) deadlocked with such a lock taken in between.
+        LOCK TABLE ONLY observability.spans IN ACCESS SHARE MODE;
         EXECUTE format('LOCK TABLE %s IN SHARE MODE', v_old);
         PERFORM set_config('lock_timeout', v_lock_ms || 'ms', true);
     EXCEPTION WHEN lock_not_available OR deadlock_detected THEN

@@ -134,6 +134,10 @@ BEGIN
     v_wait_ms := CASE WHEN v_lock_ms > 0 THEN least(v_lock_ms, 5000) ELSE 5000 END;
     BEGIN
         PERFORM set_config('lock_timeout', v_wait_ms || 'ms', true);
+        -- The parent before the partition, in the order LOCK TABLE observability.spans
+        -- takes them: locking the partition first, the copy below (which reads the
+        -- parent) deadlocked with such a lock taken in between.
+        LOCK TABLE ONLY observability.spans IN ACCESS SHARE MODE;
         EXECUTE format('LOCK TABLE %s IN SHARE MODE', v_old);
         PERFORM set_config('lock_timeout', v_lock_ms || 'ms', true);
     EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
