@@ -156,28 +156,20 @@ final class SpanTreeTests: XCTestCase {
         XCTAssertEqual(Self.critical(spans), ["root", "c7"])
     }
 
-    /// Layout time (tree, critical path, timeline) of `spans`, the best of three runs.
-    static func layoutSeconds(_ spans: [StoredSpan]) -> Double {
-        let summary = Self.summary(spans)
-        var best = Double.infinity
-        for _ in 0..<3 {
-            let start = DispatchTime.now().uptimeNanoseconds
-            let timeline = TraceTimeline(summary: summary, spans: spans)
-            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            XCTAssertEqual(timeline.spans.count, spans.count)
-            best = min(best, elapsed)
-        }
-        return best
-    }
-
-    func testLayoutGrowsLinearlyWithWideAndDeepTraces() {
-        // Eight times the spans: linear is ×8, n log n about ×10, quadratic ×64. The bound
-        // leaves room for a busy machine without letting a quadratic step through; the
-        // best of three runs keeps one unlucky pause from deciding.
-        for (name, make) in [("wide", Self.wide), ("chain", Self.chain)] as [(String, (Int) -> [StoredSpan])] {
-            let small = Self.layoutSeconds(make(2_000))
-            let large = Self.layoutSeconds(make(16_000))
-            XCTAssertLessThan(large / small, 24, "\(name): \(small) s for 2,000 spans, \(large) s for 16,000")
+    func testCriticalWalkTakesAtMostThreeStepsASpan() {
+        // Each span is stepped into once, returned to at most once per child taken, and
+        // each child is looked at once: at most 3 steps a span, whatever the shape. The
+        // walk that looked through every child at every return took n²/2 on `wide`.
+        var fanOut = [Self.span("root", 0, 200)]
+        for index in 0..<10_000 { fanOut.append(Self.span("c\(index)", parent: "root", 0, index == 7 ? 199 : 100)) }
+        let shapes: [(String, [StoredSpan])] = [
+            ("wide", Self.wide(20_000)), ("chain", Self.chain(20_000)), ("fan-out", fanOut),
+            ("thousand-span chain", Self.chain(1_000)),
+        ]
+        for (name, spans) in shapes {
+            let walk = SpanTree(spans).criticalWalk()
+            XCTAssertFalse(walk.spans.isEmpty, name)
+            XCTAssertLessThanOrEqual(walk.steps, 3 * spans.count, "\(name): \(walk.steps) steps for \(spans.count) spans")
         }
     }
 
