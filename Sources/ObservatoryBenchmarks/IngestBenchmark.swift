@@ -236,34 +236,38 @@ struct IngestBenchmark: AsyncParsableCommand {
     /// stores them since migration 0018: a resource id each, not the resource's JSON.
     private func storeResources(of records: [SpanRecord], _ client: PostgresClient) async throws -> [String: Int32] {
         let texts = Array(Set(records.map(\.resourceAttributesJSON)))
-        _ = try await client.query("SELECT observability_internal.store_resources(\(texts)::jsonb[])")
-        var ids: [String: Int32] = [:]
-        let rows = try await client.query(
-            """
-            SELECT x.json, r.resource_id FROM unnest(\(texts)::text[]) AS x(json)
-            JOIN observability.resources r ON r.digest = observability_internal.resource_digest(x.json::jsonb)
-            """)
-        for try await (json, id) in rows.decode((String, Int32).self) { ids[json] = id }
-        guard ids.count == texts.count else {
-            throw ValidationError("found \(ids.count) of the \(texts.count) resources just stored")
-        }
-        return ids
+        return try await store(
+            texts, named: "resources", client,
+            storing: "SELECT observability_internal.store_resources(\(texts)::jsonb[])",
+            lookingUp: """
+                SELECT x.key, r.resource_id FROM unnest(\(texts)::text[]) AS x(key)
+                JOIN observability.resources r ON r.digest = observability_internal.resource_digest(x.key::jsonb)
+                """)
     }
 
     /// Stores the rows' distinct scope names as the service does (0020), before the clock
     /// starts, and gives each name its id.
     private func storeScopes(of records: [SpanRecord], _ client: PostgresClient) async throws -> [String: Int32] {
         let names = Array(Set(records.compactMap(\.scopeName).filter { !$0.isEmpty }))
-        _ = try await client.query("SELECT observability_internal.store_scopes(\(names)::text[])")
+        return try await store(
+            names, named: "scopes", client,
+            storing: "SELECT observability_internal.store_scopes(\(names)::text[])",
+            lookingUp: """
+                SELECT x.key, s.scope_id FROM unnest(\(names)::text[]) AS x(key)
+                JOIN observability.scopes s ON s.digest = observability_internal.scope_digest(x.key)
+                """)
+    }
+
+    /// Runs `storing`, then `lookingUp` (rows of key and id), and checks that every one of
+    /// `keys` came back with an id.
+    private func store(
+        _ keys: [String], named what: String, _ client: PostgresClient, storing: PostgresQuery, lookingUp: PostgresQuery
+    ) async throws -> [String: Int32] {
+        _ = try await client.query(storing)
         var ids: [String: Int32] = [:]
-        let rows = try await client.query(
-            """
-            SELECT x.name, s.scope_id FROM unnest(\(names)::text[]) AS x(name)
-            JOIN observability.scopes s ON s.digest = observability_internal.scope_digest(x.name)
-            """)
-        for try await (name, id) in rows.decode((String, Int32).self) { ids[name] = id }
-        guard ids.count == names.count else {
-            throw ValidationError("found \(ids.count) of the \(names.count) scopes just stored")
+        for try await (key, id) in try await client.query(lookingUp).decode((String, Int32).self) { ids[key] = id }
+        guard ids.count == keys.count else {
+            throw ValidationError("found \(ids.count) of the \(keys.count) \(what) just stored")
         }
         return ids
     }
