@@ -206,6 +206,12 @@ BEGIN
 
     BEGIN
         PERFORM set_config('lock_timeout', v_wait_ms || 'ms', true);
+        -- spans first, then the advisory lock. A batch locks spans when its call is
+        -- parsed, before it asks for the advisory lock's shared side: taken the other
+        -- way round, a batch arriving between the two waited for the advisory lock while
+        -- holding spans, which the drop below waited for (a deadlock). Holding spans
+        -- exclusively, no batch is in flight and none starts until the swap commits.
+        LOCK TABLE ONLY observability.spans IN ACCESS EXCLUSIVE MODE;
         -- No batch may be between deciding which of its spans need the check against
         -- stored spans and storing them while this day stops having a unique index.
         PERFORM pg_advisory_xact_lock(hashtext('observability.compacted_days'));

@@ -24,5 +24,6 @@ enum EmbeddedMigrations {
         ("0018_create_resources.sql", PackageResources._018_create_resources_sql),
         ("0019_unique_index_on_open_days.sql", PackageResources._019_unique_index_on_open_days_sql),
         ("0020_create_scopes.sql", PackageResources._020_create_scopes_sql),
+        ("0021_compaction_lock_order.sql", PackageResources._021_compaction_lock_order_sql),
     ]
 }
