@@ -1,6 +1,6 @@
 # MCP Observatory. `make help` lists the targets.
 .DEFAULT_GOAL := help
-.PHONY: help up down test unit fmt bench-ingest bench-query bench-overhead bench-assembly bench-bytes build schema config-docs proto postgres clean
+.PHONY: help up down test unit fmt bench-ingest bench-query bench-overhead bench-assembly bench-bytes bench-compaction build schema config-docs proto postgres clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ bench-overhead: ## Throughput of a dashboard route and of ingestion with self-tr
 
 bench-bytes: ## Bytes per span before and after compacting closed days, on bench-query's data and on small gateway spans (SPANS TRACES DAYS GATEWAY_TRACES KEEP=1)
 	scripts/bench-bytes.sh
+
+bench-compaction: ## Rewrites of a closed day (compact_span_partition) beside steady one-span batches, against the batches alone (SPANS CLIENTS SECONDS_PER_LEG REWRITES UNTIL=0020 KEEP=1)
+	scripts/bench-compaction.sh
 
 build: ## Debug build of everything, tests included
 	swift build --build-tests
