@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make bench-compaction`: compact_span_partition() beside steady ingestion. Fills
 # yesterday with SPANS (default 20,000) spans, then runs CLIENTS (4) pgbench clients
-# sending one-span batches through ingest_spans() for SECONDS (40) twice: alone (the
-# baseline), and while yesterday is rewritten REWRITES (10) times, a second apart.
+# sending one-span batches through ingest_spans() for SECONDS_PER_LEG (40) twice: alone
+# (the baseline), and while yesterday is rewritten REWRITES (10) times, a second apart.
 # Reports each rewrite's time and whether it swapped the day in, and the batches
 # PostgreSQL cancelled (deadlocks) with the throughput of each leg.
 #
@@ -35,7 +35,7 @@ stored=$(psql -X -tAq "$url" -v spans="${SPANS:-20000}" -f sql/bench/compaction_
 yesterday=$(psql -X -tAq "$url" -c "SELECT 'spans_p' || to_char(now() - interval '1 day', 'YYYYMMDD')")
 echo "$yesterday: $stored spans"
 
-# One pgbench leg in the background; its summary goes to var/bench-compaction-$1.txt.
+# One pgbench leg; its summary goes to var/bench-compaction-$1.txt.
 load() {
   "$pgbench" -n -c "${CLIENTS:-4}" -j 2 -T "${SECONDS_PER_LEG:-40}" -f sql/bench/compaction_load.sql \
     --max-tries=1 --failures-detailed "$url" > "var/bench-compaction-$1.txt" 2>&1
@@ -53,15 +53,15 @@ summary alone "ingestion alone"
 load rewrites &
 pid=$!
 sleep 3
-done=0
+swapped=0
 for i in $(seq 1 "${REWRITES:-10}"); do
   started=$EPOCHREALTIME
   rows=$(psql -X -tAq "$url" -c "SELECT count(*) FROM observability.compact_span_partition('$yesterday')")
   ms=$(awk "BEGIN { printf \"%d\", ($EPOCHREALTIME - $started) * 1000 }")
-  if [ "$rows" = 1 ]; then done=$((done + 1)); echo "  rewrite $i: swapped in, $ms ms"; else echo "  rewrite $i: gave up, $ms ms"; fi
+  if [ "$rows" = 1 ]; then swapped=$((swapped + 1)); echo "  rewrite $i: swapped in, $ms ms"; else echo "  rewrite $i: gave up, $ms ms"; fi
   sleep 1
 done
 wait "$pid"
-echo "rewrites: $done of ${REWRITES:-10} swapped in"
+echo "rewrites: $swapped of ${REWRITES:-10} swapped in"
 summary rewrites "ingestion during the rewrites"
 [ "${KEEP:-0}" = 1 ] || psql -X -q "$admin" -c "DROP DATABASE $db WITH (FORCE)"
