@@ -49,10 +49,24 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query or "sslmode=disable", ""))
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports. Every socket stays bound until all are chosen: two
+    calls of free_port() in a row once got the same port back, and the server refused to
+    start with HTTP and gRPC on one port."""
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sockets.append(sock)
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_ports(1)[0]
 
 
 def clean_environment(**extra: str) -> dict[str, str]:
@@ -122,12 +136,11 @@ class Server:
     """One `observatory serve` process on 127.0.0.1 and a free port."""
 
     def __init__(self, database_url: str, env: dict[str, str] | None = None):
-        self.port = free_port()
+        # OTLP/gRPC on a free port of its own too: tests run several servers at once.
+        self.port, self.grpc_port = free_ports(2)
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.traces_url = self.base_url + "/v1/traces"
         self.spans_url = self.base_url + "/api/v1/spans"
-        # OTLP/gRPC on a free port of its own too: tests run several servers at once.
-        self.grpc_port = free_port()
         self.grpc_target = f"127.0.0.1:{self.grpc_port}"
         self.environment = clean_environment(
             OBSERVABILITY_DATABASE_URL=database_url,
