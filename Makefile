@@ -36,7 +36,7 @@ bench-overhead: ## Throughput of a dashboard route and of ingestion with self-tr
 bench-bytes: ## Bytes per span before and after compacting closed days, on bench-query's data and on small gateway spans (SPANS TRACES DAYS GATEWAY_TRACES KEEP=1)
 	scripts/bench-bytes.sh
 
-bench-compaction: ## Rewrites of a closed day (compact_span_partition) beside steady one-span batches, against the batches alone (SPANS CLIENTS SECONDS_PER_LEG REWRITES UNTIL=0020 KEEP=1)
+bench-compaction: ## Rewrites of a closed day (compact_span_partition) beside steady one-span batches, against the batches alone (TRACES CLIENTS SECONDS_PER_LEG REWRITES UNTIL=0020 KEEP=1)
 	scripts/bench-compaction.sh
 
 build: ## Debug build of everything, tests included

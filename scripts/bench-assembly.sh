@@ -24,24 +24,19 @@
 # measure a proposed change before it becomes a migration.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p var
 spans="${SPANS:-1000000}"
 hours="${HOURS:-1}"
 batch="${BATCH:-20000}"
 target_rate=20000
 
 source scripts/bench-migrator.sh
-scripts/postgres.sh start
-admin="$(scripts/postgres.sh url)"
 database=observatory_bench_assembly
 url="${admin/\/postgres\?/\/$database?}"
 q() { PGOPTIONS="-c client_min_messages=warning" psql -X -v ON_ERROR_STOP=1 -tAq "$url" "$@"; }
 load() { uptime | sed 's/.*load average: //'; }
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; PostgreSQL $(psql -X -tAq "$admin" -c 'SHOW server_version'); load (1, 5, 15 min) $(load)"
-PGOPTIONS="-c client_min_messages=warning" psql -X -q "$admin" -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" -c "CREATE DATABASE $database"
-OBSERVABILITY_DATABASE_URL="$url" OBSERVABILITY_MIGRATIONS_DIR="$PWD/migrations" "$bin" migrate >/dev/null 2>&1 ||
-  { echo "migration failed: OBSERVABILITY_DATABASE_URL=$url $bin migrate" >&2; exit 1; }
+fresh_database "$database"
 if [ -n "${CANDIDATE:-}" ]; then
   echo "candidate SQL applied after migrating: $CANDIDATE"
   q -f "$CANDIDATE" >/dev/null

@@ -19,20 +19,10 @@
 # KEEP=1 keeps the databases afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p var
 source scripts/bench-migrator.sh
-scripts/postgres.sh start
-admin="$(scripts/postgres.sh url)"
 load() { uptime | sed 's/.*load average: //'; }
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; PostgreSQL $(psql -X -tAq "$admin" -c 'SHOW server_version'); load (1, 5, 15 min) $(load)"
 
-# Creates and migrates database $1.
-fresh() {
-  local url="${admin/\/postgres\?/\/$1?}"
-  PGOPTIONS="-c client_min_messages=warning" psql -X -q "$admin" -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"
-  OBSERVABILITY_DATABASE_URL="$url" OBSERVABILITY_MIGRATIONS_DIR="$PWD/migrations" "$bin" migrate >/dev/null 2>&1 ||
-    { echo "migration failed: OBSERVABILITY_DATABASE_URL=$url $bin migrate" >&2; exit 1; }
-}
 
 # Measures, compacts every closed day, measures again: database $1, dataset label $2.
 measure() {
@@ -51,14 +41,14 @@ SQL
 }
 
 start=$(date +%s)
-fresh observatory_bench_bytes
+fresh_database observatory_bench_bytes
 psql -X -q "${admin/\/postgres\?/\/observatory_bench_bytes?}" -v spans="${SPANS:-10000000}" \
   -v traces="${TRACES:-1000000}" -v days="${DAYS:-30}" -v seed=0.42 -f sql/bench/generate_spans.sql >/dev/null
 echo "bench-query data generated in $(( $(date +%s) - start )) s"
 measure observatory_bench_bytes "bench-query data"
 
 start=$(date +%s)
-fresh observatory_bench_bytes_gateway
+fresh_database observatory_bench_bytes_gateway
 psql -X -q "${admin/\/postgres\?/\/observatory_bench_bytes_gateway?}" -v traces="${GATEWAY_TRACES:-75000}" \
   -f sql/bench/generate_gateway_spans.sql >/dev/null
 echo "gateway spans generated in $(( $(date +%s) - start )) s"

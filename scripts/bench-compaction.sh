@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench-compaction`: compact_span_partition() beside steady ingestion. Fills
-# yesterday with SPANS (default 20,000) spans, then runs CLIENTS (4) pgbench clients
+# yesterday with TRACES (default 5,000) traces of four small gateway spans
+# (sql/bench/generate_gateway_spans.sql), then runs CLIENTS (4) pgbench clients
 # sending one-span batches through ingest_spans() for SECONDS_PER_LEG (40) twice: alone
 # (the baseline), and while yesterday is rewritten REWRITES (10) times, a second apart.
 # Reports each rewrite's time and whether it swapped the day in, and the batches
@@ -11,10 +12,7 @@
 # database afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p var
 source scripts/bench-migrator.sh
-scripts/postgres.sh start
-admin="$(scripts/postgres.sh url)"
 pgbench=/usr/lib/postgresql/15/bin/pgbench
 db=observatory_bench_compaction
 url="${admin/\/postgres\?/\/$db?}"
@@ -28,12 +26,10 @@ if [ -n "${UNTIL:-}" ]; then
   done
 fi
 echo "machine: $(nproc) cores; PostgreSQL $(psql -X -tAq "$admin" -c 'SHOW server_version'); migrations up to $(basename "$(ls "$migrations"/*.sql | tail -1)")"
-PGOPTIONS="-c client_min_messages=warning" psql -X -q "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
-OBSERVABILITY_DATABASE_URL="$url" OBSERVABILITY_MIGRATIONS_DIR="$migrations" "$bin" migrate >/dev/null 2>&1 ||
-  { echo "migration failed: OBSERVABILITY_DATABASE_URL=$url $bin migrate" >&2; exit 1; }
-stored=$(psql -X -tAq "$url" -v spans="${SPANS:-20000}" -f sql/bench/compaction_fill.sql)
+fresh_database "$db" "$migrations"
+psql -X -q "$url" -v traces="${TRACES:-5000}" -f sql/bench/generate_gateway_spans.sql >/dev/null
 yesterday=$(psql -X -tAq "$url" -c "SELECT 'spans_p' || to_char(now() - interval '1 day', 'YYYYMMDD')")
-echo "$yesterday: $stored spans"
+echo "$yesterday: $(psql -X -tAq "$url" -c "SELECT count(*) FROM observability.$yesterday") spans"
 
 # One pgbench leg; its summary goes to var/bench-compaction-$1.txt.
 load() {

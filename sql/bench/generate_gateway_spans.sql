@@ -1,6 +1,7 @@
 -- Fills observability.spans and observability.traces of a migrated database with small
--- gateway spans, for `make bench-bytes`: :traces traces (default 75,000) spread over the
--- UTC day before today, four spans each, as a gateway's OpenTelemetry SDK sends them:
+-- gateway spans, for `make bench-bytes` and `make bench-compaction`: :traces traces
+-- (default 75,000) spread over the UTC day before today, four spans each, as a gateway's
+-- OpenTelemetry SDK sends them:
 --
 --   POST /mcp              HTTP server span  (asgi instrumentation), 4 attributes
 --     tools/call <tool>    MCP server span   (mcp.server), 4 attributes, one of 8 tools
