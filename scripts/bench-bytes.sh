@@ -23,7 +23,6 @@ source scripts/bench-migrator.sh
 load() { uptime | sed 's/.*load average: //'; }
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; PostgreSQL $(psql -X -tAq "$admin" -c 'SHOW server_version'); load (1, 5, 15 min) $(load)"
 
-
 # Measures, compacts every closed day, measures again: database $1, dataset label $2.
 measure() {
   local url="${admin/\/postgres\?/\/$1?}"
