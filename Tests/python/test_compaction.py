@@ -1,7 +1,7 @@
 """Compaction of closed days (migration 0018) on spans from the real OpenTelemetry SDK.
 
-A nested MCP trace dated yesterday goes through the service; then its day's partition is
-rewritten by `observatory maintenance run-once`, in a separate process, as an operator's
+A nested MCP trace dated the day before yesterday goes through the service; then its
+day's partition is rewritten by `observatory maintenance run-once`, in a separate process, as an operator's
 cron would run it. Every stored column of every span, the trace API's spans and the
 OTLP/JSON export must read the same before and after, and the day must hold no inline
 resource afterwards.
@@ -24,10 +24,12 @@ from test_export import SPAN_COLUMNS
 from test_otel_sdk import RecordingExporter
 
 
-def emit_trace_of_yesterday(url: str) -> tuple[str, str]:
-    """A gateway trace with a tool call and a database span, started yesterday at noon
-    UTC; returns its hex trace id and its day's partition name."""
-    noon = (datetime.now(timezone.utc) - timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
+def emit_trace_of_a_closed_day(url: str) -> tuple[str, str]:
+    """A gateway trace with a tool call and a database span, started at noon UTC the day
+    before yesterday; returns its hex trace id and its day's partition name. Not
+    yesterday: a day is due for compaction only an hour after it ends
+    (span_partitions_to_compact()), and CI once ran this test at 00:21 UTC."""
+    noon = (datetime.now(timezone.utc) - timedelta(days=2)).replace(hour=12, minute=0, second=0, microsecond=0)
     base = int(noon.timestamp() * 1e9)
     exporter = RecordingExporter(OTLPSpanExporter(endpoint=url, timeout=30))
     provider = TracerProvider(resource=Resource.create(
@@ -65,13 +67,15 @@ def read_back(db, server, trace_id: str) -> tuple[list[dict], list[dict], dict]:
 
 def test_a_compacted_day_reads_back_the_same(make_database, start_server):
     db = make_database()
+    # The service creates partitions from yesterday on; the day before needs its own.
+    db.execute("SELECT observability.ensure_partitions(2, 0)")
     server = start_server(db)
-    trace_id, day = emit_trace_of_yesterday(server.traces_url)
+    trace_id, day = emit_trace_of_a_closed_day(server.traces_url)
     rows, api_spans, otlp = read_back(db, server, trace_id)
     assert len(rows) == 3 and len(api_spans) == 3
     assert all(r["resource_attributes"]["host.name"] == "gw-1" for r in rows), rows
 
-    # The service may have compacted yesterday's partition at startup, before the trace
+    # The service may have compacted the day's partition at startup, before the trace
     # arrived; forgetting that makes the day due again. Rows are made inline, as a store
     # from before 0018 holds them (resource) and from before 0020 (scope), so that the
     # rewrite also moves them out.
