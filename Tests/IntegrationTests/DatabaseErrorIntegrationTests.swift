@@ -35,21 +35,22 @@ final class DatabaseErrorIntegrationTests: XCTestCase {
 
     func testAConnectionTheServerEndsIsUnavailable() async throws {
         try await TestDatabase.with(migrated: false) { _, client in
-            let (ended, afterwards): (DatabaseError?, DatabaseError?) = try await client.withConnection { connection in
-                func failure(_ sql: PostgresQuery) async -> DatabaseError? {
-                    do {
-                        _ = try await connection.query(sql, logger: TestDatabase.logger)
-                        return nil
-                    } catch {
-                        return DatabaseError(error)
-                    }
+            // The backend ends itself while answering: pg_sleep() notices the termination, so
+            // the answer is the server's 57P01 (admin shutdown), read with the rows.
+            // No statement follows on the ended connection: PostgresNIO 1.33 can leave one
+            // waiting forever (vapor/postgres-nio#487, reverted in #501). Here it did so 100
+            // times in 100 once the close was seen, and about 1 in 15 when sent right away;
+            // one such wait hung CI.
+            let ended: DatabaseError? = try await client.withConnection { connection in
+                do {
+                    let sql: PostgresQuery = "SELECT pg_terminate_backend(pg_backend_pid()), pg_sleep(5)"
+                    for try await _ in try await connection.query(sql, logger: TestDatabase.logger) {}
+                    return nil
+                } catch {
+                    return DatabaseError(error)
                 }
-                // The backend ends itself, after or while answering; the next statement meets
-                // the server's 57P01 (admin shutdown) or a closed connection.
-                return (await failure("SELECT pg_terminate_backend(pg_backend_pid())"), await failure("SELECT 1"))
             }
-            if let ended, case .unavailable = ended {} else if let ended { XCTFail("\(ended)") }
-            guard case .unavailable = afterwards else { return XCTFail("\(String(describing: afterwards))") }
+            guard case .unavailable = ended else { return XCTFail("\(String(describing: ended))") }
         }
     }
 }
