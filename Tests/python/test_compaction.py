@@ -1,10 +1,10 @@
 """Compaction of closed days (migration 0018) on spans from the real OpenTelemetry SDK.
 
 A nested MCP trace dated the day before yesterday goes through the service; then its
-day's partition is rewritten by `observatory maintenance run-once`, in a separate process, as an operator's
-cron would run it. Every stored column of every span, the trace API's spans and the
-OTLP/JSON export must read the same before and after, and the day must hold no inline
-resource afterwards.
+day's partition is rewritten by `observatory maintenance run-once`, in a separate
+process, as an operator's cron would run it. Every stored column of every span, the
+trace API's spans and the OTLP/JSON export must read the same before and after, and the
+day must hold no inline resource afterwards.
 """
 
 from __future__ import annotations

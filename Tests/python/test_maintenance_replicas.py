@@ -19,13 +19,14 @@ from __future__ import annotations
 import math
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import psycopg
 import pytest
 
 from harness import clean_environment, run_observatory
 from selfspans import maintenance_log, owner_pid, server_owner, short_hostname, wait_for
+from test_retention import daily_partitions
 
 INTERVAL = 3.0
 CLAIM_EVERY = INTERVAL * 0.99  # the interval less 1 %, what claim_maintenance_job() is given
@@ -58,10 +59,7 @@ def watch_claims(db, seconds: float) -> dict[str, list[tuple[datetime, str]]]:
 def days_due(db, at: datetime) -> int:
     """The daily spans partitions whose day ended at least SETTLE before `at`, read from
     their names: what compaction rewrites by then, once each."""
-    names = db.rows("SELECT c.relname FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
-                    "WHERE i.inhparent = 'observability.spans'::regclass AND c.relname ~ '^spans_p[0-9]{8}$'")
-    ends = [datetime.strptime(r["relname"][7:], "%Y%m%d").replace(tzinfo=timezone.utc) + timedelta(days=1) for r in names]
-    return sum(1 for end in ends if end + SETTLE <= at)
+    return sum(1 for end in daily_partitions(db).values() if end + SETTLE <= at)
 
 
 def gaps(claims: list[tuple[datetime, str]]) -> list[float]:
