@@ -332,7 +332,7 @@ CREATE FUNCTION observability.hex_trace_id(p_trace_id uuid) RETURNS text
     RETURN replace((p_trace_id)::text, '-'::text, ''::text);
 
 CREATE FUNCTION observability.merged_window_metrics(p_window interval) RETURNS TABLE(level text, operation text, server text, target text, request_count bigint, error_count bigint, error_pct double precision, avg_ms double precision, p50_ms double precision, p90_ms double precision, p95_ms double precision, p99_ms double precision, max_ms double precision, client_avg_ms double precision, client_p50_ms double precision, client_p90_ms double precision, client_p95_ms double precision, client_p99_ms double precision, overhead_ms double precision, first_seen timestamp with time zone, last_seen timestamp with time zone, example_error text)
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql
     SET jit TO 'off'
     AS $$
 DECLARE
@@ -613,7 +613,7 @@ CREATE FUNCTION observability.span_scope(p_inline text, p_scope_id integer) RETU
 COMMENT ON FUNCTION observability.span_scope(p_inline text, p_scope_id integer) IS 'A span''s instrumentation scope name: span_scope(s.scope_name, s.scope_id). See docs/schema.md.';
 
 CREATE FUNCTION observability.trace_compare(p_a uuid, p_b uuid) RETURNS TABLE(line integer, depth integer, node bigint, parent_node bigint, service_name text, name text, target text, operation text, ordinal integer, repeats_a integer, repeats_b integer, span_id_a bigint, span_id_b bigint, offset_a_ms double precision, offset_b_ms double precision, duration_a_ms double precision, duration_b_ms double precision, difference_ms double precision, status_a text, status_b text, traces_b integer)
-    LANGUAGE sql STABLE
+    LANGUAGE sql
     AS $$
     SELECT * FROM observability_internal.compare_aligned(p_a, p_b, NULL)
 $$;
@@ -621,7 +621,7 @@ $$;
 COMMENT ON FUNCTION observability.trace_compare(p_a uuid, p_b uuid) IS 'Two traces'' span trees aligned by span path (service, name, target, ordinal among same-named siblings), with each side''s duration and the difference A - B. See docs/sql.md.';
 
 CREATE FUNCTION observability.trace_compare_typical(p_a uuid, p_sample uuid[]) RETURNS TABLE(line integer, depth integer, node bigint, parent_node bigint, service_name text, name text, target text, operation text, ordinal integer, repeats_a integer, repeats_b integer, span_id_a bigint, span_id_b bigint, offset_a_ms double precision, offset_b_ms double precision, duration_a_ms double precision, duration_b_ms double precision, difference_ms double precision, status_a text, status_b text, traces_b integer)
-    LANGUAGE sql STABLE
+    LANGUAGE sql
     AS $$
     SELECT * FROM observability_internal.compare_aligned(p_a, NULL, coalesce(p_sample, '{}'))
 $$;
@@ -728,13 +728,13 @@ END) STORED,
 COMMENT ON TABLE observability.traces IS 'One row per trace, kept by ingest_spans(). root_span_id is NULL until the root span (no parent) has arrived; until then root_name and service_name are those of the earliest span seen.';
 
 CREATE FUNCTION observability.trace_otlp(p_trace_id uuid) RETURNS jsonb
-    LANGUAGE sql STABLE STRICT PARALLEL SAFE
+    LANGUAGE sql STRICT PARALLEL SAFE
     RETURN (WITH trace AS (SELECT t.start_time, t.end_time FROM observability.traces t WHERE (t.trace_id = trace_otlp.p_trace_id)), span AS (SELECT COALESCE(s.resource_attributes, r.attributes) AS resource_attributes, COALESCE(s.scope_name, c.name) AS scope_name, s.start_time, s.span_id, (((jsonb_strip_nulls(jsonb_build_object('traceId', observability.hex_trace_id(s.trace_id), 'spanId', observability.hex_span_id(s.span_id), 'parentSpanId', observability.hex_span_id(s.parent_span_id), 'name', s.name, 'kind', array_position(ARRAY['internal'::text, 'server'::text, 'client'::text, 'producer'::text, 'consumer'::text], s.kind), 'startTimeUnixNano', (t.start_ns)::text, 'endTimeUnixNano', ((t.start_ns + (round((s.duration_ms * (1000000)::double precision)))::bigint))::text)) || jsonb_build_object('attributes', observability_internal.otlp_key_values(s.attributes))) || CASE WHEN (jsonb_array_length(s.events) > 0) THEN jsonb_build_object('events', (SELECT jsonb_agg(jsonb_build_object('timeUnixNano', observability_internal.otlp_unix_nano(((e.value ->> 'time'::text))::timestamp with time zone), 'name', (e.value ->> 'name'::text), 'attributes', observability_internal.otlp_key_values(COALESCE((e.value -> 'attributes'::text), '{}'::jsonb))) ORDER BY e.ordinality) AS jsonb_agg FROM jsonb_array_elements(s.events) WITH ORDINALITY e(value, ordinality))) ELSE '{}'::jsonb END) || jsonb_build_object('status', jsonb_strip_nulls(jsonb_build_object('code', (array_position(ARRAY['unset'::text, 'ok'::text, 'error'::text], s.status) - 1), 'message', s.status_message)))) AS otlp FROM ((((observability.spans s CROSS JOIN trace) LEFT JOIN observability.resources r ON ((r.resource_id = s.resource_id))) LEFT JOIN observability.scopes c ON ((c.scope_id = s.scope_id))) CROSS JOIN LATERAL (SELECT observability_internal.otlp_start_nano(s.start_time, s.end_time, s.duration_ms) AS start_ns) t) WHERE ((s.trace_id = trace_otlp.p_trace_id) AND (s.start_time >= trace.start_time) AND (s.start_time <= trace.end_time))), scope AS (SELECT sp.resource_attributes, sp.scope_name, min(sp.start_time) AS first_start, jsonb_strip_nulls(jsonb_build_object('scope', CASE WHEN (sp.scope_name IS NOT NULL) THEN jsonb_build_object('name', sp.scope_name) ELSE NULL::jsonb END, 'spans', jsonb_agg(sp.otlp ORDER BY sp.start_time, sp.span_id))) AS otlp FROM span sp GROUP BY sp.resource_attributes, sp.scope_name), resource AS (SELECT min(sc.first_start) AS first_start, jsonb_build_object('resource', jsonb_build_object('attributes', observability_internal.otlp_key_values(sc.resource_attributes)), 'scopeSpans', jsonb_agg(sc.otlp ORDER BY sc.first_start, sc.scope_name)) AS otlp FROM scope sc GROUP BY sc.resource_attributes) SELECT CASE WHEN (EXISTS (SELECT 1 FROM trace)) THEN jsonb_build_object('resourceSpans', COALESCE((SELECT jsonb_agg(r.otlp ORDER BY r.first_start, r.otlp) AS jsonb_agg FROM resource r), '[]'::jsonb)) ELSE NULL::jsonb END AS "case");
 
 COMMENT ON FUNCTION observability.trace_otlp(p_trace_id uuid) IS 'One trace as an OTLP/JSON export request (the body POST /v1/traces accepts): what is stored, times to the microsecond. NULL for an unknown trace. See docs/sql.md.';
 
 CREATE FUNCTION observability.trace_typical(p_trace_ids uuid[]) RETURNS TABLE(node bigint, parent_node bigint, depth integer, service_name text, name text, target text, operation text, ordinal integer, repeats integer, offset_ms double precision, duration_ms double precision, traces integer)
-    LANGUAGE sql STABLE
+    LANGUAGE sql
     AS $$
     SELECT a.node, a.parent_node, a.depth, a.service_name, a.name, a.target, min(a.operation), a.ordinal,
            percentile_disc(0.5) WITHIN GROUP (ORDER BY a.repeats),
@@ -776,7 +776,7 @@ $$;
 COMMENT ON FUNCTION observability.typical_trace_sample(p_service text, p_root_name text, p_since timestamp with time zone, p_until timestamp with time zone, p_exclude uuid, p_max_traces integer, p_max_spans integer) IS 'The newest traces of one kind (root span name and service) in a time range, bounded by a trace count and a span budget: the sample of a typical trace. See docs/sql.md.';
 
 CREATE FUNCTION observability.window_metrics(p_window interval) RETURNS TABLE(level text, operation text, server text, target text, request_count bigint, error_count bigint, error_pct double precision, avg_ms double precision, p50_ms double precision, p90_ms double precision, p95_ms double precision, p99_ms double precision, max_ms double precision, client_avg_ms double precision, client_p50_ms double precision, client_p90_ms double precision, client_p95_ms double precision, client_p99_ms double precision, overhead_ms double precision, first_seen timestamp with time zone, last_seen timestamp with time zone, example_error text)
-    LANGUAGE sql STABLE
+    LANGUAGE sql
     SET jit TO 'off'
     AS $$
 WITH figures AS (
@@ -1063,7 +1063,7 @@ CREATE FUNCTION observability_internal.compacted_before() RETURNS timestamp with
     RETURN (SELECT ((COALESCE(max((to_date(substr(c.partition_name, 8), 'YYYYMMDD'::text) + 1)), '-infinity'::date))::timestamp without time zone AT TIME ZONE 'UTC'::text) AS timezone FROM observability_internal.compacted_span_partitions c);
 
 CREATE FUNCTION observability_internal.compare_aligned(p_a uuid, p_b uuid, p_sample uuid[]) RETURNS TABLE(line integer, depth integer, node bigint, parent_node bigint, service_name text, name text, target text, operation text, ordinal integer, repeats_a integer, repeats_b integer, span_id_a bigint, span_id_b bigint, offset_a_ms double precision, offset_b_ms double precision, duration_a_ms double precision, duration_b_ms double precision, difference_ms double precision, status_a text, status_b text, traces_b integer)
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql
     SET enable_nestloop TO 'off'
     AS $$
 #variable_conflict use_column
@@ -1208,7 +1208,7 @@ CREATE TABLE observability_internal.metric_digests (
 COMMENT ON TABLE observability_internal.metric_digests IS 'Per-hour and per-day digests of metric_rows per operation, server and target: exact counts, sums and maxima, and log-scale duration histograms (1 % relative error) that merge. Filled by rollup_metrics(); metrics_7d and metrics_30d are merged from them. Kept 35 days.';
 
 CREATE FUNCTION observability_internal.digest_rows(p_unit text, p_from timestamp with time zone, p_until timestamp with time zone) RETURNS SETOF observability_internal.metric_digests
-    LANGUAGE sql STABLE
+    LANGUAGE sql
     SET jit TO 'off'
     AS $$
 WITH r AS (
@@ -2006,7 +2006,7 @@ CREATE FUNCTION observability_internal.self_service() RETURNS text
     RETURN 'mcp-observatory'::text;
 
 CREATE FUNCTION observability_internal.span_alignment(p_trace_ids uuid[]) RETURNS TABLE(trace_id uuid, span_id bigint, node bigint, parent_node bigint, depth integer, service_name text, name text, target text, operation text, ordinal integer, repeats integer, offset_ms double precision, duration_ms double precision, status text)
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql
     SET enable_nestloop TO 'off'
     AS $$
 #variable_conflict use_column

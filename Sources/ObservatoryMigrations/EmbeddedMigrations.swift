@@ -25,5 +25,6 @@ enum EmbeddedMigrations {
         ("0019_unique_index_on_open_days.sql", PackageResources._019_unique_index_on_open_days_sql),
         ("0020_create_scopes.sql", PackageResources._020_create_scopes_sql),
         ("0021_compaction_lock_order.sql", PackageResources._021_compaction_lock_order_sql),
+        ("0022_readers_see_rewritten_days.sql", PackageResources._022_readers_see_rewritten_days_sql),
     ]
 }

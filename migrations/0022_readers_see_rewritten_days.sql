@@ -1,0 +1,42 @@
+-- Functions that read spans take their own snapshot, so a read that waited for a
+-- compaction's swap sees the rewritten day instead of no day (found by CI).
+--
+-- compact_span_partition() copies a day into a new table and swaps it in; the copied rows
+-- carry the rewrite's transaction id, so a snapshot taken before the rewrite commits
+-- cannot see them. A statement naming observability.spans is safe: PostgreSQL locks the
+-- tables a statement names while parsing and planning it, waits there for the swap, and
+-- only then takes the snapshot the statement runs with. A STABLE function whose body the
+-- planner does not read while planning the calling statement is not: its statements lock
+-- spans when they run, and run with the snapshot of the calling statement, taken before.
+-- That is every PL/pgSQL function, and SQL functions that are strict or carry SET
+-- options (the planner reads a SQL function's body beforehand only to try to inline
+-- it). So trace_otlp() called while its trace's day was being swapped waited for the
+-- swap and then returned no spans, and so did trace_compare(), trace_compare_typical(),
+-- window_metrics(), merged_window_metrics() and a REFRESH of metrics_1h or metrics_24h
+-- (whose query calls window_metrics()): a trace exported empty, a comparison with
+-- nothing in it, or an hour's or a day's figures without that day's spans until the
+-- next refresh. CompactionReadTests shows each.
+--
+-- A VOLATILE function takes a new snapshot for its statements after their locks
+-- (PostgreSQL's "Function Volatility Categories" documents this difference). The
+-- functions whose statements read spans become VOLATILE, and so do the functions that
+-- call them, which would otherwise be STABLE functions calling volatile ones.
+-- span_ranks() stays STABLE: the planner reads both bodies while planning the calling
+-- statement, so that statement already waits for the swap before its snapshot.
+-- typical_trace_sample() and call_at_percentile() read traces and calls, which no
+-- rewrite swaps.
+
+-- MARK: Readers of spans
+
+ALTER FUNCTION observability.trace_otlp(uuid) VOLATILE;
+ALTER FUNCTION observability_internal.span_alignment(uuid[]) VOLATILE;
+ALTER FUNCTION observability_internal.digest_rows(text, timestamptz, timestamptz) VOLATILE;
+ALTER FUNCTION observability.window_metrics(interval) VOLATILE;
+
+-- MARK: Their callers
+
+ALTER FUNCTION observability.trace_typical(uuid[]) VOLATILE;
+ALTER FUNCTION observability_internal.compare_aligned(uuid, uuid, uuid[]) VOLATILE;
+ALTER FUNCTION observability.trace_compare(uuid, uuid) VOLATILE;
+ALTER FUNCTION observability.trace_compare_typical(uuid, uuid[]) VOLATILE;
+ALTER FUNCTION observability.merged_window_metrics(interval) VOLATILE;
