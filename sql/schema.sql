@@ -613,7 +613,7 @@ CREATE FUNCTION observability.span_scope(p_inline text, p_scope_id integer) RETU
 COMMENT ON FUNCTION observability.span_scope(p_inline text, p_scope_id integer) IS 'A span''s instrumentation scope name: span_scope(s.scope_name, s.scope_id). See docs/schema.md.';
 
 CREATE FUNCTION observability.trace_compare(p_a uuid, p_b uuid) RETURNS TABLE(line integer, depth integer, node bigint, parent_node bigint, service_name text, name text, target text, operation text, ordinal integer, repeats_a integer, repeats_b integer, span_id_a bigint, span_id_b bigint, offset_a_ms double precision, offset_b_ms double precision, duration_a_ms double precision, duration_b_ms double precision, difference_ms double precision, status_a text, status_b text, traces_b integer)
-    LANGUAGE sql
+    LANGUAGE sql STABLE
     AS $$
     SELECT * FROM observability_internal.compare_aligned(p_a, p_b, NULL)
 $$;
@@ -621,7 +621,7 @@ $$;
 COMMENT ON FUNCTION observability.trace_compare(p_a uuid, p_b uuid) IS 'Two traces'' span trees aligned by span path (service, name, target, ordinal among same-named siblings), with each side''s duration and the difference A - B. See docs/sql.md.';
 
 CREATE FUNCTION observability.trace_compare_typical(p_a uuid, p_sample uuid[]) RETURNS TABLE(line integer, depth integer, node bigint, parent_node bigint, service_name text, name text, target text, operation text, ordinal integer, repeats_a integer, repeats_b integer, span_id_a bigint, span_id_b bigint, offset_a_ms double precision, offset_b_ms double precision, duration_a_ms double precision, duration_b_ms double precision, difference_ms double precision, status_a text, status_b text, traces_b integer)
-    LANGUAGE sql
+    LANGUAGE sql STABLE
     AS $$
     SELECT * FROM observability_internal.compare_aligned(p_a, NULL, coalesce(p_sample, '{}'))
 $$;
@@ -734,7 +734,7 @@ CREATE FUNCTION observability.trace_otlp(p_trace_id uuid) RETURNS jsonb
 COMMENT ON FUNCTION observability.trace_otlp(p_trace_id uuid) IS 'One trace as an OTLP/JSON export request (the body POST /v1/traces accepts): what is stored, times to the microsecond. NULL for an unknown trace. See docs/sql.md.';
 
 CREATE FUNCTION observability.trace_typical(p_trace_ids uuid[]) RETURNS TABLE(node bigint, parent_node bigint, depth integer, service_name text, name text, target text, operation text, ordinal integer, repeats integer, offset_ms double precision, duration_ms double precision, traces integer)
-    LANGUAGE sql
+    LANGUAGE sql STABLE
     AS $$
     SELECT a.node, a.parent_node, a.depth, a.service_name, a.name, a.target, min(a.operation), a.ordinal,
            percentile_disc(0.5) WITHIN GROUP (ORDER BY a.repeats),
