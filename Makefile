@@ -1,6 +1,6 @@
 # MCP Observatory. `make help` lists the targets.
 .DEFAULT_GOAL := help
-.PHONY: help up down test unit fmt bench-ingest bench-query bench-overhead bench-assembly bench-bytes bench-compaction build schema config-docs proto postgres clean
+.PHONY: help up down test unit fmt bench-ingest bench-query bench-overhead bench-assembly bench-bytes bench-compaction bench-readers build schema config-docs proto postgres clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ bench-bytes: ## Bytes per span before and after compacting closed days, on bench
 
 bench-compaction: ## Rewrites of a closed day (compact_span_partition) beside steady one-span batches, against the batches alone (TRACES CLIENTS SECONDS_PER_LEG REWRITES UNTIL=0020 KEEP=1)
 	scripts/bench-compaction.sh
+
+bench-readers: ## The span readers 0022 made VOLATILE against the same functions STABLE, same run (SPANS TRACES DAYS ROUNDS KEEP=1)
+	scripts/bench-readers.sh
 
 build: ## Debug build of everything, tests included
 	swift build --build-tests
