@@ -53,13 +53,13 @@ printf '\n| round | reader | STABLE (before 0022), ms | VOLATILE (0022), ms |\n|
 for round in $(seq "${ROUNDS:-2}"); do
   for reader in "${readers[@]}"; do
     echo "${statement[$reader]}" > "$script"
+    row="| $round | $reader |"
     for labels in "$stable" "$volatile"; do
       psql -X -q "$url" -c "$labels"
       latency=$("$pgbench" -n -c 1 -t "${calls[$reader]:-200}" -f "$script" "$url" 2>&1 | awk '/latency average/ {print $4}')
       row+=" $latency |"
     done
-    echo "| $round | $reader |${row}"
-    row=""
+    echo "$row"
   done
 done
 [ -n "${KEEP:-}" ] || psql -X -q "$admin" -c "DROP DATABASE $db WITH (FORCE)"
